@@ -1,0 +1,42 @@
+"""Alembic environment: runs migrations synchronously on the settings' database (or a URL passed in)."""
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from shared.core.settings import get_settings
+from shared.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def sync_url(url: str) -> str:
+    # psycopg 3 is both the async and the sync driver; SQLite needs the plain sqlite3 driver here.
+    return url.replace("sqlite+aiosqlite", "sqlite")
+
+
+def run_migrations_online() -> None:
+    url = config.attributes.get("url") or get_settings().db.url
+    connectable = config.attributes.get("connection")
+    if connectable is None:
+        engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+        with engine.connect() as connection:
+            _run(connection)
+    else:
+        _run(connectable)
+
+
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            context.execute("SET LOCAL lock_timeout = '5s'")
+        context.run_migrations()
+
+
+run_migrations_online()

@@ -1,0 +1,68 @@
+"""Operator commands of the API process: serve, and create / revoke / list API keys (printed once)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import uvicorn
+
+from services.api.main import create_app
+from shared.access import store as access_store
+from shared.access.models import ROLES
+from shared.core.db import make_engine, make_sessionmaker
+from shared.core.errors import ScorecardError
+from shared.core.settings import Settings, get_settings
+
+OPERATOR = "operator-cli"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m services.api")
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser("serve", help="run the API (default)")
+    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="action", required=True)
+    create = keys.add_parser("create", help="create a key and print it once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--org", help="org unit code the key acts for (integration, assessor)")
+    revoke = keys.add_parser("revoke", help="revoke a key by its prefix")
+    revoke.add_argument("prefix")
+    keys.add_parser("list", help="list keys (prefix, name, role, org, revoked)")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    if args.command in (None, "serve"):
+        uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port,
+                    log_level="info", proxy_headers=False)
+        return 0
+    try:
+        asyncio.run(_keys(settings, args))
+    except ScorecardError as exc:
+        print(f"error: {exc.message}")
+        return 2
+    return 0
+
+
+async def _keys(settings: Settings, args: argparse.Namespace) -> None:
+    engine = make_engine(settings.db, "scorecard-cli")
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            if args.action == "create":
+                row, plaintext = await access_store.create_key(
+                    session, name=args.name, role=args.role, org=args.org,
+                    pepper=settings.api.key_pepper, actor=OPERATOR)
+                print(f"created key {row.prefix} ({row.role}) — store it now, it is not shown again:")
+                print(plaintext)
+            elif args.action == "revoke":
+                row = await access_store.revoke_key(session, prefix=args.prefix, actor=OPERATOR)
+                print(f"revoked key {row.prefix} ({row.name})")
+            else:
+                for k in await access_store.list_keys(session):
+                    state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+                    print(f"{k.prefix}  {k.role:<11} {k.name:<30} {state}")
+    finally:
+        await engine.dispose()

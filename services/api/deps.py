@@ -1,0 +1,90 @@
+"""Request dependencies: sessions (read / write, the write one commits after the handler), the API key, roles."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.access import store as access_store
+from shared.access.models import ApiKey
+from shared.core.db import ReadSession, WriteSession
+from shared.core.errors import Forbidden, Unauthorized
+from shared.core.settings import Settings
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def get_read_session(db: Annotated[Database, Depends(get_database)]) -> AsyncIterator[ReadSession]:
+    async with db.sessions() as session:
+        yield ReadSession(session)
+
+
+async def get_write_session(db: Annotated[Database, Depends(get_database)]) -> AsyncIterator[WriteSession]:
+    # The edge owns the transaction: commit after the handler, roll back on any error (STYLE §10.4).
+    async with db.sessions() as session, session.begin():
+        yield WriteSession(session)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ReadSessionDep = Annotated[ReadSession, Depends(get_read_session)]
+# scope="function": the commit happens before the response is sent, so a failed commit is never a 200.
+WriteSessionDep = Annotated[WriteSession, Depends(get_write_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def get_api_key(
+    db: Annotated[Database, Depends(get_database)],
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiKey:
+    if credentials is None:
+        raise Unauthorized("this endpoint needs an API key: send 'Authorization: Bearer <key>'")
+    async with db.sessions() as session:
+        return await access_store.authenticate(session, credentials.credentials, settings.api.key_pepper)
+
+
+ApiKeyDep = Annotated[ApiKey, Depends(get_api_key)]
+
+
+def require(*roles: str) -> Callable[[ApiKey], Coroutine[Any, Any, ApiKey]]:
+    async def check(key: ApiKeyDep) -> ApiKey:
+        if key.role not in roles:
+            raise Forbidden(f"the key '{key.name}' has role '{key.role}'; this needs {' or '.join(roles)}")
+        return key
+
+    return check
+
+
+def actor(key: ApiKey) -> str:
+    return f"key:{key.prefix}:{key.name}"
+
+
+async def get_reader(
+    request: Request,
+    db: Annotated[Database, Depends(get_database)],
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Reads are open unless SCORECARD_API__READ_REQUIRES_KEY is set; then any valid key may read."""
+    if settings.api.read_requires_key:
+        await get_api_key(db, settings, credentials)

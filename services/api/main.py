@@ -1,0 +1,68 @@
+"""The API application: create_app(settings) builds it; engines are created in the lifespan, not at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import swagger_ui_bundle
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from services.api import errors, metrics
+from services.api.deps import Database, get_reader
+from services.api.routers import health, indicators, org_units, targets
+from shared.core.db import make_engine, make_sessionmaker
+from shared.core.settings import Settings, get_settings
+
+API_TITLE = "Digital Government Scorecard API (数字政府建设考评)"
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the app. Tests pass a `database` bound to their rolled-back transaction."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = database is None
+        db = database or _open_database(settings)
+        app.state.db = db
+        try:
+            yield
+        finally:
+            if owned:
+                await db.engine.dispose()
+
+    app = FastAPI(title=API_TITLE, version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    if database is not None:
+        app.state.db = database
+    errors.install(app)
+    metrics.install(app)
+    _install_offline_docs(app)
+    app.include_router(health.router)
+    for module in (org_units, indicators, targets):
+        app.include_router(module.router, prefix="/v1", dependencies=[Depends(get_reader)])
+    return app
+
+
+def _open_database(settings: Settings) -> Database:
+    engine = make_engine(settings.db, "scorecard-api")
+    return Database(engine=engine, sessions=make_sessionmaker(engine))
+
+
+def _install_offline_docs(app: FastAPI) -> None:
+    # Government networks have no internet: Swagger UI's assets come from the installed package, not a CDN.
+    app.mount("/static/swagger", StaticFiles(directory=Path(swagger_ui_bundle.swagger_ui_path)), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=str(app.openapi_url), title=API_TITLE,
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )

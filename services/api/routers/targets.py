@@ -1,0 +1,37 @@
+"""GET /v1/targets (stored and derived) and PUT /v1/targets (admin, audited, all-or-nothing)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from services.api.deps import ReadSessionDep, WriteSessionDep, actor, require
+from services.api.schemas.catalogue import TargetOut, TargetsPut, WriteCounts
+from shared.access.models import ApiKey
+from shared.targets import store as target_store
+from shared.targets.resolve import TargetRow
+
+router = APIRouter(tags=["targets"])
+
+
+@router.get("/targets", response_model=list[TargetOut])
+async def list_targets(
+    session: ReadSessionDep, indicator: str | None = None, org: str | None = None, year: int | None = None
+) -> list[TargetOut]:
+    rows = await target_store.list_targets(session, indicator=indicator, org=org, year=year)
+    return [TargetOut(**asdict(r)) for r in rows]
+
+
+@router.put("/targets", response_model=WriteCounts)
+async def put_targets(
+    body: TargetsPut, session: WriteSessionDep, key: Annotated[ApiKey, Depends(require("admin"))]
+) -> WriteCounts:
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    for t in body.targets:
+        row = TargetRow(indicator=t.indicator, org=t.org, applies_to=t.applies_to, year=t.year, half=t.half,
+                        comparator=t.comparator, number=t.number, text=t.text, baseline=t.baseline)
+        outcome, _ = await target_store.put_target(session, row, actor=actor(key))
+        counts[outcome] += 1
+    return WriteCounts(**counts)

@@ -1,0 +1,65 @@
+"""Declarative base with the constraint naming convention, engine and session factories.
+
+The only place that knows which database dialect is in use (`is_postgres`).
+"""
+
+from __future__ import annotations
+
+from typing import NewType
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+from shared.core.settings import DatabaseSettings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# A session that may only read, and one that writes; the names tell a reader of a signature which it is.
+ReadSession = NewType("ReadSession", AsyncSession)
+WriteSession = NewType("WriteSession", AsyncSession)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def make_engine(settings: DatabaseSettings, application_name: str) -> AsyncEngine:
+    url = settings.url
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, echo=settings.echo)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        url,
+        echo=settings.echo,
+        pool_size=settings.pool_size,
+        pool_pre_ping=True,
+        connect_args={"application_name": application_name},
+    )
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    # Foreign keys are off by default in SQLite; WAL lets the API read while the collector writes.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def is_postgres(bind: AsyncSession | AsyncEngine | Engine) -> bool:
+    return bind.get_bind().dialect.name == "postgresql" if isinstance(bind, AsyncSession) else (
+        bind.dialect.name == "postgresql"
+    )

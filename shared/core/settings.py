@@ -1,0 +1,92 @@
+"""The one settings object (pydantic-settings): read from the environment / `.env`, passed in, never global.
+
+Every field is listed in docs/SETTINGS.md; tests/test_settings_doc.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class DatabaseSettings(BaseModel):
+    url: str = Field(
+        default=f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'scorecard.db'}",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+psycopg://user:pw@host/db",
+    )
+    pool_size: int = Field(default=10, ge=1, description="connections kept per process (PostgreSQL)")
+    echo: bool = Field(default=False, description="log every SQL statement")
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            return "postgresql+psycopg://" + url.split("://", 1)[1]
+        if url.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + url.split(":///", 1)[1]
+        if not (url.startswith("postgresql+psycopg://") or url.startswith("sqlite+aiosqlite://")):
+            raise ValueError("use postgresql+psycopg://… or sqlite+aiosqlite:///path")
+        return url
+
+
+class ApiSettings(BaseModel):
+    host: str = Field(default="127.0.0.1", description="address the API listens on")
+    port: int = Field(default=8000, ge=1, le=65535, description="port the API listens on")
+    key_pepper: str = Field(
+        default="", description="optional server-side secret mixed into API-key hashes (HMAC-SHA256)"
+    )
+    read_requires_key: bool = Field(
+        default=False, description="when true, every GET under /v1 needs a key (any role); false = open reads"
+    )
+    max_push_rows: int = Field(default=50_000, ge=1, description="largest POST /v1/observations body, rows")
+
+
+class CollectorSettings(BaseModel):
+    sources_file: Path = Field(
+        default=REPO_ROOT / "services" / "collector" / "sources.yaml", description="the sources file"
+    )
+    catch_up_days: int = Field(default=7, ge=0, description="days fetched again at start for daily sources")
+    misfire_grace_seconds: int = Field(default=300, ge=1, description="how late a missed cron run may still start")
+
+
+class ScoringSettings(BaseModel):
+    achievement_cap: float | None = Field(default=1.0, description="achievement is capped here; empty = no cap")
+    near_threshold: float = Field(default=0.9, gt=0, le=1, description="achievement from which status is 'near'")
+
+
+class RatingSettings(BaseModel):
+    level_points: dict[int, float] = Field(
+        default={5: 100, 4: 80, 3: 60, 2: 40, 1: 20},
+        description="好差评 level → 分 (5 非常满意 … 1 非常不满意), PRODUCT.md §2.4",
+    )
+    rectify_working_days: int = Field(default=15, ge=1, description="deadline to 核实/整改 a bad rating")
+
+    @field_validator("level_points")
+    @classmethod
+    def _all_levels(cls, points: dict[int, float]) -> dict[int, float]:
+        if sorted(points) != [1, 2, 3, 4, 5]:
+            raise ValueError("give points for exactly the levels 1, 2, 3, 4 and 5")
+        return points
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SCORECARD_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    environment: str = Field(default="development", description="development | production")
+    db: DatabaseSettings = DatabaseSettings()
+    api: ApiSettings = ApiSettings()
+    collector: CollectorSettings = CollectorSettings()
+    scoring: ScoringSettings = ScoringSettings()
+    ratings: RatingSettings = RatingSettings()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
