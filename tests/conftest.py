@@ -108,9 +108,11 @@ async def database(pg_engine: AsyncEngine) -> AsyncIterator[Database]:
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
-async def any_database(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+async def any_database(
+    request: pytest.FixtureRequest, pg_engine: AsyncEngine, sqlite_engine: AsyncEngine
+) -> AsyncIterator[Database]:
     """For store tests that must hold on both backends."""
-    engine = request.getfixturevalue("pg_engine" if request.param == "postgres" else "sqlite_engine")
+    engine = pg_engine if request.param == "postgres" else sqlite_engine
     async for db in _rolled_back(engine):
         yield db
 

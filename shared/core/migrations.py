@@ -7,6 +7,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core.settings import REPO_ROOT
 
@@ -28,3 +29,9 @@ def pending_heads(connection: Connection) -> set[str]:
     heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
     current = set(MigrationContext.configure(connection).get_current_heads())
     return heads - current
+
+
+async def pending_heads_of(session: AsyncSession) -> set[str]:
+    """Readiness probe: touches the database (raises when unreachable) and returns the heads not applied."""
+    conn = await session.connection()
+    return await conn.run_sync(pending_heads)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from services.api.deps import ReadSessionDep
 from services.api.errors import error_response
@@ -21,9 +20,7 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", response_model=None)
 async def readyz(session: ReadSessionDep) -> dict[str, str] | JSONResponse:
     try:
-        await session.execute(text("SELECT 1"))
-        conn = await session.connection()
-        pending = await conn.run_sync(migrations.pending_heads)
+        pending = await migrations.pending_heads_of(session)
     except Exception as exc:  # noqa: BLE001 — any failure here means "not ready", with the reason
         return error_response(503, "not_ready", f"database not reachable: {type(exc).__name__}: {exc}")
     if pending:

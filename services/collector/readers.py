@@ -1,0 +1,199 @@
+"""Export bytes → a table of string cells with file row numbers, and header detection over it.
+
+CSV, XLSX (python-calamine, merged cells filled) and JSON; no cleaning of values or mapping to fields here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from python_calamine import CalamineWorkbook
+
+from services.collector.clean import compact
+from services.collector.decode import decode
+from shared.core.errors import InvalidInput, Problem
+
+_MAX_STACK = 3            # header rows stacked under one another (wangban: 事项情况 over 事项总数)
+_MAX_HEADER_SEARCH = 100  # a header further down than this is not a header (and garbage fails fast)
+_JSON_KEYS = ("data", "rows", "records")
+
+
+@dataclass(slots=True)
+class Table:
+    """Rows as (1-based file row number, cells as strings); for JSON the number is the record's index."""
+
+    rows: list[tuple[int, list[str]]]
+
+
+@dataclass(slots=True)
+class Header:
+    """Where the header ended and which column index each wanted name lives at."""
+
+    row: int                 # file row number of the (last) header row
+    data_start: int          # index into Table.rows of the first row after the header
+    columns: dict[str, int]  # wanted name (as configured) → column index
+    width: int
+
+
+def read_table(content: bytes, fmt: str, encoding: str = "auto") -> tuple[Table, str]:
+    """Read an export of format csv, xlsx or json; returns the table and the text encoding used."""
+    if fmt == "xlsx":
+        return read_xlsx(content), "binary"
+    text, used = decode(content, encoding)
+    if fmt == "csv":
+        return read_csv(text), used
+    if fmt == "json":
+        return read_json(text), used
+    raise InvalidInput(f"unknown format {fmt!r}; use csv, xlsx or json", [Problem("unknown", field="format")])
+
+
+def read_csv(text: str) -> Table:
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []
+    line = 1
+    try:
+        for cells in reader:
+            rows.append((line, cells))
+            # line_num counts physical lines read, so a quoted field spanning lines keeps numbers right.
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise _unreadable("CSV", f"line {line}: {exc}") from None
+    return Table(rows)
+
+
+def read_xlsx(content: bytes) -> Table:
+    try:
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0)
+        # skip_empty_area=False keeps absolute positions, so merged ranges and row numbers line up.
+        grid = [[cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
+        merged = sheet.merged_cell_ranges or []
+    except Exception as exc:  # calamine raises several types for broken zips and sheets
+        raise _unreadable("XLSX", str(exc) or type(exc).__name__) from None
+    _fill_merged(grid, merged)
+    return Table([(i + 1, row) for i, row in enumerate(grid)])
+
+
+def _fill_merged(grid: list[list[str]], merged: list[tuple[tuple[int, int], tuple[int, int]]]) -> None:
+    """A merged cell's text belongs to every cell it spans (a header over several columns)."""
+    for (r0, c0), (r1, c1) in merged:
+        if r0 >= len(grid) or c0 >= len(grid[r0]):
+            continue
+        value = grid[r0][c0]
+        for r in range(r0, min(r1, len(grid) - 1) + 1):
+            row = grid[r]
+            if len(row) <= c1:
+                row.extend([""] * (c1 + 1 - len(row)))
+            for c in range(c0, c1 + 1):
+                row[c] = value
+
+
+def read_json(text: str) -> Table:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _unreadable("JSON", f"line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if isinstance(doc, dict):
+        doc = next((doc[k] for k in _JSON_KEYS if isinstance(doc.get(k), list)), None)
+    if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
+        raise _unreadable("JSON", "expected a list of objects, or {\"data\": [...]} / rows / records")
+    keys: dict[str, None] = {}
+    for record in doc:
+        keys.update(dict.fromkeys(record))
+    header = list(keys)
+    rows = [(0, header)]
+    rows += [(i + 1, [cell_text(r.get(k)) for k in header]) for i, r in enumerate(doc)]
+    return Table(rows)
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: 1281.0 → "1281", 0.9063 → "0.9063", dates ISO, None → ""."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _unreadable(kind: str, reason: str) -> InvalidInput:
+    message = f"cannot read the export as {kind}: {reason}"
+    return InvalidInput(message, [Problem(message, field="format")])
+
+
+def find_header(
+    table: Table, required: set[str], header_row: int | str = "auto", optional: set[str] | frozenset[str] = frozenset()
+) -> Header:
+    """Locate the header: the first row naming any required column, stacked with up to 2 more rows
+    until every required name is found. A name matches a column when it equals one of its stacked labels."""
+    wanted = {compact(n): n for n in (*required, *optional)}
+    start = _header_start(table, {compact(n) for n in required}, header_row)
+    labels: list[list[str]] = []
+    columns: dict[str, int] = {}
+    for depth in range(_MAX_STACK):
+        if start + depth >= len(table.rows):
+            break
+        for col, cell in enumerate(table.rows[start + depth][1]):
+            if col >= len(labels):
+                labels.append([])
+            label = compact(cell) if cell else ""
+            if label and label not in labels[col]:
+                labels[col].append(label)
+        columns = _match(labels, wanted, table.rows[start][0])
+        if all(n in columns for n in required):
+            return Header(table.rows[start + depth][0], start + depth + 1, columns, len(labels))
+    raise _missing(required, columns, labels, table.rows[start][0])
+
+
+def _header_start(table: Table, required: set[str], header_row: int | str) -> int:
+    if header_row != "auto":
+        for i, (number, _) in enumerate(table.rows):
+            if number == header_row:
+                return i
+        raise InvalidInput(
+            f"header_row {header_row} is beyond the end of the export",
+            [Problem("no such row", row=int(header_row), field="header_row")],
+        )
+    for i, (_, cells) in enumerate(table.rows[:_MAX_HEADER_SEARCH]):
+        if any(cell and compact(cell) in required for cell in cells):
+            return i
+    names = ", ".join(sorted(required))
+    raise InvalidInput(
+        f"no header row found: none of the first {_MAX_HEADER_SEARCH} rows names any of {names}",
+        [Problem(f"no header row naming any of {names}", field="header")],
+    )
+
+
+def _match(labels: list[list[str]], wanted: dict[str, str], row: int) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for key, name in wanted.items():
+        hits = [col for col, stack in enumerate(labels) if key in stack]
+        if len(hits) > 1:
+            cols = ", ".join(str(c + 1) for c in hits)
+            message = f"duplicate header {name!r} in columns {cols}; the column to read is ambiguous"
+            raise InvalidInput(message, [Problem(message, row=row, field=name)])
+        if hits:
+            columns[name] = hits[0]
+    return columns
+
+
+def _missing(required: set[str], columns: dict[str, int], labels: list[list[str]], row: int) -> InvalidInput:
+    found = ", ".join("/".join(stack) for stack in labels if stack) or "(nothing)"
+    missing = sorted(n for n in required if n not in columns)
+    message = f"missing columns {', '.join(missing)}; found: {found}"
+    return InvalidInput(message, [Problem(f"missing column; found: {found}", row=row, field=n) for n in missing])
