@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.api import errors, metrics
 from services.api.deps import Database, get_reader
-from services.api.routers import health, indicators, org_units, targets
+from services.api.routers import health, indicators, observations, org_units, targets, values
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import Settings, get_settings
 
@@ -44,7 +44,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     metrics.install(app)
     _install_offline_docs(app)
     app.include_router(health.router)
-    for module in (org_units, indicators, targets):
+    app.include_router(observations.router, prefix="/v1")
+    for module in (org_units, indicators, targets, values):
         app.include_router(module.router, prefix="/v1", dependencies=[Depends(get_reader)])
     return app
 

@@ -35,6 +35,7 @@ class Header:
     """Where the header ended and which column index each wanted name lives at."""
 
     row: int                 # file row number of the (last) header row
+    start: int               # index into Table.rows of the first header row (rows above are titles)
     data_start: int          # index into Table.rows of the first row after the header
     columns: dict[str, int]  # wanted name (as configured) → column index
     width: int
@@ -156,7 +157,7 @@ def find_header(
                 labels[col].append(label)
         columns = _match(labels, wanted, table.rows[start][0])
         if all(n in columns for n in required):
-            return Header(table.rows[start + depth][0], start + depth + 1, columns, len(labels))
+            return Header(table.rows[start + depth][0], start, start + depth + 1, columns, len(labels))
     raise _missing(required, columns, labels, table.rows[start][0])
 
 

@@ -63,3 +63,10 @@ def is_postgres(bind: AsyncSession | AsyncEngine | Engine) -> bool:
     return bind.get_bind().dialect.name == "postgresql" if isinstance(bind, AsyncSession) else (
         bind.dialect.name == "postgresql"
     )
+
+
+def month_start_sql(dialect: str, column: str) -> str:
+    """SQL for the first day of the month of a date column, per dialect."""
+    if dialect == "postgresql":
+        return f"CAST(date_trunc('month', {column}) AS date)"
+    return f"date({column}, 'start of month')"

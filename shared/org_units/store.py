@@ -120,3 +120,22 @@ async def rebuild_paths(session: AsyncSession) -> None:
             node, depth = parents[node], depth + 1
     if rows:
         await session.execute(OrgUnitPath.__table__.insert(), rows)
+
+
+async def ancestor_chains(session: AsyncSession, unit_ids: Sequence[int]) -> dict[int, list[tuple[str, str | None, str]]]:
+    """For each unit: itself and its ancestors, nearest first, as (code, level, kind) — for target scopes."""
+    rows = await session.execute(
+        select(OrgUnitPath.descendant_id, OrgUnit.code, OrgUnit.level, OrgUnit.kind)
+        .join(OrgUnit, OrgUnit.id == OrgUnitPath.ancestor_id)
+        .where(OrgUnitPath.descendant_id.in_(unit_ids))
+        .order_by(OrgUnitPath.descendant_id, OrgUnitPath.depth)
+    )
+    chains: dict[int, list[tuple[str, str | None, str]]] = {}
+    for unit_id, code, level, kind in rows:
+        chains.setdefault(unit_id, []).append((code, level, kind))
+    return chains
+
+
+async def children_of(session: AsyncSession, unit_id: int) -> Sequence[OrgUnit]:
+    rows = await session.execute(select(OrgUnit).where(OrgUnit.parent_id == unit_id).order_by(OrgUnit.code))
+    return rows.scalars().all()

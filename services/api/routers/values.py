@@ -1,0 +1,64 @@
+"""GET /v1/values: values rolled up over the org tree and time, with target, achievement and status."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Query
+
+from services.api.deps import ReadSessionDep, SettingsDep
+from services.api.schemas.values import ValueOut, ValuesOut
+from shared.core import clock
+from shared.core.errors import InvalidInput, Problem
+from shared.core.periods import Granularity, Period, parse_period, series
+from shared.values import compute
+from shared.values import query as value_query
+
+router = APIRouter(tags=["values"])
+MAX_PERIODS = 400
+
+
+def _periods(period: str | None, start: date | None, end: date | None, granularity: Granularity) -> list[Period]:
+    if period is not None:
+        try:
+            return [parse_period(clock.today().isoformat() if period == "today" else period)]
+        except ValueError as exc:
+            raise InvalidInput(str(exc), [Problem(str(exc), field="period")]) from None
+    if start is None or end is None:
+        msg = "give period=2022-05 (or 2022-05-31, 2022Q2, 2022H1, 2022), or from= and to= with granularity="
+        raise InvalidInput(msg, [Problem(msg, field="period")])
+    try:
+        out = series(start, end, granularity)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), [Problem(str(exc), field="to")]) from None
+    if len(out) > MAX_PERIODS:
+        msg = f"{len(out)} periods requested; at most {MAX_PERIODS} — use a coarser granularity"
+        raise InvalidInput(msg, [Problem(msg, field="granularity")])
+    return out
+
+
+@router.get("/values", response_model=ValuesOut)
+async def get_values(
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    indicator: list[str] = Query(description="one or more codes: indicator=QS-07&indicator=QS-05 or QS-07,QS-05"),
+    org: str = Query(description="unit code"),
+    period: str | None = Query(None, description="2022-05-31, 2022-05, 2022Q2, 2022H1, 2022 or 'today'"),
+    start: date | None = Query(None, alias="from"),
+    end: date | None = Query(None, alias="to"),
+    granularity: Granularity = "month",
+    children: bool = Query(False, description="values of the unit's direct children instead of the unit"),
+) -> ValuesOut:
+    codes = [c.strip() for item in indicator for c in item.split(",") if c.strip()]
+    rows = await value_query.values(session, indicator_codes=codes, org=org, children=children,
+                                    periods=_periods(period, start, end, granularity), scoring=settings.scoring)
+    return ValuesOut(values=[
+        ValueOut(
+            indicator=r.indicator.code, indicator_name=r.indicator.name, unit=r.indicator.unit, org=r.unit.code,
+            org_name=r.unit.name, period=r.period.label, start=r.period.start, end=r.period.end,
+            numerator=r.value.numerator, denominator=r.value.denominator, value=r.value.value,
+            units_reporting=r.value.units_reporting, units_expected=r.value.units_expected,
+            target=compute.target_json(r.value.target), achievement=r.value.achievement, status=r.value.status,
+            formula=r.value.formula,
+        ) for r in rows
+    ])

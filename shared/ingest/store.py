@@ -1,0 +1,51 @@
+"""All SQL about ingest runs and push idempotency keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.core import clock
+from shared.ingest.models import IdempotencyKey, IngestRun
+
+
+async def find_idempotent(session: AsyncSession, key: str) -> IdempotencyKey | None:
+    return await session.get(IdempotencyKey, key)
+
+
+async def remember_idempotent(
+    session: AsyncSession, *, key: str, api_key_id: int | None, body_hash: str, status_code: int, response: Any
+) -> None:
+    session.add(IdempotencyKey(key=key, api_key_id=api_key_id, body_hash=body_hash, status_code=status_code,
+                               response=response, created_at=clock.now()))
+    await session.flush()
+
+
+async def add_run(session: AsyncSession, run: IngestRun) -> IngestRun:
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def last_succeeded(session: AsyncSession, source_id: str, for_date: Any = None) -> IngestRun | None:
+    """The latest run of a source (for one day, if given) that wrote or confirmed data."""
+    stmt = (select(IngestRun).where(IngestRun.source_id == source_id,
+                                    IngestRun.status.in_(("succeeded", "skipped", "not_modified")))
+            .order_by(IngestRun.id.desc()).limit(1))
+    if for_date is not None:
+        stmt = stmt.where(IngestRun.for_date == for_date)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_runs(
+    session: AsyncSession, *, source_id: str | None = None, status: str | None = None, limit: int = 50
+) -> Sequence[IngestRun]:
+    stmt = select(IngestRun).order_by(IngestRun.id.desc()).limit(limit)
+    if source_id is not None:
+        stmt = stmt.where(IngestRun.source_id == source_id)
+    if status is not None:
+        stmt = stmt.where(IngestRun.status == status)
+    return (await session.execute(stmt)).scalars().all()

@@ -1,0 +1,142 @@
+"""What a figure means (PRODUCT.md §2.1 "Validation of a figure", 监测数据): fits its indicator, unit and date?
+
+Pure: the caller passes the catalogue, the units and today. Syntax (is it a number) is settled before this.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from shared.core.errors import Problem
+from shared.observations.types import ObservationIn
+
+# A value sent together with numerator/denominator must agree with them to within rounding to one decimal.
+VALUE_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorInfo:
+    id: int
+    measure: str  # ratio | count
+    factor: float
+
+
+@dataclass(frozen=True, slots=True)
+class UnitInfo:
+    id: int
+    valid_from: date
+    valid_to: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedFigure:
+    index: int
+    indicator_id: int
+    org_id: int
+    date: date
+    numerator: float | None
+    denominator: float | None
+    value: float | None  # computed: factor × numerator / denominator, None when denominator is 0
+
+
+def computed_value(measure: str, factor: float, numerator: float | None, denominator: float | None,
+                   value: float | None) -> float | None:
+    """ratio: factor × numerator / denominator (None for denominator 0, never 0 %); count: the figure."""
+    if measure == "count":
+        return value
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return factor * numerator / denominator
+
+
+def check_figures(
+    items: Sequence[ObservationIn],
+    *,
+    indicators: Mapping[str, IndicatorInfo],
+    units: Mapping[str, UnitInfo],
+    today: date,
+) -> tuple[list[CheckedFigure], list[Problem]]:
+    """Every rule on every row; returns the good rows and one Problem per broken rule (row = list index)."""
+    good: list[CheckedFigure] = []
+    problems: list[Problem] = []
+    seen: dict[tuple[str, str, date], int] = {}
+    for i, item in enumerate(items):
+        row_problems = _check_one(i, item, indicators, units, today)
+        key = (item.indicator, item.org, item.date)
+        if key in seen:
+            row_problems.append(Problem(f"duplicate of row {seen[key]} (same indicator, org and date)", i, "date"))
+        else:
+            seen[key] = i
+        if row_problems:
+            problems.extend(row_problems)
+            continue
+        ind, unit = indicators[item.indicator], units[item.org]
+        good.append(CheckedFigure(i, ind.id, unit.id, item.date, item.numerator, item.denominator,
+                                  computed_value(ind.measure, ind.factor, item.numerator, item.denominator,
+                                                 item.value)))
+    return good, problems
+
+
+def _check_one(i: int, item: ObservationIn, indicators: Mapping[str, IndicatorInfo],
+               units: Mapping[str, UnitInfo], today: date) -> list[Problem]:
+    out: list[Problem] = []
+    ind = indicators.get(item.indicator)
+    if ind is None:
+        out.append(Problem(f"unknown indicator '{item.indicator}'; GET /v1/indicators lists the codes", i,
+                           "indicator"))
+    unit = units.get(item.org)
+    if unit is None:
+        out.append(Problem(f"unknown org unit '{item.org}'; GET /v1/org-units lists the codes", i, "org"))
+    if item.date > today:
+        out.append(Problem(f"{item.date} is in the future (today is {today}, Asia/Shanghai)", i, "date"))
+    elif unit is not None and not (unit.valid_from <= item.date and (unit.valid_to is None or item.date <= unit.valid_to)):
+        until = unit.valid_to.isoformat() if unit.valid_to else "today"
+        out.append(Problem(f"{item.date} is outside the validity of unit '{item.org}' "
+                           f"({unit.valid_from} – {until})", i, "date"))
+    out.extend(_check_numbers(i, item))
+    if ind is not None and not out:
+        out.extend(_check_measure(i, item, ind))
+    return out
+
+
+def _check_numbers(i: int, item: ObservationIn) -> list[Problem]:
+    out = []
+    for name in ("numerator", "denominator", "value"):
+        v = getattr(item, name)
+        if v is None:
+            continue
+        if not math.isfinite(v):
+            out.append(Problem(f"{name} must be a finite number, got {v}", i, name))
+        elif v < 0 and name != "value":
+            out.append(Problem(f"{name} must be ≥ 0, got {v:g}", i, name))
+    return out
+
+
+def _check_measure(i: int, item: ObservationIn, ind: IndicatorInfo) -> list[Problem]:
+    num, den, value = item.numerator, item.denominator, item.value
+    if ind.measure == "count":
+        if value is None:
+            return [Problem(f"'{item.indicator}' is a count: send its figure as value", i, "value")]
+        if num is not None or den is not None:
+            return [Problem(f"'{item.indicator}' is a count: send value only, no numerator/denominator", i,
+                            "numerator")]
+        if value < 0:
+            return [Problem(f"value must be ≥ 0, got {value:g}", i, "value")]
+        return []
+    if num is None or den is None:
+        field = "numerator" if num is None else "denominator"
+        return [Problem(f"'{item.indicator}' is a ratio: send numerator and denominator (a value alone "
+                        "cannot be rolled up)", i, field)]
+    if ind.factor == 100 and num > den:
+        return [Problem(f"numerator {num:g} is greater than denominator {den:g} for a percentage", i,
+                        "numerator")]
+    computed = computed_value(ind.measure, ind.factor, num, den, value)
+    if value is not None and computed is not None and abs(value - computed) > VALUE_TOLERANCE:
+        return [Problem(f"value {value:g} does not agree with numerator/denominator "
+                        f"({num:g}/{den:g} → {computed:.2f})", i, "value")]
+    if value is not None and computed is None:
+        return [Problem(f"value {value:g} given but denominator is 0: there is no value", i, "value")]
+    return []
