@@ -27,8 +27,11 @@ def main() -> int:
         children.append((name, subprocess.Popen(cmd, env=os.environ.copy())))
         time.sleep(1.0 if name == "simulator" else 0.2)
     base = f"http://{settings.api.host}:{settings.api.port}"
-    print(f"\nScorecard running: API {base}/docs · values {base}/v1/values?indicator=QS-07&org=150204000000"
-          f"&period=today · simulator http://127.0.0.1:8100/ · Ctrl-C stops everything\n", flush=True)
+    print(
+        f"\nScorecard running: API {base}/docs · values {base}/v1/values?indicator=QS-07&org=150204000000"
+        f"&period=today · simulator http://127.0.0.1:8100/ · Ctrl-C stops everything\n",
+        flush=True,
+    )
     try:
         while all(p.poll() is None for _, p in children):
             time.sleep(0.5)

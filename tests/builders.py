@@ -10,8 +10,14 @@ FUQIANG = "150204001000"  # 富强路街道
 XINGFU = "150204002000"  # 幸福路街道
 
 
-def obs(indicator: str, org: str, day: str | date, numerator: float | None = None,
-        denominator: float | None = None, value: float | None = None) -> dict[str, Any]:
+def obs(
+    indicator: str,
+    org: str,
+    day: str | date,
+    numerator: float | None = None,
+    denominator: float | None = None,
+    value: float | None = None,
+) -> dict[str, Any]:
     row: dict[str, Any] = {"indicator": indicator, "org": org, "date": str(day)}
     for k, v in (("numerator", numerator), ("denominator", denominator), ("value", value)):
         if v is not None:

@@ -44,7 +44,7 @@ def create_database(server_url: str, name: str) -> str:
     engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+        conn.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
     engine.dispose()
     return server_url.rsplit("/", 1)[0] + f"/{name}"
 
@@ -145,8 +145,8 @@ def make_key(database: Database, settings: Settings) -> MakeKey:
     async def make(role: str, org: str | None = None, name: str | None = None) -> str:
         async with database.sessions() as s, s.begin():
             _, plaintext = await access_store.create_key(
-                s, name=name or f"test-{role}", role=role, org=org, pepper=settings.api.key_pepper,
-                actor="tests")
+                s, name=name or f"test-{role}", role=role, org=org, pepper=settings.api.key_pepper, actor="tests"
+            )
         return plaintext
 
     return make

@@ -36,8 +36,9 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
     if args.command in (None, "serve"):
-        uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port,
-                    log_level="info", proxy_headers=False)
+        uvicorn.run(
+            create_app(settings), host=settings.api.host, port=settings.api.port, log_level="info", proxy_headers=False
+        )
         return 0
     try:
         asyncio.run(_keys(settings, args))
@@ -53,8 +54,13 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> None:
         async with make_sessionmaker(engine)() as session, session.begin():
             if args.action == "create":
                 row, plaintext = await access_store.create_key(
-                    session, name=args.name, role=args.role, org=args.org,
-                    pepper=settings.api.key_pepper, actor=OPERATOR)
+                    session,
+                    name=args.name,
+                    role=args.role,
+                    org=args.org,
+                    pepper=settings.api.key_pepper,
+                    actor=OPERATOR,
+                )
                 print(f"created key {row.prefix} ({row.role}) — store it now, it is not shown again:")
                 print(plaintext)
             elif args.action == "revoke":

@@ -15,10 +15,12 @@ from shared.core.errors import ScorecardError
 log = logging.getLogger("scorecard.api")
 
 
-def error_response(status: int, code: str, message: str, details: list[Any] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, "details": details or []}},
-                        status_code=status, headers=headers)
+def error_response(
+    status: int, code: str, message: str, details: list[Any] | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "details": details or []}}, status_code=status, headers=headers
+    )
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:

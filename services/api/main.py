@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.api import errors, metrics
 from services.api.deps import Database, get_reader
-from services.api.routers import health, indicators, observations, org_units, targets, values
+from services.api.routers import health, indicators, ingest_runs, observations, org_units, targets, values
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import Settings, get_settings
 
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     _install_offline_docs(app)
     app.include_router(health.router)
     app.include_router(observations.router, prefix="/v1")
-    for module in (org_units, indicators, targets, values):
+    for module in (org_units, indicators, targets, values, ingest_runs):
         app.include_router(module.router, prefix="/v1", dependencies=[Depends(get_reader)])
     return app
 
@@ -62,7 +62,8 @@ def _install_offline_docs(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     async def docs(request: Request) -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=str(app.openapi_url), title=API_TITLE,
+            openapi_url=str(app.openapi_url),
+            title=API_TITLE,
             swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css",
             swagger_favicon_url="/static/swagger/favicon-32x32.png",

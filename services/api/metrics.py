@@ -12,10 +12,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 def install(app: FastAPI) -> None:
     # One registry per app, so several apps in one process (tests) do not clash.
     registry = CollectorRegistry()
-    requests = Counter("scorecard_http_requests_total", "HTTP requests", ["method", "route", "status"],
-                       registry=registry)
-    latency = Histogram("scorecard_http_request_seconds", "HTTP request latency", ["method", "route"],
-                        registry=registry)
+    requests = Counter(
+        "scorecard_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry
+    )
+    latency = Histogram(
+        "scorecard_http_request_seconds", "HTTP request latency", ["method", "route"], registry=registry
+    )
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -8,8 +8,11 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import date, datetime
 from functools import lru_cache
+from itertools import repeat
+from operator import mul, sub, truediv
 from typing import NamedTuple
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
@@ -87,11 +90,11 @@ def _parse_messy_number(text: str) -> float | None:
 
 def parse_percent(text: str) -> Percent | None:
     """A printed rate: "95.20%" → Percent(95.2, 2, True); "0.9520" → Percent(0.952, 4, False)."""
-    s = norm(text)
+    s = text.strip() if text.isascii() else norm(text)
     if not s:
         return None
-    is_percent = s.endswith("%")
-    digits = s[:-1].strip() if is_percent else s
+    is_percent = s[-1] == "%"
+    digits = s[:-1].rstrip() if is_percent else s
     value = parse_number(digits)
     if value is None:
         raise ValueError(f"{show(text)} is not a rate")
@@ -146,21 +149,117 @@ def _parse_month(s: str) -> date:
     return date(int(m[1]), int(m[2]), 1)
 
 
-def is_blank(cells: list[str]) -> bool:
-    return not any(c and not c.isspace() for c in cells)
+def is_filler(cells: list[str]) -> bool:
+    """A blank line, or a note row ("注：…", "制表人：…", maybe merged across): one distinct text at most."""
+    distinct = set(cells)
+    distinct.discard("")
+    return len(distinct) <= 1
 
 
-def total_markers(markers: list[str]) -> tuple[str, ...]:
-    """Markers prepared once per export for is_total_row."""
-    return tuple(compact(m) for m in markers if compact(m))
+def total_pattern(markers: list[str]) -> re.Pattern[str]:
+    """One regex for the markers, letting spaces sit between their characters (" 合 计 ", "合\u3000计")."""
+    parts = [r"\s*".join(map(re.escape, compact(m))) for m in markers if compact(m)]
+    return re.compile("|".join(parts) or r"(?!)", re.IGNORECASE)
 
 
-def is_total_row(cells: list[str], markers: tuple[str, ...]) -> bool:
+def is_total_row(cells: list[str], markers: re.Pattern[str] | list[str]) -> bool:
     """True when one of the first 3 cells names a total ("合计", "总计：", " 合 计 ", "全区合计")."""
-    for cell in cells[:3]:
-        # Short cells only: a long text that happens to contain 小计 is data, not a total label.
-        if cell and len(cell) <= 20:
-            c = compact(cell).rstrip(":")
-            if any(m in c for m in markers):
-                return True
-    return False
+    if not isinstance(markers, re.Pattern):
+        markers = total_pattern(markers)
+    # Short cells only: a long text that happens to contain 小计 is data, not a total label.
+    return any(cell and len(cell) <= 20 and markers.search(cell) for cell in cells[:3])
+
+
+def parse_counts(cells: list[str]) -> tuple[list[float], dict[int, str]]:
+    """A whole column of counts: (values, {index: reason} for empty, negative or non-numeric cells).
+
+    Bulk first: one C-level float() pass decides a clean column; only a dirty one is redone cell by cell.
+    """
+    try:
+        values = list(map(float, cells))
+        if all(map(math.isfinite, values)) and min(values, default=0.0) >= 0 and "_" not in "".join(cells):
+            return values, {}
+    except ValueError:
+        pass
+    values, bad = [], {}
+    for i, text in enumerate(cells):
+        try:
+            value = parse_number(text)
+        except ValueError as exc:
+            value, bad[i] = 0.0, str(exc)
+        else:
+            if value is None:
+                value, bad[i] = 0.0, "empty; a number is required"
+            elif value < 0:
+                bad[i] = f"{show(text)} is negative; counts cannot be below 0"
+        values.append(value)
+    return values, bad
+
+
+def total_rows(columns: list[list[str]], markers: list[str]) -> set[int]:
+    """Indexes of rows whose cell in one of the given (first) columns is a total label."""
+    pattern = total_pattern(markers)
+    starts = {compact(m)[:1] for m in markers} - {""}
+    hits: set[int] = set()
+    for cells in columns:
+        joined = "\n".join(cells)
+        # A plain substring scan of the whole column rules out the usual case of no 合计 anywhere in it.
+        if any(s in joined or s.upper() in joined for s in starts) and pattern.search(joined):
+            hits.update(i for i, c in enumerate(cells) if c and len(c) <= 20 and pattern.search(c))
+    return hits
+
+
+def rate_remarks(printed: list[str], nums: list[float], dens: list[float]) -> dict[int, str]:
+    """rate_remark over whole columns: {index: remark}. Bulk when every cell is "dd.dd%" with one number of
+    decimals (what platforms print); otherwise, and for the rows the bulk pass flags, cell by cell."""
+    n = len(printed)
+    dots = list(map(str.rfind, printed, repeat(".")))
+    decimals = set(map(sub, map(len, printed), dots)) if dots and min(dots) >= 0 else {0, 1}
+    decimals = {d - 2 for d in decimals}  # "90.63%": length 6 - dot at 2 = 4, so 2 decimals
+    suspects: Iterable[int] = range(n)
+    if len(decimals) == 1 and all(map(str.endswith, printed, repeat("%"))):
+        try:
+            values = list(map(float, map(str.rstrip, printed, repeat("%"))))
+        except ValueError:
+            pass
+        else:
+            tol = 0.5 * 10 ** -decimals.pop() + 1e-9
+            if n and min(dens) > 0:  # all in C: the largest gap between printed and computed rates
+                rates = map(truediv, map(mul, nums, repeat(100.0)), dens)
+                suspects = [] if max(map(abs, map(sub, values, rates))) <= tol else suspects
+            if suspects:
+                suspects = [i for i, (v, a, b) in enumerate(zip(values, nums, dens, strict=True))
+                            if b and abs(v - 100 * a / b) > tol]
+    found = ((i, rate_remark(printed[i], nums[i], dens[i])) for i in suspects)
+    return {i: remark for i, remark in found if remark}
+
+
+def rate_remark(text: str, num: float, den: float) -> str | None:
+    """A printed rate off by more than half a unit of its last printed decimal ("95.20%" ± 0.005)."""
+    if den == 0 or not text or text.isspace():
+        return None
+    if text[-1] == "%":  # fast path for the usual "90.63%"
+        try:
+            dot = text.find(".")
+            if abs(float(text[:-1]) - 100 * num / den) <= 0.5 * 10 ** (dot + 2 - len(text) if dot >= 0 else 0) + 1e-9:
+                return None
+        except ValueError:
+            pass
+    try:
+        printed = parse_percent(text)
+    except ValueError:
+        return f"printed rate {show(text)} is not a number; the rate is computed from the counts"
+    if printed is None:
+        return None
+    rate = 100 * num / den
+    half = 0.5 * 10 ** -printed.decimals + 1e-9
+    if abs(printed.value - rate) <= half:
+        return None
+    # No % sign: a fraction (0.9063, a spreadsheet percent cell) or a bare number (90.63) may be meant.
+    if not printed.percent and abs(printed.value * 100 - rate) <= half * 100:
+        return None
+    return f"printed {norm(text)} but {_plain(num)}/{_plain(den)} = {rate:.{max(2, printed.decimals)}f}%"
+
+
+def _plain(value: float) -> str:
+    return str(int(value)) if value.is_integer() else str(value)

@@ -6,27 +6,19 @@ PII columns are never indexed here, so their values cannot reach a record, an er
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
-from services.collector.clean import (
-    compact,
-    is_blank,
-    is_total_row,
-    norm,
-    parse_date,
-    parse_datetime,
-    parse_month,
-    parse_number,
-    parse_percent,
-    show,
-    total_markers,
-)
+from services.collector import clean
 from services.collector.readers import Header, Table, find_header, read_table
-from services.collector.sources import SourceConfig
+from services.collector.sources import RatingsConfig, SourceConfig, UnitConfig
 from shared.core.errors import InvalidInput, Problem
 from shared.observations.types import ObservationIn
 from shared.ratings.types import RatingIn
@@ -35,9 +27,12 @@ LEVELS = {"非常满意": 5, "满意": 4, "基本满意": 3, "不满意": 2, "�
 _LEVEL_KEYS = {**LEVELS, **{str(i): i for i in range(1, 6)}, **{f"{i}.0": i for i in range(1, 6)}}
 _NAMED = {"是": True, "y": True, "yes": True, "1": True, "实名": True, "true": True,
           "否": False, "n": False, "no": False, "0": False, "匿名": False, "false": False, "": False}
-_DAY_IN_TEXT = [re.compile(r"(?<!\d)(\d{4})[-/.年_](\d{1,2})[-/.月_](\d{1,2})(?!\d)"),
-                re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")]
-_MONTH_IN_TEXT = [re.compile(r"(?<!\d)(\d{4})[-/.年_](\d{1,2})(?!\d)"), re.compile(r"(?<!\d)(\d{4})(\d{2})(?!\d)")]
+_CODES = re.compile(r"\d{12}(?:\n\d{12})*", re.ASCII)
+# A date in a file name or title line; the year must start 19/20 so a division code is never read as a date.
+_DAY_IN_TEXT = [re.compile(r"(?<!\d)((?:19|20)\d\d)[-/.年_](\d{1,2})[-/.月_](\d{1,2})(?!\d)"),
+                re.compile(r"(?<!\d)((?:19|20)\d\d)(\d\d)(\d\d)(?!\d)")]
+_MONTH_IN_TEXT = [re.compile(r"(?<!\d)((?:19|20)\d\d)[-/.年_](\d{1,2})(?!\d)"),
+                  re.compile(r"(?<!\d)((?:19|20)\d\d)(\d\d)(?!\d)")]
 
 
 @dataclass
@@ -46,9 +41,11 @@ class ParsedExport:
     ratings: list[RatingIn] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)    # rejected rows: file row, column header, reason
     warnings: list[Problem] = field(default_factory=list)  # accepted rows with a remark
-    rows_read: int = 0     # data rows seen (not header, title, blank or total rows)
-    rows_skipped: int = 0  # blank, total, footnote and exact-duplicate rows
+    rows_read: int = 0     # data rows seen (not header, title, blank, note or total rows)
+    rows_skipped: int = 0  # blank, note, total and exact-duplicate rows
     encoding: str = ""
+    figure_rows: list[int] = field(default_factory=list)  # file row of each figure, parallel to figures
+    rating_rows: list[int] = field(default_factory=list)  # file row of each rating, parallel to ratings
 
     @property
     def rows_rejected(self) -> int:
@@ -57,35 +54,55 @@ class ParsedExport:
 
 def parse_export(source: SourceConfig, content: bytes, *, filename: str | None = None, today: date) -> ParsedExport:
     """Parse one export. A file that cannot be read as a table raises InvalidInput; bad rows become errors."""
-    table, encoding = read_table(content, source.format, source.encoding)
-    optional = {f.printed_rate for f in source.figures if f.printed_rate}
-    header = find_header(table, set(source.mapped_columns()), source.header_row, optional)
-    out = ParsedExport(encoding=encoding)
-    out.warnings += [
-        Problem(f"printed-rate column {c!r} not found; printed rates are not checked", row=header.row, field=c)
-        for c in sorted(optional - header.columns.keys())
-    ]
-    rows = _Rows(source, header, today)
-    fixed_day = _file_date(source, table, header, filename, today)
-    handle = rows.figure_row(fixed_day) if source.kind == "figures" else rows.rating_row
-    markers = total_markers(source.total_markers)
-    width = header.width
-    for number, cells in table.rows[header.data_start:]:
-        if is_blank(cells) or is_total_row(cells, markers) or _is_footnote(cells):
-            out.rows_skipped += 1
-            continue
-        out.rows_read += 1
-        if len(cells) < width:
-            cells = cells + [""] * (width - len(cells))
-        handle(number, cells)
-    rows.finish(out, source)
+    with _gc_paused():
+        table, encoding = read_table(content, source.format, source.encoding)
+        optional = {f.printed_rate for f in source.figures if f.printed_rate}
+        header = find_header(table, set(source.mapped_columns()), source.header_row, optional)
+        out = ParsedExport(encoding=encoding)
+        out.warnings += [
+            Problem(f"printed-rate column {c!r} not found; printed rates are not checked", header.row, c)
+            for c in sorted(optional - header.columns.keys())
+        ]
+        sheet = _Sheet(_data_rows(table, header, source, out), header)
+        if source.kind == "figures":
+            _figures(source, sheet, _file_date(source, table, header, filename, today), today, out)
+        else:
+            _ratings(source, sheet, today, out)
+    out.errors.sort(key=lambda p: p.row or 0)
+    out.warnings.sort(key=lambda p: p.row or 0)
     return out
 
 
-def _is_footnote(cells: list[str]) -> bool:
-    # "注：数据来源于…" or "制表人：…" under the table: one text cell, no figures; such notes may name people.
-    filled = [c for c in cells if c and not c.isspace()]
-    return len(filled) == 1 and filled[0] == cells[0] and not norm(filled[0]).replace(".", "").isdigit()
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # A million row lists make the cyclic collector rescan them over and over (3-6x slower parsing);
+    # nothing built here has reference cycles, so pausing it loses nothing.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _data_rows(table: Table, header: Header, source: SourceConfig, out: ParsedExport) -> list[tuple[int, list[str]]]:
+    """Rows below the header without blank lines, notes ("注：…", which may name people) and 合计 rows."""
+    rows = table.rows[header.data_start:]
+    # Three distinct cell texts (counted in C) rule a row in at once; only the others need the filler test.
+    distinct = map(len, map(set, map(itemgetter(1), rows)))
+    kept = [r for r, n in zip(rows, distinct, strict=True) if n > 2 or not clean.is_filler(r[1])]
+    width = header.width
+    for _, cells in kept:
+        if len(cells) < width:
+            cells.extend([""] * (width - len(cells)))
+    first_cells = [list(map(itemgetter(j), map(itemgetter(1), kept))) for j in range(min(3, width))]
+    totals = clean.total_rows(first_cells, source.total_markers)
+    if totals:
+        kept = [r for i, r in enumerate(kept) if i not in totals]
+    out.rows_read += len(kept)
+    out.rows_skipped += len(rows) - len(kept)
+    return kept
 
 
 def _file_date(source: SourceConfig, table: Table, header: Header, filename: str | None, today: date) -> date | None:
@@ -97,7 +114,7 @@ def _file_date(source: SourceConfig, table: Table, header: Header, filename: str
     else:
         texts, where = [" ".join(cells) for _, cells in table.rows[: header.start]], "the title lines"
     month = source.date.grain == "month"
-    for text in map(norm, texts):
+    for text in map(clean.norm, texts):
         for pattern in _DAY_IN_TEXT + (_MONTH_IN_TEXT if month else []):
             m = pattern.search(text)
             try:
@@ -116,194 +133,186 @@ def _whole_file(message: str, fld: str) -> InvalidInput:
     return InvalidInput(message, [Problem(message, field=fld)])
 
 
-class _Rows:
-    """Row handlers with column indexes resolved once; pending records wait for the duplicate check."""
+class _Sheet:
+    """The data rows with their file row numbers, columns by header name, and problems by row index."""
 
-    def __init__(self, source: SourceConfig, header: Header, today: date) -> None:
-        self.col = header.columns
-        self.today = today
-        self.errors: list[Problem] = []
-        self.seen: dict[Any, int] = {}
-        self.pending: list[list[Any]] = []  # [row, key, payload, warnings, alive]
-        self.duplicates = 0
-        self.unit_name = source.unit.code_column or source.unit.name_column or ""
-        self.unit_idx = self.col[self.unit_name]
-        self.names = {compact(k): v for k, v in source.unit.names.items()}
-        self.by_name = source.unit.name_column is not None
-        self.date = source.date
-        self.figs = [(f, self.col.get(f.printed_rate or "")) for f in source.figures]
-        self.ratings = source.ratings
+    def __init__(self, rows: list[tuple[int, list[str]]], header: Header) -> None:
+        self.rows, self.header = rows, header
+        self.numbers = [r[0] for r in rows]
+        self.cells = [r[1] for r in rows]
+        self.problems: dict[int, list[Problem]] = {}
 
-    def unit(self, number: int, cells: list[str], errs: list[Problem]) -> str:
-        text = norm(cells[self.unit_idx])
+    def fail(self, i: int, message: str, column: str) -> None:
+        self.problems.setdefault(i, []).append(Problem(message, self.numbers[i], column))
+
+    def column(self, name: str) -> list[str]:
+        return list(map(itemgetter(self.header.columns[name]), self.cells))
+
+    def good(self) -> Sequence[int]:
+        n = len(self.rows)
+        return [i for i in range(n) if i not in self.problems] if self.problems else range(n)
+
+    def dedupe(self, idx: Sequence[int], keys: list[Any], payload: Callable[[int], Any], column: str,
+               out: ParsedExport) -> list[int]:
+        """Keep each key once. An exact repeat is skipped; a same-key row with other values rejects both,
+        because the export does not say which one is right."""
+        if len(set(keys)) == len(keys):
+            return list(idx)
+        first: dict[Any, int] = {}
+        dead: set[int] = set()
+        for i, key in zip(idx, keys, strict=True):
+            j = first.setdefault(key, i)
+            if j == i:
+                continue
+            if payload(j) == payload(i):
+                out.rows_skipped += 1
+                dead.add(i)
+                continue
+            what = f"unit {key[0]} and date {key[1]}" if isinstance(key, tuple) else f"id {key}"
+            message = "conflicts with row {}: same " + what + ", different values; both rows rejected"
+            self.fail(i, message.format(self.numbers[j]), column)
+            if j not in dead:  # the first row is told about its first rival only
+                self.fail(j, message.format(self.numbers[i]), column)
+            dead.update((i, j))
+        return [i for i in idx if i not in dead]
+
+    def errors(self) -> list[Problem]:
+        return [p for i in self.problems for p in self.problems[i]]
+
+
+def _figures(source: SourceConfig, sheet: _Sheet, fixed_day: date | None, today: date, out: ParsedExport) -> None:
+    """Figures a column at a time: each column is parsed in bulk and only bad cells fall back to per-cell work."""
+    assert source.date is not None  # a figures source always has date: (checked in sources.py)
+    orgs = _units(sheet, source.unit)
+    date_col = source.date.column
+    days = [fixed_day] * len(sheet.rows) if date_col is None else _days(sheet, date_col, source.date.grain, today)
+    counts: dict[str, list[float]] = {}
+    for name in dict.fromkeys(c for f in source.figures for c in f.columns()):
+        counts[name], bad = clean.parse_counts(sheet.column(name))
+        for i, reason in bad.items():
+            sheet.fail(i, reason, name)
+    good = sheet.good()
+    remarks = _rate_remarks(source, sheet, counts)
+    if len(good) == len(orgs) and len(set(orgs)) == len(orgs):
+        keys: list[Any] = orgs  # one row per unit: no (unit, date) key can repeat, so skip building them
+    else:
+        keys = [(orgs[i], days[i]) for i in good]
+    names = list(counts)
+    kept = sheet.dedupe(good, keys, lambda i: tuple(counts[n][i] for n in names), _unit_column(source), out)
+    numbers = sheet.numbers
+    if len(kept) != len(orgs):
+        orgs, days, numbers = [orgs[i] for i in kept], [days[i] for i in kept], [numbers[i] for i in kept]
+        counts = {n: [v[i] for i in kept] for n, v in counts.items()}
+    for f in source.figures:
+        nums, dens, vals = (counts[c] if c else repeat(None) for c in (f.numerator, f.denominator, f.value))
+        out.figures += map(ObservationIn, repeat(f.indicator), orgs, days, nums, dens, vals)
+        out.figure_rows += numbers
+    out.errors += sheet.errors()
+    out.warnings += [p for i in kept if i in remarks for p in remarks[i]] if remarks else []
+
+
+def _unit_column(source: SourceConfig) -> str:
+    return source.unit.code_column or source.unit.name_column or ""
+
+
+def _units(sheet: _Sheet, unit: UnitConfig) -> list[str]:
+    name = unit.code_column or unit.name_column or ""
+    raw = sheet.column(name)
+    if unit.code_column and _CODES.fullmatch("\n".join(raw)):
+        return raw  # every cell is already a clean 12-digit code: the usual case, checked in one regex pass
+    names = {clean.compact(k): v for k, v in unit.names.items()}
+    resolved: dict[str, str] = {}
+    for cell in set(raw):
+        text = clean.norm(cell)
         if not text:
-            errs.append(Problem("empty; every row needs its unit", number, self.unit_name))
-        elif self.by_name:
+            resolved[cell] = "\x00empty; every row needs its unit"
+        elif unit.name_column:
             # An empty names map passes the name through; validation rejects it as an unknown unit.
-            if self.names:
-                code = self.names.get(compact(text))
-                if code is None:
-                    errs.append(Problem(f"unknown name {show(text)}; add it to unit.names in sources.yaml",
-                                        number, self.unit_name))
-                return code or ""
-        elif not (len(text) == 12 and text.isdigit() and text.isascii()):
-            errs.append(Problem(f"{show(text)} is not a 12-digit division code", number, self.unit_name))
-        return text
-
-    def day(self, number: int, text: str, parse: Callable[[str], date], name: str, errs: list[Problem]) -> date:
-        try:
-            day = parse(text)
-        except ValueError as exc:
-            errs.append(Problem(str(exc) if text.strip() else "empty; a date is required", number, name))
-            return date.min
-        if day > self.today:
-            errs.append(Problem(f"{day} is in the future (today is {self.today})", number, name))
-        return day
-
-    def number(self, number: int, cells: list[str], name: str, errs: list[Problem]) -> float:
-        text = cells[self.col[name]]
-        try:
-            value = parse_number(text)
-        except ValueError as exc:
-            errs.append(Problem(str(exc), number, name))
-            return 0.0
-        if value is None:
-            errs.append(Problem("empty; a number is required", number, name))
-            return 0.0
-        if value < 0:
-            errs.append(Problem(f"{show(text)} is negative; counts cannot be below 0", number, name))
-        return value
-
-    def figure_row(self, fixed_day: date | None) -> Callable[[int, list[str]], None]:
-        date_conf = self.date
-        assert date_conf is not None  # a figures source always has date: (checked in sources.py)
-        parse = parse_month if date_conf.grain == "month" else parse_date
-        date_name = date_conf.column or ""
-        date_idx = self.col.get(date_name)
-
-        def handle(number: int, cells: list[str]) -> None:
-            errs: list[Problem] = []
-            org = self.unit(number, cells, errs)
-            day = fixed_day if date_idx is None else self.day(number, cells[date_idx], parse, date_name, errs)
-            values: list[float | None] = []
-            warns: list[Problem] = []
-            for f, rate_idx in self.figs:
-                if f.numerator and f.denominator:
-                    num = self.number(number, cells, f.numerator, errs)
-                    den = self.number(number, cells, f.denominator, errs)
-                    values += (num, den)
-                    if rate_idx is not None and not errs:
-                        warns += _rate_remark(cells[rate_idx], num, den, number, f.printed_rate or "")
-                else:
-                    values += (None, None)
-                values.append(self.number(number, cells, f.value, errs) if f.value else None)
-            if errs:
-                self.errors += errs
-            else:
-                self.add(number, (org, day), tuple(values), warns)
-
-        return handle
-
-    def rating_row(self, number: int, cells: list[str]) -> None:
-        conf = self.ratings
-        assert conf is not None
-        errs: list[Problem] = []
-        org = self.unit(number, cells, errs)
-        rid, channel, item = (self.text(number, cells, n, errs) for n in (conf.id, conf.channel, conf.item))
-        level = self.level(number, cells[self.col[conf.level]], conf.level, errs)
-        rated_at = None
-        try:
-            rated_at = parse_datetime(cells[self.col[conf.time]])
-            if rated_at.date() > self.today:
-                errs.append(Problem(f"{rated_at} is in the future (today is {self.today})", number, conf.time))
-        except ValueError as exc:
-            errs.append(Problem(str(exc), number, conf.time))
-        named = _NAMED.get(compact(cells[self.col[conf.named]]).lower()) if conf.named else False
-        if named is None:
-            errs.append(Problem(f"{show(cells[self.col[conf.named or '']])} is not 是/否 (实名/匿名, Y/N, 1/0)",
-                                number, conf.named))
-        if errs or rated_at is None:
-            self.errors += errs
-            return
-        optional = (norm(cells[self.col[c]]) or None if c else None for c in (conf.department, conf.item_code))
-        department, item_code = optional
-        rating = RatingIn(rid, org, item, channel, level, rated_at, bool(named), department, item_code)
-        self.add(number, rid, rating, [])
-
-    def text(self, number: int, cells: list[str], name: str, errs: list[Problem]) -> str:
-        text = norm(cells[self.col[name]])
-        if not text:
-            errs.append(Problem("empty; a value is required", number, name))
-        return text
-
-    def level(self, number: int, text: str, name: str, errs: list[Problem]) -> int:
-        level = _LEVEL_KEYS.get(compact(text), 0)
-        if not level:
-            errs.append(Problem(f"{show(text)} is not a rating level; use 非常满意, 满意, 基本满意, 不满意, "
-                                "非常不满意 or 1–5", number, name))
-        return level
-
-    def add(self, number: int, key: Any, payload: Any, warns: list[Problem]) -> None:
-        """Keep a parsed row unless it repeats one already kept; a same-key row with other figures
-        rejects both, because the export does not say which one is right."""
-        pos = self.seen.get(key)
-        if pos is None:
-            self.seen[key] = len(self.pending)
-            self.pending.append([number, key, payload, warns, True])
-            return
-        first = self.pending[pos]
-        if first[2] == payload:
-            self.duplicates += 1
-            return
-        what = f"unit {key[0]} and date {key[1]}" if isinstance(key, tuple) else f"id {key}"
-        self.errors.append(Problem(f"conflicts with row {first[0]}: same {what}, different values; both rows "
-                                   "rejected", number, self.unit_name))
-        if first[4]:
-            self.errors.append(Problem(f"conflicts with row {number}: same {what}, different values; both rows "
-                                       "rejected", first[0], self.unit_name))
-            first[4] = False
-
-    def finish(self, out: ParsedExport, source: SourceConfig) -> None:
-        out.rows_skipped += self.duplicates
-        alive = [p for p in self.pending if p[4]]
-        for _, _, _, warns, _ in alive:
-            out.warnings += warns
-        if source.kind == "ratings":
-            out.ratings = [p[2] for p in alive]
+            hit = names.get(clean.compact(text)) if names else text
+            resolved[cell] = hit or f"\x00unknown name {clean.show(text)}; add it to unit.names in sources.yaml"
         else:
-            codes = [f.indicator for f in source.figures]
-            obs = ObservationIn
-            out.figures = [
-                obs(code, org, day, v[3 * i], v[3 * i + 1], v[3 * i + 2])
-                for _, (org, day), v, _, _ in alive
-                for i, code in enumerate(codes)
-            ]
-        out.errors += sorted(self.errors, key=lambda e: e.row or 0)
+            ok = len(text) == 12 and text.isdigit() and text.isascii()
+            resolved[cell] = text if ok else f"\x00{clean.show(text)} is not a 12-digit division code"
+    out = [resolved[c] for c in raw]
+    for i, value in enumerate(out):
+        if value.startswith("\x00"):
+            sheet.fail(i, value[1:], name)
+    return out
 
 
-def _rate_remark(text: str, num: float, den: float, number: int, name: str) -> list[Problem]:
-    """A printed rate off by more than half a unit of its last printed decimal ("95.20%" ± 0.005)."""
-    if not text or text.isspace() or den == 0:
-        return []
+def _days(sheet: _Sheet, name: str, grain: str, today: date) -> list[date]:
+    raw = sheet.column(name)
+    parse = clean.parse_month if grain == "month" else clean.parse_date
+    parsed: dict[str, date | str] = {}
+    for cell in set(raw):
+        try:
+            day = parse(cell)
+            parsed[cell] = day if day <= today else f"{day} is in the future (today is {today})"
+        except ValueError as exc:
+            parsed[cell] = str(exc) if cell.strip() else "empty; a date is required"
+    days = [parsed[c] for c in raw]
+    for i, day in enumerate(days):
+        if isinstance(day, str):
+            sheet.fail(i, day, name)
+    return days  # type: ignore[return-value]  # rows holding a message are rejected above
+
+
+def _rate_remarks(source: SourceConfig, sheet: _Sheet, counts: dict[str, list[float]]) -> dict[int, list[Problem]]:
+    found: dict[int, list[Problem]] = {}
+    for f in source.figures:
+        if f.printed_rate in sheet.header.columns and f.numerator and f.denominator:
+            remarks = clean.rate_remarks(sheet.column(f.printed_rate or ""), counts[f.numerator], counts[f.denominator])
+            for i, remark in remarks.items():
+                found.setdefault(i, []).append(Problem(remark, sheet.numbers[i], f.printed_rate))
+    return found
+
+
+def _ratings(source: SourceConfig, sheet: _Sheet, today: date, out: ParsedExport) -> None:
+    """Ratings row by row (a day's detail export is far smaller than a figures table)."""
+    conf = source.ratings
+    assert conf is not None  # a ratings source always has ratings: (checked in sources.py)
+    orgs = _units(sheet, source.unit)
+    idx = {name: sheet.header.columns[name] for name in conf.columns()}
+    parsed = [_rating(i, cells, orgs[i], conf, idx, today, sheet) for i, (_, cells) in enumerate(sheet.rows)]
+    by_index = {i: r for i, r in enumerate(parsed) if r is not None}
+    good = list(by_index)
+    kept = sheet.dedupe(good, [r.rating_id for r in by_index.values()], by_index.__getitem__, conf.id, out)
+    out.ratings = [by_index[i] for i in kept]
+    out.rating_rows = [sheet.numbers[i] for i in kept]
+    out.errors += sheet.errors()
+
+
+def _rating(i: int, cells: list[str], org: str, conf: RatingsConfig, idx: dict[str, int], today: date,
+            sheet: _Sheet) -> RatingIn | None:
+    errs: list[tuple[str, str]] = []
+    rid, channel, item = (_required(cells[idx[n]], n, errs) for n in (conf.id, conf.channel, conf.item))
+    level = _LEVEL_KEYS.get(clean.compact(cells[idx[conf.level]]), 0)
+    if not level:
+        errs.append((f"{clean.show(cells[idx[conf.level]])} is not a rating level; use 非常满意, 满意, 基本满意, "
+                     "不满意, 非常不满意 or 1–5", conf.level))
+    rated_at = None
     try:
-        printed = parse_percent(text)
-    except ValueError:
-        return [Problem(f"printed rate {show(text)} is not a number; the rate is computed from the counts",
-                        number, name)]
-    if printed is None:
-        return []
-    rate = 100 * num / den
-    half = 0.5 * 10 ** -printed.decimals + 1e-9
-    ok = abs(printed.value - rate) <= half
-    if not printed.percent:
-        # No % sign: a fraction (0.9063, a spreadsheet percent cell) or a bare number (90.63).
-        ok = ok or abs(printed.value * 100 - rate) <= half * 100
-    if ok:
-        return []
-    shown = norm(text)
-    return [Problem(f"printed {shown} but {_plain(num)}/{_plain(den)} = {rate:.{max(2, printed.decimals)}f}%",
-                    number, name)]
+        rated_at = clean.parse_datetime(cells[idx[conf.time]])
+        if rated_at.date() > today:
+            errs.append((f"{rated_at} is in the future (today is {today})", conf.time))
+    except ValueError as exc:
+        errs.append((str(exc) if cells[idx[conf.time]].strip() else "empty; a time is required", conf.time))
+    # An empty 是否实名 reads as not named: the rating itself is still worth keeping.
+    named = _NAMED.get(clean.compact(cells[idx[conf.named]]).lower()) if conf.named else False
+    if named is None:
+        shown = clean.show(cells[idx[conf.named or ""]])
+        errs.append((f"{shown} is not 是/否 (实名/匿名, Y/N, 1/0)", conf.named or ""))
+    for message, column in errs:
+        sheet.fail(i, message, column)
+    if errs or rated_at is None or i in sheet.problems:
+        return None
+    department, item_code = (clean.norm(cells[idx[c]]) or None if c else None
+                             for c in (conf.department, conf.item_code))
+    return RatingIn(rid, org, item, channel, level, rated_at, bool(named), department, item_code)
 
 
-def _plain(value: float) -> str:
-    return str(int(value)) if value.is_integer() else str(value)
+def _required(text: str, name: str, errs: list[tuple[str, str]]) -> str:
+    text = clean.norm(text)
+    if not text:
+        errs.append(("empty; a value is required", name))
+    return text

@@ -57,9 +57,12 @@ def read_csv(text: str) -> Table:
     if text.startswith("\ufeff"):
         text = text[1:]
     reader = csv.reader(io.StringIO(text, newline=""))
-    rows: list[tuple[int, list[str]]] = []
     line = 1
     try:
+        if '"' not in text:
+            # No quotes, so no record spans lines: the row number is the record number (fast path).
+            return Table(list(enumerate(reader, 1)))
+        rows: list[tuple[int, list[str]]] = []
         for cells in reader:
             rows.append((line, cells))
             # line_num counts physical lines read, so a quoted field spanning lines keeps numbers right.

@@ -20,6 +20,9 @@ async def record(
     before: Any = None,
     after: Any = None,
 ) -> None:
-    session.add(AuditEntry(at=clock.now(), actor=actor, action=action, entity=entity, entity_key=entity_key,
-                           before=before, after=after))
+    session.add(
+        AuditEntry(
+            at=clock.now(), actor=actor, action=action, entity=entity, entity_key=entity_key, before=before, after=after
+        )
+    )
     await session.flush()

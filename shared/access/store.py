@@ -20,19 +20,27 @@ async def create_key(
 ) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the plaintext, which is shown once and never stored."""
     if role not in ROLES:
-        raise InvalidInput(f"unknown role '{role}'; use one of {', '.join(ROLES)}",
-                           [Problem(f"unknown role '{role}'", field="role")])
+        raise InvalidInput(
+            f"unknown role '{role}'; use one of {', '.join(ROLES)}", [Problem(f"unknown role '{role}'", field="role")]
+        )
     if role in ("integration", "assessor") and org is None:
-        raise InvalidInput(f"a key with role '{role}' needs the org unit it acts for (--org CODE)",
-                           [Problem("required for this role", field="org")])
+        raise InvalidInput(
+            f"a key with role '{role}' needs the org unit it acts for (--org CODE)",
+            [Problem("required for this role", field="org")],
+        )
     org_id = (await org_store.get_by_code(session, org)).id if org else None
     new = key_rules.generate(pepper)
-    row = ApiKey(name=name, prefix=new.prefix, key_hash=new.key_hash, role=role, org_id=org_id,
-                 created_at=clock.now())
+    row = ApiKey(name=name, prefix=new.prefix, key_hash=new.key_hash, role=role, org_id=org_id, created_at=clock.now())
     session.add(row)
     await session.flush()
-    await audit.record(session, actor=actor, action="create", entity="api_key", entity_key=new.prefix,
-                       after={"name": name, "role": role, "org": org})
+    await audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity="api_key",
+        entity_key=new.prefix,
+        after={"name": name, "role": role, "org": org},
+    )
     return row, new.plaintext
 
 
@@ -42,8 +50,15 @@ async def revoke_key(session: AsyncSession, *, prefix: str, actor: str) -> ApiKe
         raise NotFound(f"no API key with prefix '{prefix}'")
     if row.revoked_at is None:
         row.revoked_at = clock.now()
-        await audit.record(session, actor=actor, action="revoke", entity="api_key", entity_key=prefix,
-                           before={"revoked": False}, after={"revoked": True})
+        await audit.record(
+            session,
+            actor=actor,
+            action="revoke",
+            entity="api_key",
+            entity_key=prefix,
+            before={"revoked": False},
+            after={"revoked": True},
+        )
     return row
 
 

@@ -60,8 +60,10 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def is_postgres(bind: AsyncSession | AsyncEngine | Engine) -> bool:
-    return bind.get_bind().dialect.name == "postgresql" if isinstance(bind, AsyncSession) else (
-        bind.dialect.name == "postgresql"
+    return (
+        bind.get_bind().dialect.name == "postgresql"
+        if isinstance(bind, AsyncSession)
+        else (bind.dialect.name == "postgresql")
     )
 
 

@@ -1,11 +1,11 @@
 """The one error hierarchy of the product; the API renders it, the collector stores it on the ingest run.
 
-    ScorecardError(code, message, details)
-    ├── NotFound        unknown indicator, unit, scheme … (404)
-    ├── Conflict        idempotency key reused with another body, concurrent ingest (409)
-    ├── InvalidInput    bad body, bad export row, bad config; details list {row, field, message} (422)
-    ├── Unauthorized    no or unknown API key (401)
-    └── Forbidden       key lacks the role or the org subtree (403)
+ScorecardError(code, message, details)
+├── NotFound        unknown indicator, unit, scheme … (404)
+├── Conflict        idempotency key reused with another body, concurrent ingest (409)
+├── InvalidInput    bad body, bad export row, bad config; details list {row, field, message} (422)
+├── Unauthorized    no or unknown API key (401)
+└── Forbidden       key lacks the role or the org subtree (403)
 """
 
 from __future__ import annotations

@@ -15,8 +15,10 @@ from shared.indicators.models import Indicator, Plan
 async def get_by_code(session: AsyncSession, code: str) -> Indicator:
     found = (await session.execute(select(Indicator).where(Indicator.code == code))).scalar_one_or_none()
     if found is None:
-        raise NotFound(f"indicator '{code}' does not exist; GET /v1/indicators lists the catalogue",
-                       details=[{"field": "indicator", "value": code}])
+        raise NotFound(
+            f"indicator '{code}' does not exist; GET /v1/indicators lists the catalogue",
+            details=[{"field": "indicator", "value": code}],
+        )
     return found
 
 

@@ -19,8 +19,16 @@ async def find_idempotent(session: AsyncSession, key: str) -> IdempotencyKey | N
 async def remember_idempotent(
     session: AsyncSession, *, key: str, api_key_id: int | None, body_hash: str, status_code: int, response: Any
 ) -> None:
-    session.add(IdempotencyKey(key=key, api_key_id=api_key_id, body_hash=body_hash, status_code=status_code,
-                               response=response, created_at=clock.now()))
+    session.add(
+        IdempotencyKey(
+            key=key,
+            api_key_id=api_key_id,
+            body_hash=body_hash,
+            status_code=status_code,
+            response=response,
+            created_at=clock.now(),
+        )
+    )
     await session.flush()
 
 
@@ -32,9 +40,12 @@ async def add_run(session: AsyncSession, run: IngestRun) -> IngestRun:
 
 async def last_succeeded(session: AsyncSession, source_id: str, for_date: Any = None) -> IngestRun | None:
     """The latest run of a source (for one day, if given) that wrote or confirmed data."""
-    stmt = (select(IngestRun).where(IngestRun.source_id == source_id,
-                                    IngestRun.status.in_(("succeeded", "skipped", "not_modified")))
-            .order_by(IngestRun.id.desc()).limit(1))
+    stmt = (
+        select(IngestRun)
+        .where(IngestRun.source_id == source_id, IngestRun.status.in_(("succeeded", "skipped", "not_modified")))
+        .order_by(IngestRun.id.desc())
+        .limit(1)
+    )
     if for_date is not None:
         stmt = stmt.where(IngestRun.for_date == for_date)
     return (await session.execute(stmt)).scalar_one_or_none()

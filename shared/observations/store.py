@@ -36,10 +36,18 @@ class WriteResult:
 async def catalogue_maps(
     session: AsyncSession,
 ) -> tuple[dict[str, validate.IndicatorInfo], dict[str, validate.UnitInfo]]:
-    indicators = {code: validate.IndicatorInfo(i, m, f) for code, i, m, f in await session.execute(
-        select(Indicator.code, Indicator.id, Indicator.measure, Indicator.factor))}
-    units = {code: validate.UnitInfo(i, vf, vt) for code, i, vf, vt in await session.execute(
-        select(OrgUnit.code, OrgUnit.id, OrgUnit.valid_from, OrgUnit.valid_to))}
+    indicators = {
+        code: validate.IndicatorInfo(i, m, f)
+        for code, i, m, f in await session.execute(
+            select(Indicator.code, Indicator.id, Indicator.measure, Indicator.factor)
+        )
+    }
+    units = {
+        code: validate.UnitInfo(i, vf, vt)
+        for code, i, vf, vt in await session.execute(
+            select(OrgUnit.code, OrgUnit.id, OrgUnit.valid_from, OrgUnit.valid_to)
+        )
+    }
     return indicators, units
 
 
@@ -62,23 +70,39 @@ async def write_observations(
     indicators, units = await catalogue_maps(session)
     good, problems = validate.check_figures(items, indicators=indicators, units=units, today=today or clock.today())
     if problems and not partial:
-        raise InvalidInput(f"{len({p.row for p in problems})} of {len(items)} rows are not valid; nothing was "
-                           "written — fix the rows listed in details and resend", problems)
+        raise InvalidInput(
+            f"{len({p.row for p in problems})} of {len(items)} rows are not valid; nothing was "
+            "written — fix the rows listed in details and resend",
+            problems,
+        )
     result = WriteResult(rejected=problems)
     if good:
         await _stage(session, good)
         result.inserted, result.updated, result.unchanged = await _merge(session, actor=actor, source=source)
         await _refresh_months(session)
-    await audit.record(session, actor=actor, action="write", entity="observations", entity_key=source,
-                       after={"inserted": result.inserted, "updated": result.updated,
-                              "unchanged": result.unchanged, "rejected_rows": len({p.row for p in problems})})
+    await audit.record(
+        session,
+        actor=actor,
+        action="write",
+        entity="observations",
+        entity_key=source,
+        after={
+            "inserted": result.inserted,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "rejected_rows": len({p.row for p in problems}),
+        },
+    )
     return result
 
 
 async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) -> None:
-    await session.execute(text(
-        f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (indicator_id integer, org_id integer, obs_date date, "
-        "numerator double precision, denominator double precision, value double precision)"))
+    await session.execute(
+        text(
+            f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (indicator_id integer, org_id integer, obs_date date, "
+            "numerator double precision, denominator double precision, value double precision)"
+        )
+    )
     await session.execute(text(f"DELETE FROM {STAGE}"))
     tuples = [(r.indicator_id, r.org_id, r.date, r.numerator, r.denominator, r.value) for r in rows]
     conn = await session.connection()
@@ -90,15 +114,20 @@ async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) 
     else:
         await session.execute(
             text(f"INSERT INTO {STAGE} ({_COLUMNS}) VALUES (:i, :o, :d, :n, :den, :v)"),
-            [{"i": t[0], "o": t[1], "d": t[2], "n": t[3], "den": t[4], "v": t[5]} for t in tuples])
+            [{"i": t[0], "o": t[1], "d": t[2], "n": t[3], "den": t[4], "v": t[5]} for t in tuples],
+        )
 
 
-_CHANGED = ("(o.numerator IS NOT s.numerator OR o.denominator IS NOT s.denominator OR o.value IS NOT s.value)")
+_CHANGED = "(o.numerator IS NOT s.numerator OR o.denominator IS NOT s.denominator OR o.value IS NOT s.value)"
 _CHANGED_PG = "(o.numerator, o.denominator, o.value) IS DISTINCT FROM (s.numerator, s.denominator, s.value)"
-_EXCLUDED_CHANGED = ("(observations.numerator IS NOT excluded.numerator OR observations.denominator IS NOT "
-                     "excluded.denominator OR observations.value IS NOT excluded.value)")
-_EXCLUDED_CHANGED_PG = ("(observations.numerator, observations.denominator, observations.value) IS DISTINCT FROM "
-                        "(excluded.numerator, excluded.denominator, excluded.value)")
+_EXCLUDED_CHANGED = (
+    "(observations.numerator IS NOT excluded.numerator OR observations.denominator IS NOT "
+    "excluded.denominator OR observations.value IS NOT excluded.value)"
+)
+_EXCLUDED_CHANGED_PG = (
+    "(observations.numerator, observations.denominator, observations.value) IS DISTINCT FROM "
+    "(excluded.numerator, excluded.denominator, excluded.value)"
+)
 _JOIN = "o.indicator_id = s.indicator_id AND o.org_id = s.org_id AND o.obs_date = s.obs_date"
 
 
@@ -107,24 +136,31 @@ async def _merge(session: AsyncSession, *, actor: str, source: str) -> tuple[int
     changed = _CHANGED_PG if pg else _CHANGED
     now = clock.now()
     total = (await session.execute(text(f"SELECT count(*) FROM {STAGE}"))).scalar_one()
-    existing = (await session.execute(text(f"SELECT count(*) FROM {STAGE} s JOIN observations o ON {_JOIN}")))
+    existing = await session.execute(text(f"SELECT count(*) FROM {STAGE} s JOIN observations o ON {_JOIN}"))
     existing_n = existing.scalar_one()
     hist = ObservationHistory.__table__
-    history = await session.execute(text(
-        f"INSERT INTO {hist.name} (indicator_id, org_id, obs_date, numerator, denominator, value, source, "
-        "recorded_at, recorded_by, replaced_at, replaced_by) "
-        "SELECT o.indicator_id, o.org_id, o.obs_date, o.numerator, o.denominator, o.value, o.source, "
-        f"o.recorded_at, o.recorded_by, :now, :actor FROM {STAGE} s JOIN observations o ON {_JOIN} "
-        f"WHERE {changed}"), {"now": now, "actor": actor})
+    history = await session.execute(
+        text(
+            f"INSERT INTO {hist.name} (indicator_id, org_id, obs_date, numerator, denominator, value, source, "
+            "recorded_at, recorded_by, replaced_at, replaced_by) "
+            "SELECT o.indicator_id, o.org_id, o.obs_date, o.numerator, o.denominator, o.value, o.source, "
+            f"o.recorded_at, o.recorded_by, :now, :actor FROM {STAGE} s JOIN observations o ON {_JOIN} "
+            f"WHERE {changed}"
+        ),
+        {"now": now, "actor": actor},
+    )
     updated = history.rowcount
     excluded_changed = _EXCLUDED_CHANGED_PG if pg else _EXCLUDED_CHANGED
-    await session.execute(text(
-        f"INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by) "
-        f"SELECT {_COLUMNS}, :source, :now, :actor FROM {STAGE} WHERE true "
-        "ON CONFLICT (indicator_id, org_id, obs_date) DO UPDATE SET numerator = excluded.numerator, "
-        "denominator = excluded.denominator, value = excluded.value, source = excluded.source, "
-        f"recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by WHERE {excluded_changed}"),
-        {"source": source, "now": now, "actor": actor})
+    await session.execute(
+        text(
+            f"INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by) "
+            f"SELECT {_COLUMNS}, :source, :now, :actor FROM {STAGE} WHERE true "
+            "ON CONFLICT (indicator_id, org_id, obs_date) DO UPDATE SET numerator = excluded.numerator, "
+            "denominator = excluded.denominator, value = excluded.value, source = excluded.source, "
+            f"recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by WHERE {excluded_changed}"
+        ),
+        {"source": source, "now": now, "actor": actor},
+    )
     return total - existing_n, updated, existing_n - updated
 
 
@@ -132,17 +168,21 @@ async def _refresh_months(session: AsyncSession) -> None:
     """Rebuild the pre-aggregate rows of every (indicator, unit, month) the staged figures touch."""
     dialect = (await session.connection()).dialect.name
     month = month_start_sql(dialect, "obs_date")
-    await session.execute(text("CREATE TEMP TABLE IF NOT EXISTS _obs_touched (indicator_id integer, "
-                               "org_id integer, month date)"))
+    await session.execute(
+        text("CREATE TEMP TABLE IF NOT EXISTS _obs_touched (indicator_id integer, org_id integer, month date)")
+    )
     await session.execute(text("DELETE FROM _obs_touched"))
-    await session.execute(text(f"INSERT INTO _obs_touched SELECT DISTINCT indicator_id, org_id, {month} "
-                               f"FROM {STAGE}"))
-    await session.execute(text(
-        "DELETE FROM observation_months WHERE EXISTS (SELECT 1 FROM _obs_touched t WHERE "
-        "t.indicator_id = observation_months.indicator_id AND t.org_id = observation_months.org_id "
-        "AND t.month = observation_months.month)"))
+    await session.execute(text(f"INSERT INTO _obs_touched SELECT DISTINCT indicator_id, org_id, {month} FROM {STAGE}"))
+    await session.execute(
+        text(
+            "DELETE FROM observation_months WHERE EXISTS (SELECT 1 FROM _obs_touched t WHERE "
+            "t.indicator_id = observation_months.indicator_id AND t.org_id = observation_months.org_id "
+            "AND t.month = observation_months.month)"
+        )
+    )
     o_month = month_start_sql(dialect, "o.obs_date")
-    await session.execute(text(f"""
+    await session.execute(
+        text(f"""
         INSERT INTO observation_months (indicator_id, org_id, month, days, sum_numerator, sum_denominator,
             sum_value, last_date, last_numerator, last_denominator, last_value)
         SELECT indicator_id, org_id, month, count(*), sum(numerator), sum(denominator), sum(value),
@@ -153,11 +193,18 @@ async def _refresh_months(session: AsyncSession) -> None:
                                         ORDER BY o.obs_date DESC) AS rn
               FROM observations o JOIN _obs_touched t ON o.indicator_id = t.indicator_id
                    AND o.org_id = t.org_id AND {o_month} = t.month) ranked
-        GROUP BY indicator_id, org_id, month"""))
+        GROUP BY indicator_id, org_id, month""")
+    )
 
 
 async def history_of(session: AsyncSession, *, indicator_id: int, org_id: int, day: date) -> list[ObservationHistory]:
-    rows = await session.execute(select(ObservationHistory).where(
-        ObservationHistory.indicator_id == indicator_id, ObservationHistory.org_id == org_id,
-        ObservationHistory.obs_date == day).order_by(ObservationHistory.id))
+    rows = await session.execute(
+        select(ObservationHistory)
+        .where(
+            ObservationHistory.indicator_id == indicator_id,
+            ObservationHistory.org_id == org_id,
+            ObservationHistory.obs_date == day,
+        )
+        .order_by(ObservationHistory.id)
+    )
     return list(rows.scalars())

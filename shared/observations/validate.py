@@ -42,8 +42,9 @@ class CheckedFigure:
     value: float | None  # computed: factor × numerator / denominator, None when denominator is 0
 
 
-def computed_value(measure: str, factor: float, numerator: float | None, denominator: float | None,
-                   value: float | None) -> float | None:
+def computed_value(
+    measure: str, factor: float, numerator: float | None, denominator: float | None, value: float | None
+) -> float | None:
     """ratio: factor × numerator / denominator (None for denominator 0, never 0 %); count: the figure."""
     if measure == "count":
         return value
@@ -74,28 +75,41 @@ def check_figures(
             problems.extend(row_problems)
             continue
         ind, unit = indicators[item.indicator], units[item.org]
-        good.append(CheckedFigure(i, ind.id, unit.id, item.date, item.numerator, item.denominator,
-                                  computed_value(ind.measure, ind.factor, item.numerator, item.denominator,
-                                                 item.value)))
+        good.append(
+            CheckedFigure(
+                i,
+                ind.id,
+                unit.id,
+                item.date,
+                item.numerator,
+                item.denominator,
+                computed_value(ind.measure, ind.factor, item.numerator, item.denominator, item.value),
+            )
+        )
     return good, problems
 
 
-def _check_one(i: int, item: ObservationIn, indicators: Mapping[str, IndicatorInfo],
-               units: Mapping[str, UnitInfo], today: date) -> list[Problem]:
+def _check_one(
+    i: int, item: ObservationIn, indicators: Mapping[str, IndicatorInfo], units: Mapping[str, UnitInfo], today: date
+) -> list[Problem]:
     out: list[Problem] = []
     ind = indicators.get(item.indicator)
     if ind is None:
-        out.append(Problem(f"unknown indicator '{item.indicator}'; GET /v1/indicators lists the codes", i,
-                           "indicator"))
+        out.append(Problem(f"unknown indicator '{item.indicator}'; GET /v1/indicators lists the codes", i, "indicator"))
     unit = units.get(item.org)
     if unit is None:
         out.append(Problem(f"unknown org unit '{item.org}'; GET /v1/org-units lists the codes", i, "org"))
     if item.date > today:
         out.append(Problem(f"{item.date} is in the future (today is {today}, Asia/Shanghai)", i, "date"))
-    elif unit is not None and not (unit.valid_from <= item.date and (unit.valid_to is None or item.date <= unit.valid_to)):
+    elif unit is not None and not (
+        unit.valid_from <= item.date and (unit.valid_to is None or item.date <= unit.valid_to)
+    ):
         until = unit.valid_to.isoformat() if unit.valid_to else "today"
-        out.append(Problem(f"{item.date} is outside the validity of unit '{item.org}' "
-                           f"({unit.valid_from} – {until})", i, "date"))
+        out.append(
+            Problem(
+                f"{item.date} is outside the validity of unit '{item.org}' ({unit.valid_from} – {until})", i, "date"
+            )
+        )
     out.extend(_check_numbers(i, item))
     if ind is not None and not out:
         out.extend(_check_measure(i, item, ind))
@@ -121,22 +135,32 @@ def _check_measure(i: int, item: ObservationIn, ind: IndicatorInfo) -> list[Prob
         if value is None:
             return [Problem(f"'{item.indicator}' is a count: send its figure as value", i, "value")]
         if num is not None or den is not None:
-            return [Problem(f"'{item.indicator}' is a count: send value only, no numerator/denominator", i,
-                            "numerator")]
+            return [
+                Problem(f"'{item.indicator}' is a count: send value only, no numerator/denominator", i, "numerator")
+            ]
         if value < 0:
             return [Problem(f"value must be ≥ 0, got {value:g}", i, "value")]
         return []
     if num is None or den is None:
         field = "numerator" if num is None else "denominator"
-        return [Problem(f"'{item.indicator}' is a ratio: send numerator and denominator (a value alone "
-                        "cannot be rolled up)", i, field)]
+        return [
+            Problem(
+                f"'{item.indicator}' is a ratio: send numerator and denominator (a value alone cannot be rolled up)",
+                i,
+                field,
+            )
+        ]
     if ind.factor == 100 and num > den:
-        return [Problem(f"numerator {num:g} is greater than denominator {den:g} for a percentage", i,
-                        "numerator")]
+        return [Problem(f"numerator {num:g} is greater than denominator {den:g} for a percentage", i, "numerator")]
     computed = computed_value(ind.measure, ind.factor, num, den, value)
     if value is not None and computed is not None and abs(value - computed) > VALUE_TOLERANCE:
-        return [Problem(f"value {value:g} does not agree with numerator/denominator "
-                        f"({num:g}/{den:g} → {computed:.2f})", i, "value")]
+        return [
+            Problem(
+                f"value {value:g} does not agree with numerator/denominator ({num:g}/{den:g} → {computed:.2f})",
+                i,
+                "value",
+            )
+        ]
     if value is not None and computed is None:
         return [Problem(f"value {value:g} given but denominator is 0: there is no value", i, "value")]
     return []

@@ -27,8 +27,10 @@ class UnitSpec:
 async def get_by_code(session: AsyncSession, code: str) -> OrgUnit:
     unit = (await session.execute(select(OrgUnit).where(OrgUnit.code == code))).scalar_one_or_none()
     if unit is None:
-        raise NotFound(f"org unit '{code}' does not exist; GET /v1/org-units lists the known codes",
-                       details=[{"field": "org", "value": code}])
+        raise NotFound(
+            f"org unit '{code}' does not exist; GET /v1/org-units lists the known codes",
+            details=[{"field": "org", "value": code}],
+        )
     return unit
 
 
@@ -45,9 +47,7 @@ async def list_units(
         stmt = stmt.where(OrgUnit.parent_id == (await get_by_code(session, parent)).id)
     if subtree is not None:
         root = await get_by_code(session, subtree)
-        stmt = stmt.join(OrgUnitPath, OrgUnitPath.descendant_id == OrgUnit.id).where(
-            OrgUnitPath.ancestor_id == root.id
-        )
+        stmt = stmt.join(OrgUnitPath, OrgUnitPath.descendant_id == OrgUnit.id).where(OrgUnitPath.ancestor_id == root.id)
     if level is not None:
         stmt = stmt.where(OrgUnit.level == level)
     if kind is not None:
@@ -89,8 +89,14 @@ async def upsert_units(session: AsyncSession, specs: Sequence[UnitSpec]) -> int:
                 raise NotFound(f"parent '{spec.parent}' of unit '{spec.code}' is not defined before it")
             parent_id = by_code[spec.parent].id
         unit = by_code.get(spec.code)
-        fields = {"name": spec.name, "kind": spec.kind, "level": spec.level, "parent_id": parent_id,
-                  "valid_from": spec.valid_from or date(2000, 1, 1), "valid_to": spec.valid_to}
+        fields = {
+            "name": spec.name,
+            "kind": spec.kind,
+            "level": spec.level,
+            "parent_id": parent_id,
+            "valid_from": spec.valid_from or date(2000, 1, 1),
+            "valid_to": spec.valid_to,
+        }
         if unit is None:
             unit = OrgUnit(code=spec.code, **fields)
             session.add(unit)
@@ -122,7 +128,9 @@ async def rebuild_paths(session: AsyncSession) -> None:
         await session.execute(OrgUnitPath.__table__.insert(), rows)
 
 
-async def ancestor_chains(session: AsyncSession, unit_ids: Sequence[int]) -> dict[int, list[tuple[str, str | None, str]]]:
+async def ancestor_chains(
+    session: AsyncSession, unit_ids: Sequence[int]
+) -> dict[int, list[tuple[str, str | None, str]]]:
     """For each unit: itself and its ancestors, nearest first, as (code, level, kind) — for target scopes."""
     rows = await session.execute(
         select(OrgUnitPath.descendant_id, OrgUnit.code, OrgUnit.level, OrgUnit.kind)

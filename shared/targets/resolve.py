@@ -45,8 +45,9 @@ def with_derived(rows: Iterable[TargetRow]) -> list[TargetRow]:
                 if (high.indicator, high.org, high.applies_to, year) in taken:
                     continue
                 number = rules.interpolate(low.year, low.number, high.year, high.number, year)
-                derived.append(replace(high, year=year, number=number, baseline=False, derived=True,
-                                       text=None, seed_cell=None))
+                derived.append(
+                    replace(high, year=year, number=number, baseline=False, derived=True, text=None, seed_cell=None)
+                )
     return sorted(rows + derived, key=lambda r: (r.indicator, r.org, r.applies_to, r.year, r.half))
 
 
@@ -56,11 +57,15 @@ def applicable(
     """The target for a unit. `chain` is the unit and its ancestors, nearest first, as (code, level, kind);
     the first entry is the unit itself. Baselines are never targets."""
     unit_code, unit_level, unit_kind = chain[0]
-    candidates = [r for r in rows if r.indicator == indicator and r.year == year and not r.baseline
-                  and r.half in (half, 0)]
+    candidates = [
+        r for r in rows if r.indicator == indicator and r.year == year and not r.baseline and r.half in (half, 0)
+    ]
     for depth, (code, _level, _kind) in enumerate(chain):
-        scoped = [r for r in candidates if r.org == code
-                  and (r.applies_to == "self" if depth == 0 else r.applies_to in (unit_level, unit_kind))]
+        scoped = [
+            r
+            for r in candidates
+            if r.org == code and (r.applies_to == "self" if depth == 0 else r.applies_to in (unit_level, unit_kind))
+        ]
         if scoped:
             # A half-year target beats the annual one.
             return sorted(scoped, key=lambda r: r.half != half)[0]

@@ -29,9 +29,18 @@ async def stored_rows(session: AsyncSession, *, indicator_codes: Sequence[str] |
     if indicator_codes is not None:
         stmt = stmt.where(Indicator.code.in_(indicator_codes))
     return [
-        TargetRow(indicator=ind, org=org, applies_to=t.applies_to, year=t.year, half=t.half,
-                  comparator=t.comparator, number=t.number, text=t.text, baseline=t.baseline,
-                  seed_cell=t.seed_cell)
+        TargetRow(
+            indicator=ind,
+            org=org,
+            applies_to=t.applies_to,
+            year=t.year,
+            half=t.half,
+            comparator=t.comparator,
+            number=t.number,
+            text=t.text,
+            baseline=t.baseline,
+            seed_cell=t.seed_cell,
+        )
         for t, ind, org in await session.execute(stmt)
     ]
 
@@ -52,16 +61,37 @@ async def put_target(session: AsyncSession, row: TargetRow, *, actor: str) -> tu
     """Insert or replace one target; audited with before/after. Returns ('inserted'|'updated'|'unchanged', row)."""
     ind = await indicator_store.get_by_code(session, row.indicator)
     unit = await org_store.get_by_code(session, row.org)
-    existing = (await session.execute(select(Target).where(
-        Target.indicator_id == ind.id, Target.org_id == unit.id, Target.year == row.year,
-        Target.half == row.half, Target.applies_to == row.applies_to,
-    ))).scalar_one_or_none()
-    fields: dict[str, Any] = {"comparator": row.comparator, "number": row.number, "text": row.text,
-                              "baseline": row.baseline, "seed_cell": row.seed_cell}
+    existing = (
+        await session.execute(
+            select(Target).where(
+                Target.indicator_id == ind.id,
+                Target.org_id == unit.id,
+                Target.year == row.year,
+                Target.half == row.half,
+                Target.applies_to == row.applies_to,
+            )
+        )
+    ).scalar_one_or_none()
+    fields: dict[str, Any] = {
+        "comparator": row.comparator,
+        "number": row.number,
+        "text": row.text,
+        "baseline": row.baseline,
+        "seed_cell": row.seed_cell,
+    }
     key = f"{row.indicator}/{row.org}/{row.applies_to}/{row.year}" + (f"H{row.half}" if row.half else "")
     if existing is None:
-        session.add(Target(indicator_id=ind.id, org_id=unit.id, year=row.year, half=row.half,
-                           applies_to=row.applies_to, updated_at=clock.now(), **fields))
+        session.add(
+            Target(
+                indicator_id=ind.id,
+                org_id=unit.id,
+                year=row.year,
+                half=row.half,
+                applies_to=row.applies_to,
+                updated_at=clock.now(),
+                **fields,
+            )
+        )
         outcome, before = "inserted", None
     else:
         before = {k: getattr(existing, k) for k in fields}
@@ -72,6 +102,13 @@ async def put_target(session: AsyncSession, row: TargetRow, *, actor: str) -> tu
         existing.updated_at = clock.now()
         outcome = "updated"
     await session.flush()
-    await audit.record(session, actor=actor, action=f"target.{outcome}", entity="target", entity_key=key,
-                       before=before, after={k: v for k, v in asdict(row).items() if k in fields})
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"target.{outcome}",
+        entity="target",
+        entity_key=key,
+        before=before,
+        after={k: v for k, v in asdict(row).items() if k in fields},
+    )
     return outcome, row

@@ -26,15 +26,23 @@ class Value:
 
 def formula(measure: str, factor: float, time_aggregation: str, rollup_rule: str) -> str:
     """A sentence saying how the value was computed, returned beside every value."""
-    what = (f"{factor:g} × Σnumerator / Σdenominator" if measure == "ratio" else "Σ figure")
+    what = f"{factor:g} × Σnumerator / Σdenominator" if measure == "ratio" else "Σ figure"
     per_unit = "each unit's latest figure in the period" if time_aggregation == "last" else "every day's figures"
     scope = "the unit's own figure only" if rollup_rule == "none" else "the unit and all its descendants"
     return f"{what}; {per_unit}; over {scope}"
 
 
 def make_value(
-    *, measure: str, factor: float, direction: str | None, basis: Basis | None, expected: int,
-    target: TargetRow | None, cap: float | None, near: float, explanation: str,
+    *,
+    measure: str,
+    factor: float,
+    direction: str | None,
+    basis: Basis | None,
+    expected: int,
+    target: TargetRow | None,
+    cap: float | None,
+    near: float,
+    explanation: str,
 ) -> Value:
     if basis is None:
         basis = Basis(None, None, None, 0)
@@ -50,13 +58,26 @@ def make_value(
     return Value(
         numerator=basis.numerator if measure == "ratio" else None,
         denominator=basis.denominator if measure == "ratio" else None,
-        value=value, units_reporting=basis.units_reporting, units_expected=max(expected, basis.units_reporting),
-        target=target, achievement=achievement, status=status, formula=explanation,
+        value=value,
+        units_reporting=basis.units_reporting,
+        units_expected=max(expected, basis.units_reporting),
+        target=target,
+        achievement=achievement,
+        status=status,
+        formula=explanation,
     )
 
 
 def target_json(t: TargetRow | None) -> dict[str, Any] | None:
     if t is None:
         return None
-    return {"year": t.year, "half": t.half, "comparator": t.comparator, "number": t.number, "text": t.text,
-            "derived": t.derived, "scope": t.org, "applies_to": t.applies_to}
+    return {
+        "year": t.year,
+        "half": t.half,
+        "comparator": t.comparator,
+        "number": t.number,
+        "text": t.text,
+        "derived": t.derived,
+        "scope": t.org,
+        "applies_to": t.applies_to,
+    }

@@ -28,8 +28,13 @@ class ValueRow:
 
 
 async def values(
-    session: AsyncSession, *, indicator_codes: Sequence[str], org: str, children: bool,
-    periods: Sequence[Period], scoring: ScoringSettings,
+    session: AsyncSession,
+    *,
+    indicator_codes: Sequence[str],
+    org: str,
+    children: bool,
+    periods: Sequence[Period],
+    scoring: ScoringSettings,
 ) -> list[ValueRow]:
     """One row per (indicator, unit, period); `children` gives the unit's direct children instead of it."""
     indicators = [await indicator_store.get_by_code(session, code) for code in indicator_codes]
@@ -44,16 +49,35 @@ async def values(
         explanation = compute.formula(ind.measure, ind.factor, ind.time_aggregation, ind.rollup)
         for period in periods:
             ids = [u.id for u in units]
-            bases = await rollup.rollup(session, indicator_id=ind.id, time_aggregation=ind.time_aggregation,
-                                        rollup_rule=ind.rollup, root_ids=ids, period=period)
-            expected = await rollup.units_expected(session, indicator_id=ind.id, rollup_rule=ind.rollup,
-                                                   root_ids=ids, period=period)
+            bases = await rollup.rollup(
+                session,
+                indicator_id=ind.id,
+                time_aggregation=ind.time_aggregation,
+                rollup_rule=ind.rollup,
+                root_ids=ids,
+                period=period,
+            )
+            expected = await rollup.units_expected(
+                session, indicator_id=ind.id, rollup_rule=ind.rollup, root_ids=ids, period=period
+            )
             for unit in units:
-                target = resolve.applicable(targets, indicator=ind.code, chain=chains[unit.id], year=period.year,
-                                            half=period.half or 0 if period.granularity != "year" else 0)
+                target = resolve.applicable(
+                    targets,
+                    indicator=ind.code,
+                    chain=chains[unit.id],
+                    year=period.year,
+                    half=period.half or 0 if period.granularity != "year" else 0,
+                )
                 value = compute.make_value(
-                    measure=ind.measure, factor=ind.factor, direction=ind.direction, basis=bases.get(unit.id),
-                    expected=expected.get(unit.id, 0), target=target, cap=scoring.achievement_cap,
-                    near=scoring.near_threshold, explanation=explanation)
+                    measure=ind.measure,
+                    factor=ind.factor,
+                    direction=ind.direction,
+                    basis=bases.get(unit.id),
+                    expected=expected.get(unit.id, 0),
+                    target=target,
+                    cap=scoring.achievement_cap,
+                    near=scoring.near_threshold,
+                    explanation=explanation,
+                )
                 out.append(ValueRow(ind, unit, period, value))
     return out

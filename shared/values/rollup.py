@@ -24,31 +24,44 @@ class Basis:
 def _source(period: Period, time_aggregation: str) -> str:
     """A subquery of one row per reporting unit with its figure for the period."""
     if period.granularity == "day":
-        return ("SELECT org_id, numerator AS num, denominator AS den, value AS val FROM observations "
-                "WHERE indicator_id = :ind AND obs_date = :start")
+        return (
+            "SELECT org_id, numerator AS num, denominator AS den, value AS val FROM observations "
+            "WHERE indicator_id = :ind AND obs_date = :start"
+        )
     if time_aggregation == "sum":
-        return ("SELECT org_id, sum(sum_numerator) AS num, sum(sum_denominator) AS den, sum(sum_value) AS val "
-                "FROM observation_months WHERE indicator_id = :ind AND month BETWEEN :start AND :end "
-                "GROUP BY org_id")
-    return ("SELECT org_id, last_numerator AS num, last_denominator AS den, last_value AS val FROM ("
-            "SELECT org_id, last_numerator, last_denominator, last_value, row_number() OVER "
-            "(PARTITION BY org_id ORDER BY month DESC) AS rn FROM observation_months "
-            "WHERE indicator_id = :ind AND month BETWEEN :start AND :end) latest WHERE rn = 1")
+        return (
+            "SELECT org_id, sum(sum_numerator) AS num, sum(sum_denominator) AS den, sum(sum_value) AS val "
+            "FROM observation_months WHERE indicator_id = :ind AND month BETWEEN :start AND :end "
+            "GROUP BY org_id"
+        )
+    return (
+        "SELECT org_id, last_numerator AS num, last_denominator AS den, last_value AS val FROM ("
+        "SELECT org_id, last_numerator, last_denominator, last_value, row_number() OVER "
+        "(PARTITION BY org_id ORDER BY month DESC) AS rn FROM observation_months "
+        "WHERE indicator_id = :ind AND month BETWEEN :start AND :end) latest WHERE rn = 1"
+    )
 
 
 async def rollup(
-    session: AsyncSession, *, indicator_id: int, time_aggregation: str, rollup_rule: str,
-    root_ids: Sequence[int], period: Period,
+    session: AsyncSession,
+    *,
+    indicator_id: int,
+    time_aggregation: str,
+    rollup_rule: str,
+    root_ids: Sequence[int],
+    period: Period,
 ) -> dict[int, Basis]:
     """Basis per root unit: Σ over the root and its descendants (or the root alone for rollup 'none')."""
     own_only = "AND p.depth = 0" if rollup_rule == "none" else ""
+    source = _source(period, time_aggregation)
     stmt = text(
-        f"SELECT p.ancestor_id, sum(f.num), sum(f.den), sum(f.val), count(*) FROM ({_source(period, time_aggregation)}) f "
+        f"SELECT p.ancestor_id, sum(f.num), sum(f.den), sum(f.val), count(*) FROM ({source}) f "
         f"JOIN org_unit_paths p ON p.descendant_id = f.org_id WHERE p.ancestor_id IN :roots {own_only} "
         "GROUP BY p.ancestor_id"
     ).bindparams(bindparam("roots", expanding=True))
-    rows = await session.execute(stmt, {"ind": indicator_id, "start": period.start, "end": period.end,
-                                        "roots": list(root_ids)})
+    rows = await session.execute(
+        stmt, {"ind": indicator_id, "start": period.start, "end": period.end, "roots": list(root_ids)}
+    )
     return {a: Basis(n, d, v, c) for a, n, d, v, c in rows}
 
 
@@ -65,6 +78,7 @@ async def units_expected(
         "SELECT DISTINCT r.level FROM observation_months m JOIN org_units r ON r.id = m.org_id "
         "WHERE m.indicator_id = :ind) GROUP BY p.ancestor_id"
     ).bindparams(bindparam("roots", expanding=True))
-    rows = await session.execute(stmt, {"ind": indicator_id, "start": period.start, "end": period.end,
-                                        "roots": list(root_ids)})
+    rows = await session.execute(
+        stmt, {"ind": indicator_id, "start": period.start, "end": period.end, "roots": list(root_ids)}
+    )
     return {a: c for a, c in rows}

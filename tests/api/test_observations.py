@@ -29,8 +29,12 @@ async def stored(session: AsyncSession) -> int:
 
 class TestPush:
     async def test_inserts_and_computes_the_value(self, client, qingshan_key, session) -> None:
-        r = await push(client, qingshan_key, obs("QS-07", FUQIANG, "2022-05-31", 1010, 1281),
-                       obs("QS-07", XINGFU, "2022-05-31", 1095, 1302, value=84.1))
+        r = await push(
+            client,
+            qingshan_key,
+            obs("QS-07", FUQIANG, "2022-05-31", 1010, 1281),
+            obs("QS-07", XINGFU, "2022-05-31", 1095, 1302, value=84.1),
+        )
         assert r.status_code == 200, r.text
         assert r.json() == {"inserted": 2, "updated": 0, "unchanged": 0}
         row = (await session.execute(select(Observation).where(Observation.numerator == 1010))).scalar_one()
@@ -88,15 +92,23 @@ class TestValidation:
         assert any(d["row"] == 0 and d["field"] == field and message in d["message"] for d in details), details
 
     async def test_non_finite_number_is_refused_by_the_body_schema(self, client, qingshan_key) -> None:
-        r = await client.post("/v1/observations", headers={**qingshan_key, "Content-Type": "application/json"},
-                              content='{"observations": [{"indicator": "QS-07", "org": "150204001000", '
-                                      '"date": "2022-05-31", "numerator": NaN, "denominator": 2}]}')
+        r = await client.post(
+            "/v1/observations",
+            headers={**qingshan_key, "Content-Type": "application/json"},
+            content='{"observations": [{"indicator": "QS-07", "org": "150204001000", '
+            '"date": "2022-05-31", "numerator": NaN, "denominator": 2}]}',
+        )
         assert r.status_code == 422
 
     async def test_mixed_batch_lists_every_bad_row_and_writes_nothing(self, client, qingshan_key, session) -> None:
-        r = await push(client, qingshan_key, obs("QS-07", FUQIANG, "2022-05-31", 1010, 1281),
-                       obs("QS-07", XINGFU, "2022-05-31", 5, 2), obs("QS-05", FUQIANG, "2099-01-01", 1, 2),
-                       obs("QS-07", FUQIANG, "2022-05-31", 1010, 1281))
+        r = await push(
+            client,
+            qingshan_key,
+            obs("QS-07", FUQIANG, "2022-05-31", 1010, 1281),
+            obs("QS-07", XINGFU, "2022-05-31", 5, 2),
+            obs("QS-05", FUQIANG, "2099-01-01", 1, 2),
+            obs("QS-07", FUQIANG, "2022-05-31", 1010, 1281),
+        )
         assert r.status_code == 422
         body = r.json()["error"]
         assert {d["row"] for d in body["details"]} == {1, 2, 3}
@@ -104,8 +116,9 @@ class TestValidation:
         assert await stored(session) == 0
 
     async def test_bad_json_shape_names_the_field(self, client, qingshan_key) -> None:
-        r = await client.post("/v1/observations", json={"observations": [{"indicator": "QS-07", "date": "x"}]},
-                              headers=qingshan_key)
+        r = await client.post(
+            "/v1/observations", json={"observations": [{"indicator": "QS-07", "date": "x"}]}, headers=qingshan_key
+        )
         assert r.status_code == 422
         fields = {d["field"] for d in r.json()["error"]["details"]}
         assert {"observations[0].org", "observations[0].date"} <= fields
@@ -122,7 +135,9 @@ class TestIdempotency:
 
     async def test_same_key_other_body_is_409(self, client, qingshan_key) -> None:
         await push(client, qingshan_key, obs("QS-07", FUQIANG, "2022-05-31", 1010, 1281), **{"Idempotency-Key": "k"})
-        r = await push(client, qingshan_key, obs("QS-07", FUQIANG, "2022-05-31", 1011, 1281), **{"Idempotency-Key": "k"})
+        r = await push(
+            client, qingshan_key, obs("QS-07", FUQIANG, "2022-05-31", 1011, 1281), **{"Idempotency-Key": "k"}
+        )
         assert r.status_code == 409 and "different body" in r.json()["error"]["message"]
 
 
@@ -136,11 +151,13 @@ class TestPermissions:
 
     async def test_integration_key_only_writes_its_subtree(self, client, make_key, session) -> None:
         street_key = bearer(await make_key("integration", org=FUQIANG))
-        r = await push(client, street_key, obs("QS-07", FUQIANG, "2022-05-31", 1, 2),
-                       obs("QS-07", XINGFU, "2022-05-31", 1, 2))
+        r = await push(
+            client, street_key, obs("QS-07", FUQIANG, "2022-05-31", 1, 2), obs("QS-07", XINGFU, "2022-05-31", 1, 2)
+        )
         assert r.status_code == 403
-        assert r.json()["error"]["details"] == [{"row": 1, "field": "org",
-                                                 "message": f"org '{XINGFU}' is outside this key's subtree"}]
+        assert r.json()["error"]["details"] == [
+            {"row": 1, "field": "org", "message": f"org '{XINGFU}' is outside this key's subtree"}
+        ]
         assert await stored(session) == 0
 
 
@@ -148,8 +165,12 @@ class TestBulk:
     async def test_ten_thousand_rows_in_one_body(self, client, qingshan_key, session) -> None:
         streets = [f"150204{n:03d}000" for n in range(1, 9)] + ["150204100000", "150204101000"]
         start = date(2020, 1, 1)
-        rows = [obs(ind, org, start + timedelta(days=d), 90 + d % 10, 100)
-                for ind in ("QS-05", "QS-07") for org in streets for d in range(500)]
+        rows = [
+            obs(ind, org, start + timedelta(days=d), 90 + d % 10, 100)
+            for ind in ("QS-05", "QS-07")
+            for org in streets
+            for d in range(500)
+        ]
         assert len(rows) == 10_000
         r = await push(client, qingshan_key, *rows)
         assert r.status_code == 200 and r.json()["inserted"] == 10_000

@@ -75,24 +75,28 @@ class TestPutTargets:
         body = {"targets": [{**BODY["targets"][0], "number": 93}]}
         assert (await client.put("/v1/targets", json=body, headers=bearer(key))).json()["updated"] == 1
         assert (await client.put("/v1/targets", json=body, headers=bearer(key))).json()["unchanged"] == 1
-        audit = (await session.execute(select(AuditEntry).where(AuditEntry.entity == "target")
-                                       .order_by(AuditEntry.id))).scalars().all()
+        audit = (
+            (await session.execute(select(AuditEntry).where(AuditEntry.entity == "target").order_by(AuditEntry.id)))
+            .scalars()
+            .all()
+        )
         last = audit[-1]
         assert last.action == "target.updated" and "专班" in last.actor
         assert last.before["number"] == 92.0 and last.after["number"] == 93.0
 
     async def test_bad_body_lists_each_field(self, client: httpx.AsyncClient, make_key: MakeKey) -> None:
-        body = {"targets": [{"indicator": "QS-07", "org": "150204001000", "year": "soon", "number": 9},
-                            {"indicator": "QS-07", "org": "150204001000", "year": 2022, "half": 3, "number": 1,
-                             "comparator": ">="}]}
+        body = {
+            "targets": [
+                {"indicator": "QS-07", "org": "150204001000", "year": "soon", "number": 9},
+                {"indicator": "QS-07", "org": "150204001000", "year": 2022, "half": 3, "number": 1, "comparator": ">="},
+            ]
+        }
         r = await client.put("/v1/targets", json=body, headers=bearer(await make_key("admin")))
         assert r.status_code == 422
         fields = {d["field"] for d in r.json()["error"]["details"]}
         assert "targets[0].year" in fields and "targets[1].half" in fields
 
-    async def test_unknown_org_is_404_and_nothing_written(
-        self, client: httpx.AsyncClient, make_key: MakeKey
-    ) -> None:
+    async def test_unknown_org_is_404_and_nothing_written(self, client: httpx.AsyncClient, make_key: MakeKey) -> None:
         key = await make_key("admin")
         body = {"targets": [BODY["targets"][0], {**BODY["targets"][0], "org": "159999000000"}]}
         r = await client.put("/v1/targets", json=body, headers=bearer(key))

@@ -26,15 +26,23 @@ async def value(client: httpx.AsyncClient, **params: object) -> dict:
 
 class TestRollUp:
     async def test_ratio_of_sums_not_mean_of_ratios(self, client, admin) -> None:
-        await load(client, admin, obs("QS-07", FUQIANG, "2022-05-31", 1, 2), obs("QS-07", XINGFU, "2022-05-31", 90, 100))
+        await load(
+            client, admin, obs("QS-07", FUQIANG, "2022-05-31", 1, 2), obs("QS-07", XINGFU, "2022-05-31", 90, 100)
+        )
         v = await value(client, indicator="QS-07", org=QINGSHAN, period="2022-05-31")
         mean_of_ratios = (50 + 90) / 2
         assert (v["numerator"], v["denominator"]) == (91, 102)
         assert v["value"] == pytest.approx(100 * 91 / 102) and v["value"] != pytest.approx(mean_of_ratios)
 
     async def test_last_takes_each_units_latest_figure(self, client, admin) -> None:
-        await load(client, admin, obs("QS-07", FUQIANG, "2022-05-01", 10, 20), obs("QS-07", FUQIANG, "2022-05-20", 15, 20),
-                   obs("QS-07", XINGFU, "2022-04-30", 30, 40), obs("QS-07", XINGFU, "2022-05-10", 35, 40))
+        await load(
+            client,
+            admin,
+            obs("QS-07", FUQIANG, "2022-05-01", 10, 20),
+            obs("QS-07", FUQIANG, "2022-05-20", 15, 20),
+            obs("QS-07", XINGFU, "2022-04-30", 30, 40),
+            obs("QS-07", XINGFU, "2022-05-10", 35, 40),
+        )
         may = await value(client, indicator="QS-07", org=QINGSHAN, period="2022-05")
         assert (may["numerator"], may["denominator"]) == (15 + 35, 20 + 40)
         q2 = await value(client, indicator="QS-07", org=QINGSHAN, period="2022Q2")
@@ -44,21 +52,30 @@ class TestRollUp:
 
     async def test_sum_adds_every_day(self, client, admin) -> None:
         # 好差评 QS-11 = 评价总分 / 评价次数 (分): a flow, so days add up.
-        await load(client, admin, obs("QS-11", FUQIANG, "2022-05-01", 180, 2), obs("QS-11", FUQIANG, "2022-05-02", 100, 1),
-                   obs("QS-11", XINGFU, "2022-06-01", 60, 1))
+        await load(
+            client,
+            admin,
+            obs("QS-11", FUQIANG, "2022-05-01", 180, 2),
+            obs("QS-11", FUQIANG, "2022-05-02", 100, 1),
+            obs("QS-11", XINGFU, "2022-06-01", 60, 1),
+        )
         h1 = await value(client, indicator="QS-11", org=QINGSHAN, period="2022H1")
         assert (h1["numerator"], h1["denominator"]) == (340, 4) and h1["value"] == pytest.approx(85.0)
         may = await value(client, indicator="QS-11", org=FUQIANG, period="2022-05")
         assert may["value"] == pytest.approx(280 / 3)
 
     async def test_count_sums_over_the_tree(self, client, admin) -> None:
-        await load(client, admin, obs("QS-01", FUQIANG, "2022-05-31", value=10), obs("QS-01", XINGFU, "2022-05-31", value=20))
+        await load(
+            client, admin, obs("QS-01", FUQIANG, "2022-05-31", value=10), obs("QS-01", XINGFU, "2022-05-31", value=20)
+        )
         v = await value(client, indicator="QS-01", org=QINGSHAN, period="2022")
         assert v["value"] == 30 and v["numerator"] is None
 
     async def test_rollup_none_is_the_units_own_figure(self, client, admin) -> None:
         # 跨省通办事项数 is a tally of the jurisdiction itself: the streets' lists are not added.
-        await load(client, admin, obs("QS-10", QINGSHAN, "2022-05-31", value=140), obs("QS-10", FUQIANG, "2022-05-31", value=5))
+        await load(
+            client, admin, obs("QS-10", QINGSHAN, "2022-05-31", value=140), obs("QS-10", FUQIANG, "2022-05-31", value=5)
+        )
         v = await value(client, indicator="QS-10", org=QINGSHAN, period="2022-05")
         assert v["value"] == 140 and (v["units_reporting"], v["units_expected"]) == (1, 1)
         assert "own figure only" in v["formula"]
@@ -76,7 +93,9 @@ class TestRollUp:
 class TestAchievement:
     async def test_higher_is_better_near(self, client, admin) -> None:
         # 青山区 全程网办率 2022 target "≥95"; 91/102 = 89.2 % → achievement 0.939 ≥ 0.9 → near.
-        await load(client, admin, obs("QS-07", FUQIANG, "2022-05-31", 1, 2), obs("QS-07", XINGFU, "2022-05-31", 90, 100))
+        await load(
+            client, admin, obs("QS-07", FUQIANG, "2022-05-31", 1, 2), obs("QS-07", XINGFU, "2022-05-31", 90, 100)
+        )
         v = await value(client, indicator="QS-07", org=QINGSHAN, period="2022")
         assert v["target"]["number"] == 95 and v["target"]["comparator"] == ">="
         assert v["achievement"] == pytest.approx((100 * 91 / 102) / 95) and v["status"] == "near"
@@ -108,8 +127,9 @@ class TestAchievement:
 class TestShapes:
     async def test_children_and_several_indicators_in_one_call(self, client, admin) -> None:
         await load(client, admin, obs("QS-07", FUQIANG, "2022-05-31", 1, 2), obs("QS-05", FUQIANG, "2022-05-31", 3, 4))
-        r = await client.get("/v1/values", params={"indicator": "QS-07,QS-05", "org": QINGSHAN, "period": "2022-05",
-                                                   "children": "true"})
+        r = await client.get(
+            "/v1/values", params={"indicator": "QS-07,QS-05", "org": QINGSHAN, "period": "2022-05", "children": "true"}
+        )
         values = r.json()["values"]
         assert len(values) == 20
         fq = {v["indicator"]: v["value"] for v in values if v["org"] == FUQIANG}
@@ -117,8 +137,16 @@ class TestShapes:
 
     async def test_series_by_month(self, client, admin) -> None:
         await load(client, admin, obs("QS-07", FUQIANG, "2022-04-30", 1, 2), obs("QS-07", FUQIANG, "2022-06-01", 3, 4))
-        r = await client.get("/v1/values", params={"indicator": "QS-07", "org": FUQIANG, "from": "2022-04-01",
-                                                   "to": "2022-06-30", "granularity": "month"})
+        r = await client.get(
+            "/v1/values",
+            params={
+                "indicator": "QS-07",
+                "org": FUQIANG,
+                "from": "2022-04-01",
+                "to": "2022-06-30",
+                "granularity": "month",
+            },
+        )
         series = [(v["period"], v["value"]) for v in r.json()["values"]]
         assert series == [("2022-04", 50.0), ("2022-05", None), ("2022-06", 75.0)]
 

@@ -24,6 +24,7 @@ async def readyz(session: ReadSessionDep) -> dict[str, str] | JSONResponse:
     except Exception as exc:  # noqa: BLE001 — any failure here means "not ready", with the reason
         return error_response(503, "not_ready", f"database not reachable: {type(exc).__name__}: {exc}")
     if pending:
-        return error_response(503, "not_ready", "database schema is behind; run 'make migrate'",
-                              [{"pending_heads": sorted(pending)}])
+        return error_response(
+            503, "not_ready", "database schema is behind; run 'make migrate'", [{"pending_heads": sorted(pending)}]
+        )
     return {"status": "ready"}

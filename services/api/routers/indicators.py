@@ -14,11 +14,25 @@ router = APIRouter(tags=["indicators"])
 
 def _out(i: Indicator) -> IndicatorOut:
     return IndicatorOut(
-        code=i.code, plan=i.plan_code, name=i.name, seed_name=i.seed_name, annex_name=i.annex_name,
-        category=i.category, unit=i.unit, calculation=i.calculation, numerator_label=i.numerator_label,
-        denominator_label=i.denominator_label, measure=i.measure, factor=i.factor,
-        time_aggregation=i.time_aggregation, rollup=i.rollup, direction=i.direction, property=i.property,
-        responsible_unit=i.responsible_unit, inferred=list(i.inferred or []), version=i.version,
+        code=i.code,
+        plan=i.plan_code,
+        name=i.name,
+        seed_name=i.seed_name,
+        annex_name=i.annex_name,
+        category=i.category,
+        unit=i.unit,
+        calculation=i.calculation,
+        numerator_label=i.numerator_label,
+        denominator_label=i.denominator_label,
+        measure=i.measure,
+        factor=i.factor,
+        time_aggregation=i.time_aggregation,
+        rollup=i.rollup,
+        direction=i.direction,
+        property=i.property,
+        responsible_unit=i.responsible_unit,
+        inferred=list(i.inferred or []),
+        version=i.version,
     )
 
 

@@ -20,8 +20,11 @@ from shared.org_units import store as org_store
 router = APIRouter(tags=["observations"])
 
 
-@router.post("/observations", response_model=PushResult,
-             responses={422: {"description": "every bad row listed; nothing written"}})
+@router.post(
+    "/observations",
+    response_model=PushResult,
+    responses={422: {"description": "every bad row listed; nothing written"}},
+)
 async def push_observations(
     request: Request,
     body: ObservationsPush,
@@ -31,26 +34,33 @@ async def push_observations(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> PushResult | JSONResponse:
     if len(body.observations) > settings.api.max_push_rows:
-        raise InvalidInput(f"{len(body.observations)} rows is more than {settings.api.max_push_rows} per request; "
-                           "split the body")
+        raise InvalidInput(
+            f"{len(body.observations)} rows is more than {settings.api.max_push_rows} per request; split the body"
+        )
     body_hash = hashlib.sha256(await request.body()).hexdigest()
     scoped_key = f"{key.id}:{idempotency_key}" if idempotency_key else None
     if scoped_key:
         seen = await ingest_store.find_idempotent(session, scoped_key)
         if seen is not None:
             if seen.body_hash != body_hash:
-                raise Conflict(f"Idempotency-Key '{idempotency_key}' was already used with a different body; "
-                               "use a new key for new data")
+                raise Conflict(
+                    f"Idempotency-Key '{idempotency_key}' was already used with a different body; "
+                    "use a new key for new data"
+                )
             return JSONResponse(seen.response, status_code=seen.status_code, headers={"Idempotent-Replayed": "true"})
-    items = [ObservationIn(o.indicator, o.org, o.date, o.numerator, o.denominator, o.value)
-             for o in body.observations]
+    items = [ObservationIn(o.indicator, o.org, o.date, o.numerator, o.denominator, o.value) for o in body.observations]
     await _check_subtree(session, key, items)
-    written = await observation_store.write_observations(session, items, source=f"push:{key.name}",
-                                                         actor=actor(key))
+    written = await observation_store.write_observations(session, items, source=f"push:{key.name}", actor=actor(key))
     result = PushResult(inserted=written.inserted, updated=written.updated, unchanged=written.unchanged)
     if scoped_key:
-        await ingest_store.remember_idempotent(session, key=scoped_key, api_key_id=key.id, body_hash=body_hash,
-                                               status_code=200, response=result.model_dump())
+        await ingest_store.remember_idempotent(
+            session,
+            key=scoped_key,
+            api_key_id=key.id,
+            body_hash=body_hash,
+            status_code=200,
+            response=result.model_dump(),
+        )
     return result
 
 
@@ -60,7 +70,10 @@ async def _check_subtree(session: WriteSessionDep, key: ApiKey, items: list[Obse
         return
     allowed = await org_store.subtree_ids(session, key.org_id)
     units = await org_store.units_by_code(session)
-    outside = [Problem(f"org '{o.org}' is outside this key's subtree", i, "org")
-               for i, o in enumerate(items) if o.org in units and units[o.org].id not in allowed]
+    outside = [
+        Problem(f"org '{o.org}' is outside this key's subtree", i, "org")
+        for i, o in enumerate(items)
+        if o.org in units and units[o.org].id not in allowed
+    ]
     if outside:
         raise Forbidden(f"{len(outside)} rows are for units this key may not write; nothing was written", outside)

@@ -17,9 +17,15 @@ Kind = Literal["region", "zone", "department"]
 
 
 def _out(unit: OrgUnit, codes: dict[int, str]) -> OrgUnitOut:
-    return OrgUnitOut(code=unit.code, name=unit.name, kind=unit.kind, level=unit.level,
-                      parent=codes.get(unit.parent_id) if unit.parent_id else None,
-                      valid_from=unit.valid_from, valid_to=unit.valid_to)
+    return OrgUnitOut(
+        code=unit.code,
+        name=unit.name,
+        kind=unit.kind,
+        level=unit.level,
+        parent=codes.get(unit.parent_id) if unit.parent_id else None,
+        valid_from=unit.valid_from,
+        valid_to=unit.valid_to,
+    )
 
 
 @router.get("/org-units", response_model=list[OrgUnitOut])

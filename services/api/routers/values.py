@@ -50,15 +50,35 @@ async def get_values(
     children: bool = Query(False, description="values of the unit's direct children instead of the unit"),
 ) -> ValuesOut:
     codes = [c.strip() for item in indicator for c in item.split(",") if c.strip()]
-    rows = await value_query.values(session, indicator_codes=codes, org=org, children=children,
-                                    periods=_periods(period, start, end, granularity), scoring=settings.scoring)
-    return ValuesOut(values=[
-        ValueOut(
-            indicator=r.indicator.code, indicator_name=r.indicator.name, unit=r.indicator.unit, org=r.unit.code,
-            org_name=r.unit.name, period=r.period.label, start=r.period.start, end=r.period.end,
-            numerator=r.value.numerator, denominator=r.value.denominator, value=r.value.value,
-            units_reporting=r.value.units_reporting, units_expected=r.value.units_expected,
-            target=compute.target_json(r.value.target), achievement=r.value.achievement, status=r.value.status,
-            formula=r.value.formula,
-        ) for r in rows
-    ])
+    rows = await value_query.values(
+        session,
+        indicator_codes=codes,
+        org=org,
+        children=children,
+        periods=_periods(period, start, end, granularity),
+        scoring=settings.scoring,
+    )
+    return ValuesOut(
+        values=[
+            ValueOut(
+                indicator=r.indicator.code,
+                indicator_name=r.indicator.name,
+                unit=r.indicator.unit,
+                org=r.unit.code,
+                org_name=r.unit.name,
+                period=r.period.label,
+                start=r.period.start,
+                end=r.period.end,
+                numerator=r.value.numerator,
+                denominator=r.value.denominator,
+                value=r.value.value,
+                units_reporting=r.value.units_reporting,
+                units_expected=r.value.units_expected,
+                target=compute.target_json(r.value.target),
+                achievement=r.value.achievement,
+                status=r.value.status,
+                formula=r.value.formula,
+            )
+            for r in rows
+        ]
+    )

@@ -16,8 +16,9 @@ from shared.core.errors import InvalidInput, Unauthorized
 class TestKeys:
     async def test_key_is_stored_hashed_never_plain(self, any_database: Database) -> None:
         async with any_database.sessions() as s:
-            row, plaintext = await access_store.create_key(s, name="平台", role="viewer", org=None, pepper="p",
-                                                           actor="t")
+            row, plaintext = await access_store.create_key(
+                s, name="平台", role="viewer", org=None, pepper="p", actor="t"
+            )
             stored = (await s.execute(select(ApiKey).where(ApiKey.id == row.id))).scalar_one()
             assert plaintext not in (stored.key_hash, stored.prefix) and len(stored.key_hash) == 64
             assert stored.key_hash == keys.hash_key(plaintext, "p")
@@ -31,7 +32,7 @@ class TestKeys:
             await access_store.revoke_key(s, prefix=row.prefix, actor="t")
             with pytest.raises(Unauthorized, match="revoked"):
                 await access_store.authenticate(s, plaintext, "")
-            actions = (await s.execute(select(AuditEntry.action).where(AuditEntry.entity_key == row.prefix)))
+            actions = await s.execute(select(AuditEntry.action).where(AuditEntry.entity_key == row.prefix))
             assert list(actions.scalars()) == ["create", "revoke"]
 
     async def test_integration_key_needs_an_org(self, any_database: Database) -> None:

@@ -20,8 +20,10 @@ TODAY = date(2022, 6, 30)
 class TestWriteObservations:
     async def test_merge_counts_history_and_rollup(self, any_database: Database) -> None:
         async with any_database.sessions() as s:
-            rows = [ObservationIn("QS-07", FUQIANG, date(2022, 5, 31), 1, 2),
-                    ObservationIn("QS-07", XINGFU, date(2022, 5, 31), 90, 100)]
+            rows = [
+                ObservationIn("QS-07", FUQIANG, date(2022, 5, 31), 1, 2),
+                ObservationIn("QS-07", XINGFU, date(2022, 5, 31), 90, 100),
+            ]
             first = await observation_store.write_observations(s, rows, source="t", actor="t", today=TODAY)
             assert (first.inserted, first.updated, first.unchanged) == (2, 0, 0)
             rows[0] = ObservationIn("QS-07", FUQIANG, date(2022, 5, 31), 2, 2)
@@ -29,16 +31,27 @@ class TestWriteObservations:
             assert (second.inserted, second.updated, second.unchanged) == (0, 1, 1)
             ind = await indicator_store.get_by_code(s, "QS-07")
             root = await org_store.get_by_code(s, QINGSHAN)
-            basis = (await rollup.rollup(s, indicator_id=ind.id, time_aggregation="last", rollup_rule="sum",
-                                         root_ids=[root.id], period=parse_period("2022Q2")))[root.id]
+            basis = (
+                await rollup.rollup(
+                    s,
+                    indicator_id=ind.id,
+                    time_aggregation="last",
+                    rollup_rule="sum",
+                    root_ids=[root.id],
+                    period=parse_period("2022Q2"),
+                )
+            )[root.id]
             assert (basis.numerator, basis.denominator, basis.units_reporting) == (92, 102, 2)
 
     async def test_partial_writes_good_rows_and_returns_problems(self, any_database: Database) -> None:
         async with any_database.sessions() as s:
-            rows = [ObservationIn("QS-07", FUQIANG, date(2022, 5, 31), 1, 2),
-                    ObservationIn("QS-07", "150204999000", date(2022, 5, 31), 1, 2)]
+            rows = [
+                ObservationIn("QS-07", FUQIANG, date(2022, 5, 31), 1, 2),
+                ObservationIn("QS-07", "150204999000", date(2022, 5, 31), 1, 2),
+            ]
             with pytest.raises(InvalidInput):
                 await observation_store.write_observations(s, rows, source="t", actor="t", today=TODAY)
-            result = await observation_store.write_observations(s, rows, source="t", actor="t", today=TODAY,
-                                                                partial=True)
+            result = await observation_store.write_observations(
+                s, rows, source="t", actor="t", today=TODAY, partial=True
+            )
             assert result.inserted == 1 and [p.row for p in result.rejected] == [1]

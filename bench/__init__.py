@@ -1,0 +1,1 @@
+"""`make bench`: throughput and latency of the product against the bare PostgreSQL path, measured in one run."""

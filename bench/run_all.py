@@ -1,0 +1,229 @@
+"""`make bench`: starts its own PostgreSQL (or uses SCORECARD_BENCH_DATABASE_URL, a server's maintenance-database
+URL), builds a province-sized data set, and prints the product's push throughput and /v1/values latency as ratios
+against the bare psycopg path measured in the same run (/work/shared/docs/PERFORMANCE.md).
+
+    .venv/bin/python -m bench.run_all [--scale 0.1] [--push-rows 200000] [--requests 50] [--raw-reps 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import platform
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import FrameType
+from typing import Any
+
+import psycopg
+
+from bench import bench_push, bench_values
+from bench.common import (
+    BODY_ROWS,
+    ApiProcess,
+    Catalogue,
+    Context,
+    Plan,
+    Row,
+    create_database,
+    drop_database,
+    libpq,
+    log,
+    make_plan,
+    org_tree,
+    print_table,
+)
+
+MAIN_DB = "scorecard_bench"
+API_DB = "scorecard_bench_api"
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__.split("\n\n")[0])
+    p.add_argument("--scale", type=float, default=0.1,
+                   help="fraction of the full 20 indicators × 1,920 townships × 365 days (default 0.1)")
+    p.add_argument("--push-rows", type=int, default=200_000,
+                   help="rows pushed per phase (rounded up to whole days; default 200000)")
+    p.add_argument("--requests", type=int, default=50, help="timed GET /v1/values per indicator (default 50)")
+    p.add_argument("--raw-reps", type=int, default=10, help="timed runs of the raw-table SQL (default 10)")
+    p.add_argument("--keep", action="store_true", help="keep the databases on SCORECARD_BENCH_DATABASE_URL")
+    return p.parse_args(argv)
+
+
+@dataclass
+class Resources:
+    """What this run started or created, undone in reverse at exit (also on Ctrl-C / SIGTERM)."""
+
+    server: Any = None
+    api: ApiProcess | None = None
+    server_url: str = ""
+    databases: list[str] = field(default_factory=list)
+    keep: bool = False
+
+    def close(self) -> None:
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
+        if self.server is not None:
+            log("stopping PostgreSQL")
+            self.server.stop()
+            self.server = None
+        elif not self.keep:
+            for name in self.databases:
+                try:
+                    drop_database(self.server_url, name)
+                except Exception as exc:  # noqa: BLE001 — best effort at exit
+                    print(f"could not drop database {name}: {exc}", file=sys.stderr)
+        self.databases.clear()
+
+
+def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _start_server(res: Resources) -> str:
+    given = os.environ.get("SCORECARD_BENCH_DATABASE_URL")
+    if given:
+        log("using the PostgreSQL server of SCORECARD_BENCH_DATABASE_URL")
+        return given
+    from tests.pg_server import PostgresServer
+
+    res.server = PostgresServer()
+    url: str = res.server.start()
+    log(f"started PostgreSQL ({res.server.bindir}) on port {res.server.port} (fsync off, as the test harness)")
+    return url
+
+
+async def _prepare(url: str, plan: Plan) -> tuple[str, str]:
+    """Seeds, the generated org tree, an admin key; returns (key, pepper)."""
+    from shared.access import store as access_store
+    from shared.core.db import make_engine, make_sessionmaker
+    from shared.core.settings import DatabaseSettings, Settings
+    from shared.org_units import store as org_store
+    from shared.seeds import load as seed_load
+
+    settings = Settings(db=DatabaseSettings(url=url))
+    engine = make_engine(settings.db, "scorecard-bench")
+    sessions = make_sessionmaker(engine)
+    try:
+        async with sessions() as s, s.begin():
+            counts = await seed_load.load_all(s)
+        log(f"seed catalogue loaded: {counts}")
+        specs = [org_store.UnitSpec(code=u.code, name=u.name, kind="region", level=u.level, parent=u.parent)
+                 for u in org_tree(plan)]
+        started = time.perf_counter()
+        async with sessions() as s, s.begin():
+            changed = await org_store.upsert_units(s, specs)
+        log(f"org tree: {changed:,} units written by org_units.store.upsert_units in "
+            f"{time.perf_counter() - started:.1f} s")
+        async with sessions() as s, s.begin():
+            _, key = await access_store.create_key(s, name="bench-admin", role="admin", org=None,
+                                                   pepper=settings.api.key_pepper, actor="bench")
+        return key, settings.api.key_pepper
+    finally:
+        await engine.dispose()
+
+
+def _catalogue(url: str, plan: Plan) -> Catalogue:
+    townships = [u.code for u in org_tree(plan) if u.level == "township"]
+    cat = Catalogue()
+    with psycopg.connect(libpq(url)) as conn:
+        found = {c: (i, f, t) for c, i, f, t in conn.execute(
+            "SELECT code, id, factor, time_aggregation FROM indicators WHERE code = ANY(%s)", (list(plan.indicators),))}
+        cat.indicators = [(c, found[c][0], found[c][1]) for c in plan.indicators]
+        cat.time_aggregation = {c: found[c][2] for c in plan.indicators}
+        cat.units = list(conn.execute("SELECT code, id FROM org_units WHERE code = ANY(%s) ORDER BY code",
+                                      (townships,)).fetchall())
+    return cat
+
+
+def bench_collector(ctx: Context) -> list[Row]:
+    """Placeholder for the collector benchmark (PERFORMANCE.md: a 1 M-row CSV end to end ≥ 0.8× the bare
+    COPY-merge path; the same export again ≤ 1 % of the first ingest's time; a 200 MB export under 300 MB RSS).
+
+    To wire: write the push window (bench.common.figures) as a CSV export in the platform's layout, time the
+    collector's entry point on it twice, and compare with bench_push._bare_phase on a template copy
+    (create_database(ctx.server_url, name, template=...)), as bench_push.bench_bare does."""
+    try:
+        run = importlib.import_module("services.collector.run")
+    except Exception as exc:  # noqa: BLE001 — missing module or an import error: skip, say why
+        log(f"collector benchmark skipped: services.collector.run cannot be imported yet ({type(exc).__name__}: "
+            f"{exc})")
+        return []
+    entry = next((n for n in ("ingest_file", "ingest", "ingest_path", "run_file") if hasattr(run, n)), None)
+    if entry is None:
+        log("collector benchmark skipped: services.collector.run has no ingest_file-style entry point yet")
+        return []
+    log(f"collector benchmark skipped: services.collector.run.{entry} exists but the benchmark is not wired yet "
+        "(see bench_collector in bench/run_all.py)")
+    return []
+
+
+def _build(res: Resources, args: argparse.Namespace, plan: Plan) -> Context:
+    from bench.common import load_base
+    from shared.core import migrations
+
+    res.server_url = _start_server(res)
+    res.databases.append(MAIN_DB)
+    main_url = create_database(res.server_url, MAIN_DB)
+    migrations.upgrade(main_url)
+    log("migrated to head")
+    key, pepper = asyncio.run(_prepare(main_url, plan))
+    cat = _catalogue(main_url, plan)
+    log(f"loading {plan.rows_per_day * len(plan.base_days):,} rows before the push window "
+        f"({len(plan.base_days)} days; bare COPY, set-up only)")
+    load_base(main_url, plan, cat)
+    return Context(res.server_url, main_url, plan, cat, key, pepper, args.requests, args.raw_reps)
+
+
+def _measure(res: Resources, ctx: Context) -> list[Row]:
+    log(f"push: {ctx.plan.push_rows:,} rows per phase ({ctx.plan.push_days} days × {ctx.plan.rows_per_day:,} rows), "
+        f"{BODY_ROWS:,}-row batches, each path on an identical copy of the database")
+    bare = bench_push.bench_bare(ctx)
+    store, profiles = bench_push.bench_store(ctx)
+    res.databases.append(API_DB)
+    ctx.api_db_url = create_database(ctx.server_url, API_DB, template=MAIN_DB)
+    res.api = ApiProcess(ctx.api_db_url, ctx.pepper)
+    res.api.start()
+    ctx.api_base_url = res.api.base_url
+    log(f"uvicorn (services.api.main:create_app, 1 worker) on {ctx.api_base_url}")
+    api = bench_push.bench_api(ctx)
+    log(f"/v1/values: {ctx.requests} timed requests per indicator after {bench_values.WARMUP} warm-up")
+    values = bench_values.bench_values(ctx)
+    rows = bench_push.rows(bare, store, api) + values + bench_collector(ctx)
+    bench_push.print_breakdown(store, profiles)
+    bench_values.print_values_breakdown(ctx)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _args(argv)
+    plan = make_plan(args.scale, args.push_rows)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    res = Resources(keep=args.keep)
+    log(f"Digital Government Scorecard benchmark — {plan.describe()}")
+    started = time.perf_counter()
+    try:
+        ctx = _build(res, args, plan)
+        rows = _measure(res, ctx)
+    except KeyboardInterrupt:
+        print("\ninterrupted: cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        res.close()
+    title = (f"make bench — {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, Python "
+             f"{platform.python_version()}, run took {time.perf_counter() - started:.0f} s\n{plan.describe()}\n"
+             f"push window: last {plan.push_days} days of {plan.days[0].year} = {plan.push_rows:,} rows per phase, "
+             f"{BODY_ROWS:,}-row batches; each write path on its own copy of the same loaded database")
+    print_table(title, rows)
+    print("ratio: push = rows/s ÷ bare rows/s (higher is better); values = p50 ÷ bare p50 (lower is better).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""GET /v1/ingest-runs: the collector's runs with counts and errors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from services.api.deps import ReadSessionDep
+from shared.ingest import store as ingest_store
+
+router = APIRouter(tags=["ingest runs"])
+
+
+class IngestRunOut(BaseModel):
+    id: int
+    source: str
+    url: str | None
+    for_date: date | None
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    message: str | None
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+    rows_skipped: int
+    inserted: int
+    updated: int
+    unchanged: int
+    errors: list[Any]
+    warnings: list[Any]
+    content_hash: str | None
+
+
+@router.get("/ingest-runs", response_model=list[IngestRunOut])
+async def list_ingest_runs(
+    session: ReadSessionDep,
+    source: str | None = None,
+    status: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+) -> list[IngestRunOut]:
+    runs = await ingest_store.list_runs(session, source_id=source, status=status, limit=limit)
+    return [
+        IngestRunOut(
+            id=r.id,
+            source=r.source_id,
+            url=r.url,
+            for_date=r.for_date,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            status=r.status,
+            message=r.message,
+            rows_read=r.rows_read,
+            rows_accepted=r.rows_accepted,
+            rows_rejected=r.rows_rejected,
+            rows_skipped=r.rows_skipped,
+            inserted=r.inserted,
+            updated=r.updated,
+            unchanged=r.unchanged,
+            errors=r.errors or [],
+            warnings=r.warnings or [],
+            content_hash=r.content_hash,
+        )
+        for r in runs
+    ]

@@ -1,0 +1,220 @@
+"""ingest_once end to end on the sample exports: exact figures, skips, failures, locks, no personal data."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.api.deps import Database
+from services.collector.run import LocalFile, ingest_once
+from services.collector.sources import SourceConfig, load_sources
+from shared.core.settings import Settings
+from shared.observations.models import Observation
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+pytestmark = pytest.mark.skipif(not SAMPLES.exists(), reason=f"sample exports not found at {SAMPLES}")
+QINGSHAN = "150204000000"
+
+
+def source(source_id: str, **changes: object) -> SourceConfig:
+    [found] = [s for s in load_sources(Settings().collector.sources_file) if s.id == source_id]
+    return found.model_copy(update=changes) if changes else found
+
+
+def sample(name: str) -> LocalFile:
+    return LocalFile((SAMPLES / name).read_bytes(), name)
+
+
+@pytest.fixture
+async def http() -> httpx.AsyncClient:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404))) as c:
+        yield c
+
+
+async def value(client: httpx.AsyncClient, indicator: str, org: str, period: str) -> dict:
+    r = await client.get("/v1/values", params={"indicator": indicator, "org": org, "period": period})
+    [v] = r.json()["values"]
+    return v
+
+
+class TestSamples:
+    async def test_wangban_street_rate_for_the_day(self, database: Database, settings, http, client) -> None:
+        run = await ingest_once(
+            database.sessions,
+            source("wangban"),
+            day=date(2022, 5, 31),
+            settings=settings,
+            client=http,
+            local=sample("wangban_stats_2022-05-31.xlsx"),
+        )
+        assert run.status == "succeeded", run.errors
+        assert (run.rows_read, run.rows_rejected, run.inserted) == (10, 0, 20)
+        v = await value(client, "QS-07", "150204001000", "2022-05-31")  # 富强路街道: 1010 / 1281
+        assert (v["numerator"], v["denominator"]) == (1010, 1281)
+        assert v["value"] == pytest.approx(100 * 1010 / 1281)
+        total = await value(client, "QS-07", QINGSHAN, "2022-05-31")  # the 合计 row is not a unit …
+        assert (total["numerator"], total["denominator"]) == (9534, 11126)  # … but the streets add up to it
+
+    async def test_yichuang_month_rolled_up_for_qingshan(self, database, settings, http, client) -> None:
+        run = await ingest_once(
+            database.sessions,
+            source("yichuang"),
+            day=date(2022, 5, 1),
+            settings=settings,
+            client=http,
+            local=sample("yichuang_stats_2022-05.csv"),
+        )
+        assert run.status == "succeeded", run.errors
+        v = await value(client, "QS-08", QINGSHAN, "2022-05")
+        num = 398 + 421 + 380 + 619 + 369 + 311
+        den = 491 + 503 + 469 + 655 + 377 + 371
+        assert (v["numerator"], v["denominator"]) == (num, den) and v["units_reporting"] == 6
+        assert v["value"] == pytest.approx(100 * num / den)
+
+    async def test_haochaping_average_for_a_unit(self, database, settings, http, client) -> None:
+        run = await ingest_once(
+            database.sessions,
+            source("haochaping"),
+            day=date(2022, 5, 31),
+            settings=settings,
+            client=http,
+            local=sample("haochaping_detail_2022-05-31.csv"),
+        )
+        assert run.status == "succeeded", run.errors
+        points = {"非常满意": 100, "满意": 80, "基本满意": 60, "不满意": 40, "非常不满意": 20}
+        rows = list(
+            csv.DictReader(
+                io.StringIO(
+                    (SAMPLES / "haochaping_detail_2022-05-31.csv").read_bytes().decode("gb18030").split("\n", 1)[1]
+                )
+            )
+        )
+        mine = [points[r["评价等级"]] for r in rows if r.get("区划代码") == "150204005000"]
+        v = await value(client, "QS-11", "150204005000", "2022-05-31")
+        assert v["denominator"] == len(mine) and v["value"] == pytest.approx(sum(mine) / len(mine))
+
+    async def test_no_personal_data_reaches_the_database(self, database, settings, http) -> None:
+        await ingest_once(
+            database.sessions,
+            source("haochaping"),
+            day=date(2022, 5, 31),
+            settings=settings,
+            client=http,
+            local=sample("haochaping_detail_2022-05-31.csv"),
+        )
+        text_ = (SAMPLES / "haochaping_detail_2022-05-31.csv").read_bytes().decode("gb18030")
+        rows = list(csv.DictReader(io.StringIO(text_.split("\n", 1)[1])))
+        personal = {r[c].strip() for r in rows for c in ("评价人", "联系电话", "评价内容") if r.get(c, "").strip()}
+        assert personal
+        async with database.sessions() as s:
+            tables = (
+                (
+                    await s.execute(
+                        text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            dump = ""
+            for t in tables:
+                dump += str((await s.execute(text(f'SELECT * FROM "{t}"'))).all())
+        leaked = [p for p in personal if p in dump]
+        assert leaked == []
+
+
+class TestRunOutcomes:
+    async def test_same_export_twice_is_skipped(self, database, settings, http) -> None:
+        args = dict(
+            day=date(2022, 5, 31), settings=settings, client=http, local=sample("wangban_stats_2022-05-31.xlsx")
+        )
+        first = await ingest_once(database.sessions, source("wangban"), **args)
+        second = await ingest_once(database.sessions, source("wangban"), **args)
+        assert first.status == "succeeded" and second.status == "skipped"
+        assert f"run {first.id}" in second.message and second.inserted == second.updated == 0
+
+    async def test_garbage_file_fails_and_writes_nothing(self, database, settings, http) -> None:
+        run = await ingest_once(
+            database.sessions,
+            source("wangban"),
+            day=date(2022, 5, 31),
+            settings=settings,
+            client=http,
+            local=LocalFile(b"PK\x03\x04 this is not a workbook", "x.xlsx"),
+        )
+        assert run.status == "failed" and run.message
+        async with database.sessions() as s:
+            assert (await s.execute(select(Observation))).first() is None
+
+    async def test_unknown_unit_row_is_rejected_others_kept(self, database, settings, http) -> None:
+        body = (
+            "统计月份,大厅名称,区划代码,依申请政务服务事项总数,纳入综合窗口办理事项数,一窗综合受理率\n"
+            "2022-05,青山区政务服务中心,150204000000,491,398,81.06%\n"
+            "2022-05,不存在的大厅,150204999000,100,50,50.00%\n"
+        ).encode("utf-8-sig")
+        run = await ingest_once(
+            database.sessions,
+            source("yichuang"),
+            day=date(2022, 5, 1),
+            settings=settings,
+            client=http,
+            local=LocalFile(body, "yichuang.csv"),
+        )
+        assert run.status == "succeeded" and run.rows_rejected == 1 and run.inserted == 1
+        [err] = run.errors
+        assert err["row"] == 3 and "150204999000" in err["message"]
+
+    async def test_source_down_retries_then_fails(self, database, settings) -> None:
+        calls = []
+
+        def down(request: httpx.Request) -> httpx.Response:
+            calls.append(request.url)
+            return httpx.Response(503)
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(down)) as client:
+            run = await ingest_once(
+                database.sessions,
+                source("wangban", retries=2),
+                day=date(2022, 5, 31),
+                settings=settings,
+                client=client,
+                backoff_seconds=0.001,
+            )
+        assert run.status == "failed" and "HTTP 503 after 3 tries" in run.message and len(calls) == 3
+
+    async def test_not_modified_uses_conditional_get(self, database, settings) -> None:
+        body = (SAMPLES / "wangban_stats_2022-05-31.xlsx").read_bytes()
+        seen_headers = []
+
+        def platform(request: httpx.Request) -> httpx.Response:
+            seen_headers.append(request.headers.get("If-None-Match"))
+            if request.headers.get("If-None-Match") == '"v1"':
+                return httpx.Response(304)
+            return httpx.Response(200, content=body, headers={"ETag": '"v1"'})
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(platform)) as client:
+            kw = dict(day=date(2022, 5, 31), settings=settings, client=client)
+            assert (await ingest_once(database.sessions, source("wangban"), **kw)).status == "succeeded"
+            assert (await ingest_once(database.sessions, source("wangban"), **kw)).status == "not_modified"
+        assert seen_headers == [None, '"v1"']
+
+    async def test_two_collectors_at_once(self, database, settings, http, pg_engine: AsyncEngine) -> None:
+        async with pg_engine.connect() as other:
+            await other.execute(text("SELECT pg_advisory_lock(hashtextextended('ingest:wangban', 0))"))
+            run = await ingest_once(
+                database.sessions,
+                source("wangban"),
+                day=date(2022, 5, 31),
+                settings=settings,
+                client=http,
+                local=sample("wangban_stats_2022-05-31.xlsx"),
+            )
+            await other.execute(text("SELECT pg_advisory_unlock_all()"))
+        assert run.status == "busy" and run.inserted == 0
