@@ -193,6 +193,9 @@ def _measure(res: Resources, ctx: Context) -> list[Row]:
     ctx.api_base_url = res.api.base_url
     log(f"uvicorn (services.api.main:create_app, 1 worker) on {ctx.api_base_url}")
     api = bench_push.bench_api(ctx)
+    with psycopg.connect(libpq(ctx.api_db_url), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")  # read in a steady state, not while autovacuum catches up on the pushes
+    log("VACUUM ANALYZE of the API's database after the pushes")
     log(f"/v1/values: {ctx.requests} timed requests per indicator after {bench_values.WARMUP} warm-up")
     values = bench_values.bench_values(ctx)
     rows = bench_push.rows(bare, store, api) + values + bench_collector(ctx)

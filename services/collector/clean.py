@@ -262,4 +262,4 @@ def rate_remark(text: str, num: float, den: float) -> str | None:
 
 
 def _plain(value: float) -> str:
-    return str(int(value)) if value.is_integer() else str(value)
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -21,6 +22,7 @@ from shared.core.errors import InvalidInput, Problem
 _MAX_STACK = 3            # header rows stacked under one another (wangban: 事项情况 over 事项总数)
 _MAX_HEADER_SEARCH = 100  # a header further down than this is not a header (and garbage fails fast)
 _JSON_KEYS = ("data", "rows", "records")
+_DATA_CELL = re.compile(r"[\d.,%:/+\-]+")
 
 
 @dataclass(slots=True)
@@ -150,7 +152,7 @@ def find_header(
     labels: list[list[str]] = []
     columns: dict[str, int] = {}
     for depth in range(_MAX_STACK):
-        if start + depth >= len(table.rows):
+        if start + depth >= len(table.rows) or (depth and _looks_like_data(table.rows[start + depth][1])):
             break
         for col, cell in enumerate(table.rows[start + depth][1]):
             if col >= len(labels):
@@ -162,6 +164,11 @@ def find_header(
         if all(n in columns for n in required):
             return Header(table.rows[start + depth][0], start, start + depth + 1, columns, len(labels))
     raise _missing(required, columns, labels, table.rows[start][0])
+
+
+def _looks_like_data(cells: list[str]) -> bool:
+    # A row holding a bare number or date is data, so it is never stacked under the header as a label.
+    return any(cell and _DATA_CELL.fullmatch(compact(cell)) for cell in cells)
 
 
 def _header_start(table: Table, required: set[str], header_row: int | str) -> int:

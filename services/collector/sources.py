@@ -10,7 +10,7 @@ import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from apscheduler.triggers.cron import CronTrigger
@@ -61,7 +61,7 @@ def _cron(expr: str) -> str:
 def _zone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ValueError, OSError):
+    except (ValueError, OSError, ZoneInfoNotFoundError):
         raise ValueError(f"unknown time zone {name!r}; e.g. Asia/Shanghai") from None
     return name
 

@@ -36,6 +36,7 @@ def make_engine(settings: DatabaseSettings, application_name: str) -> AsyncEngin
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=settings.echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(
         url,
@@ -53,6 +54,14 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+    # Let SQLAlchemy, not the driver, emit BEGIN (see _sqlite_begin); also makes SAVEPOINTs work.
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    # IMMEDIATE takes the write lock up front: two writers (collector jobs, a push) then queue on
+    # busy_timeout instead of deadlocking on a read→write upgrade ("database is locked").
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

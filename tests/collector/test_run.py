@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import date
@@ -16,7 +17,7 @@ from services.api.deps import Database
 from services.collector.run import LocalFile, ingest_once
 from services.collector.sources import SourceConfig, load_sources
 from shared.core.settings import Settings
-from shared.observations.models import Observation
+from shared.observations.models import Observation, ObservationHistory
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 pytestmark = pytest.mark.skipif(not SAMPLES.exists(), reason=f"sample exports not found at {SAMPLES}")
@@ -218,3 +219,53 @@ class TestRunOutcomes:
             )
             await other.execute(text("SELECT pg_advisory_unlock_all()"))
         assert run.status == "busy" and run.inserted == 0
+
+
+class TestCorrections:
+    async def test_corrected_export_replaces_and_keeps_history(self, database, settings, http) -> None:
+        header = "统计月份,大厅名称,区划代码,依申请政务服务事项总数,纳入综合窗口办理事项数,一窗综合受理率\n"
+        first = header + "2022-05,青山区政务服务中心,150204000000,491,398,81.06%\n"
+        fixed = header + "2022-05,青山区政务服务中心,150204000000,491,400,81.47%\n"
+        for body in (first, fixed):
+            run = await ingest_once(
+                database.sessions,
+                source("yichuang"),
+                day=date(2022, 5, 1),
+                settings=settings,
+                client=http,
+                local=LocalFile(body.encode("utf-8-sig"), "yichuang.csv"),
+            )
+            assert run.status == "succeeded", run.errors
+        assert (run.inserted, run.updated) == (0, 1)
+        async with database.sessions() as s:
+            [old] = (await s.execute(select(ObservationHistory))).scalars().all()
+            current = (await s.execute(select(Observation))).scalars().one()
+        assert (old.numerator, current.numerator) == (398, 400) and old.replaced_by == "collector:yichuang"
+
+
+class TestSqliteConcurrency:
+    async def test_two_sources_at_once_do_not_deadlock(self, tmp_path, settings) -> None:
+        from shared.core import migrations
+        from shared.core.db import make_engine, make_sessionmaker
+        from shared.core.settings import DatabaseSettings
+        from shared.seeds import load as seed_load
+
+        url = f"sqlite+aiosqlite:///{tmp_path / 'c.db'}"
+        await asyncio.to_thread(migrations.upgrade, url)
+        engine = make_engine(DatabaseSettings(url=url), "t")
+        sessions = make_sessionmaker(engine)
+        async with sessions() as s, s.begin():
+            await seed_load.load_all(s)
+        async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404))) as http:
+            runs = await asyncio.gather(
+                *[
+                    ingest_once(sessions, source(sid), day=day, settings=settings, client=http, local=sample(name))
+                    for sid, day, name in (
+                        ("wangban", date(2022, 5, 31), "wangban_stats_2022-05-31.xlsx"),
+                        ("yichuang", date(2022, 5, 1), "yichuang_stats_2022-05.csv"),
+                        ("haochaping", date(2022, 5, 31), "haochaping_detail_2022-05-31.csv"),
+                    )
+                ]
+            )
+        await engine.dispose()
+        assert [r.status for r in runs] == ["succeeded"] * 3, [r.message for r in runs]

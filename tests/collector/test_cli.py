@@ -1,0 +1,71 @@
+"""The operators' CLI: check-sources, run --file, runs, backfill — on an SQLite file database."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from services.collector.__main__ import main
+from shared.core import migrations
+from shared.core.db import make_engine, make_sessionmaker
+from shared.core.settings import DatabaseSettings, get_settings
+from shared.seeds import load as seed_load
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    migrations.upgrade(url)
+
+    async def seed() -> None:
+        engine = make_engine(DatabaseSettings(url=url), "t")
+        async with make_sessionmaker(engine)() as s, s.begin():
+            await seed_load.load_all(s)
+        await engine.dispose()
+
+    asyncio.run(seed())
+    monkeypatch.setenv("SCORECARD_DB__URL", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+class TestCheckSources:
+    def test_shipped_sources_are_valid(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["check-sources"]) == 0
+        assert "3 sources OK (wangban, yichuang, haochaping)" in capsys.readouterr().out
+
+    def test_bad_file_gets_a_precise_error(self, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+        bad = tmp_path / "sources.yaml"
+        bad.write_text(
+            "sources:\n  - id: x\n    url: ftp://nowhere\n    format: xls\n    schedule: '* *'\n", encoding="utf-8"
+        )
+        monkeypatch.setenv("SCORECARD_COLLECTOR__SOURCES_FILE", str(bad))
+        get_settings.cache_clear()
+        try:
+            assert main(["check-sources"]) == 2
+        finally:
+            get_settings.cache_clear()
+        err = capsys.readouterr().err
+        assert "format" in err and "url" in err and "schedule" in err
+
+
+@pytest.mark.skipif(not SAMPLES.exists(), reason="sample exports not found")
+class TestRunAndRuns:
+    def test_run_a_local_file_then_list_runs(self, cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+        sample = SAMPLES / "wangban_stats_2022-05-31.xlsx"
+        assert main(["run", "wangban", "--file", str(sample), "--date", "2022-05-31"]) == 0
+        assert "succeeded: 10 rows accepted" in capsys.readouterr().out
+        assert main(["run", "wangban", "--file", str(sample), "--date", "2022-05-31"]) == 0
+        assert "skipped" in capsys.readouterr().out
+        assert main(["runs", "--source", "wangban"]) == 0
+        listing = capsys.readouterr().out.splitlines()
+        assert "skipped" in listing[0] and "succeeded" in listing[1]
+
+    def test_unknown_source_is_named(self, cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["run", "nope"]) == 2
+        assert "no source 'nope'" in capsys.readouterr().err

@@ -1,0 +1,305 @@
+"""parse_export on the three real samples and on generated messy exports: exact figures, row errors, warnings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from collections import Counter
+from datetime import date, datetime
+
+import pytest
+
+from services.collector.mapping import ParsedExport, parse_export
+from shared.core.errors import InvalidInput, Problem
+from shared.observations.types import ObservationIn
+from shared.ratings.types import RatingIn
+from tests.collector.exports import (
+    HAOCHAPING_COLUMNS,
+    SAMPLES,
+    YICHUANG_COLUMNS,
+    csv_bytes,
+    full_width,
+    haochaping_csv,
+    haochaping_row,
+    shipped,
+    source,
+    thousands,
+    wangban_xlsx,
+    yichuang_rows,
+)
+
+TODAY = date(2022, 6, 1)
+MAY = date(2022, 5, 1)
+DAY = date(2022, 5, 31)
+HALLS = [("青山区政务服务中心", "150204000000", 491, 398, "81.06%"),
+         ("富强路街道便民服务中心", "150204001000", 503, 421, "83.70%"),
+         ("幸福路街道便民服务中心", "150204002000", 469, 380, "81.02%")]
+
+
+def sample(name: str) -> bytes:
+    path = SAMPLES / name
+    if not path.exists():
+        pytest.skip(f"sample exports not found at {SAMPLES}")
+    return path.read_bytes()
+
+
+def yichuang(rows: list[list[object]], **options: object) -> ParsedExport:
+    return parse_export(shipped("yichuang"), csv_bytes(rows, **options), today=TODAY)  # type: ignore[arg-type]
+
+
+def figures_by_org(parsed: ParsedExport) -> dict[str, tuple[float | None, float | None]]:
+    return {f.org: (f.numerator, f.denominator) for f in parsed.figures}
+
+
+class TestSamples:
+    def test_wangban(self) -> None:
+        parsed = parse_export(shipped("wangban"), sample("wangban_stats_2022-05-31.xlsx"),
+                              filename="wangban_stats_2022-05-31.xlsx", today=TODAY)
+        assert (parsed.errors, parsed.warnings) == ([], [])
+        assert (parsed.rows_read, parsed.rows_skipped, len(parsed.figures)) == (10, 1, 20)
+        assert ObservationIn("QS-07", "150204001000", DAY, 1010.0, 1281.0, None) in parsed.figures
+        assert ObservationIn("QS-05", "150204001000", DAY, 1161.0, 1281.0, None) in parsed.figures
+        assert ObservationIn("QS-05", "150204101000", DAY, 1227.0, 1303.0, None) in parsed.figures
+        qs05 = [f for f in parsed.figures if f.indicator == "QS-05"]
+        qs07 = [f for f in parsed.figures if f.indicator == "QS-07"]
+        assert len({f.org for f in qs05}) == 10 and all(f.date == DAY and f.value is None for f in parsed.figures)
+        # The 合计 row (11126 / 10487 / 9534) is not a unit: it equals the sum of the ten rows and is not stored.
+        assert sum(f.denominator or 0 for f in qs05) == 11126
+        assert (sum(f.numerator or 0 for f in qs05), sum(f.numerator or 0 for f in qs07)) == (10487, 9534)
+        assert all(f.org.isdigit() for f in parsed.figures)
+        assert parsed.figure_rows[:2] == [4, 5] and len(parsed.figure_rows) == 20
+
+    def test_yichuang(self) -> None:
+        parsed = parse_export(shipped("yichuang"), sample("yichuang_stats_2022-05.csv"), today=TODAY)
+        assert (parsed.errors, parsed.warnings, parsed.encoding) == ([], [], "utf-8-sig")
+        assert (parsed.rows_read, parsed.rows_skipped) == (6, 0)
+        assert {f.indicator for f in parsed.figures} == {"QS-08"} and {f.date for f in parsed.figures} == {MAY}
+        assert figures_by_org(parsed) == {
+            "150204000000": (398, 491), "150204001000": (421, 503), "150204002000": (380, 469),
+            "150204003000": (619, 655), "150204004000": (369, 377), "150204005000": (311, 371)}
+
+    def test_haochaping(self) -> None:
+        content = sample("haochaping_detail_2022-05-31.csv")
+        parsed = parse_export(shipped("haochaping"), content, today=TODAY)
+        assert (parsed.errors, parsed.warnings, parsed.encoding) == ([], [], "gb18030")
+        assert (parsed.rows_read, parsed.rows_skipped, len(parsed.ratings)) == (40, 1, 40)
+        assert Counter(r.org for r in parsed.ratings) == {
+            "150204001000": 4, "150204002000": 6, "150204003000": 8, "150204004000": 4, "150204005000": 9,
+            "150204006000": 9}
+        assert Counter(r.level for r in parsed.ratings) == {5: 19, 4: 13, 3: 6, 2: 2}
+        assert sum(r.named for r in parsed.ratings) == 31
+        assert parsed.ratings[0] == RatingIn(
+            "HCP20220531000001", "150204005000", "城乡居民养老保险参保登记", "自助终端", 5,
+            datetime(2022, 5, 31, 14, 43, 40), True, "区人社局", "11150204MB7654321Y4000111300000")
+        assert parsed.rating_rows[:2] == [3, 4]
+
+    def test_haochaping_keeps_no_personal_data(self) -> None:
+        content = sample("haochaping_detail_2022-05-31.csv")
+        parsed = parse_export(shipped("haochaping"), content, today=TODAY)
+        rows = list(csv.reader(io.StringIO(content.decode("gb18030"))))[2:]
+        pii = {row[i] for row in rows if row for i in (11, 12, 14) if row[i]}
+        assert {"杨*", "181****1200", "等待时间太长"} <= pii
+        text = repr(parsed)
+        assert [value for value in pii if value in text] == []
+
+
+class TestMessyFigures:
+    def test_gbk_title_line_blank_lines_full_width_and_thousands(self) -> None:
+        rows = yichuang_rows([
+            ("青山区政务服务中心", "150204000000", thousands(1491), thousands(1398, "，"), "93.76%"),
+            ("富强路街道便民服务中心", "150204001000", full_width("503"), full_width("421"), full_width("83.70%")),
+            ("幸福路街道便民服务中心 ", " 150204002000\u3000", "469 ", "380", " 81.02% "),
+        ])
+        rows.insert(2, [])
+        rows = [[f'"{c}"' if "," in str(c) else c for c in row] for row in rows]
+        parsed = yichuang(rows, encoding="gbk", title="青山区一窗综合受理情况（2022年5月）", trailing_blank=True)
+        assert (parsed.errors, parsed.warnings, parsed.encoding) == ([], [], "gb18030")
+        assert figures_by_org(parsed) == {"150204000000": (1398, 1491), "150204001000": (421, 503),
+                                          "150204002000": (380, 469)}
+        assert (parsed.rows_read, parsed.rows_skipped) == (3, 2)
+
+    def test_other_column_order(self) -> None:
+        header = list(reversed(YICHUANG_COLUMNS))
+        rows = [header, ["81.06%", "398", "491", "150204000000", "青山区政务服务中心", "2022年5月"]]
+        parsed = yichuang(rows, encoding="utf-8-sig")
+        assert parsed.figures == [ObservationIn("QS-08", "150204000000", MAY, 398, 491, None)]
+
+    def test_printed_rate_disagreement_is_a_warning(self) -> None:
+        units = [("2022-05-31", "150204001000", "富强路街道", 1281, 1161, 1010, "95.20%", "78.84%"),
+                 ("2022-05-31", "150204002000", "幸福路街道", 1302, 1242, 1095, "95.39%", "84%")]
+        parsed = parse_export(shipped("wangban"), wangban_xlsx(units), today=TODAY)
+        assert parsed.errors == []
+        assert parsed.warnings == [Problem("printed 95.20% but 1161/1281 = 90.63%", 4, "网上可办率")]
+        assert len(parsed.figures) == 4  # the row is still accepted; the rate is never taken from print
+
+    def test_total_rows_in_many_spellings(self) -> None:
+        rows = yichuang_rows(HALLS)
+        rows += [["", " 合 计 ", "", "1463", "1199", ""], ["总计：", "", "", "1463", "1199", ""],
+                 ["", "全区小计", "", "1", "1", ""]]
+        parsed = yichuang(rows)
+        assert (len(parsed.figures), parsed.errors, parsed.rows_read, parsed.rows_skipped) == (3, [], 3, 3)
+
+    def test_wangban_total_row_and_notes_are_skipped(self) -> None:
+        units = [("2022-05-31", "150204001000", "富强路街道", 1281, 1161, 1010, "90.63%", "78.84%"),
+                 ("注：数据来源于一体化政务服务平台，制表人张三", None, None, None, None, None, None, None)]
+        content = wangban_xlsx(units, total=("合计", None, None, 1281, 1161, 1010, "90.63%", "78.84%"))
+        parsed = parse_export(shipped("wangban"), content, today=TODAY)
+        assert (len(parsed.figures), parsed.errors, parsed.rows_read, parsed.rows_skipped) == (2, [], 1, 2)
+        assert "张三" not in repr(parsed)
+
+    def test_exact_duplicates_are_dropped_silently(self) -> None:
+        rows = yichuang_rows([*HALLS, HALLS[0], HALLS[0]])
+        parsed = yichuang(rows)
+        assert (parsed.errors, len(parsed.figures), parsed.rows_read, parsed.rows_skipped) == ([], 3, 5, 2)
+
+    def test_conflicting_duplicates_reject_both_rows(self) -> None:
+        rows = yichuang_rows([*HALLS, ("青山区政务服务中心", "150204000000", 491, 399, "81.26%")])
+        parsed = yichuang(rows)
+        assert figures_by_org(parsed) == {"150204001000": (421, 503), "150204002000": (380, 469)}
+        same = "same unit 150204000000 and date 2022-05-01, different values; both rows rejected"
+        assert parsed.errors == [Problem(f"conflicts with row 5: {same}", 2, "区划代码"),
+                                 Problem(f"conflicts with row 2: {same}", 5, "区划代码")]
+        assert parsed.rows_rejected == 2
+
+    def test_bad_unit_code_rejects_only_its_row(self) -> None:
+        rows = yichuang_rows([HALLS[0], ("某中心", "15020400100", 1, 1, ""), ("某中心", "", 1, 1, ""), HALLS[1]])
+        parsed = yichuang(rows)
+        assert figures_by_org(parsed) == {"150204000000": (398, 491), "150204001000": (421, 503)}
+        assert parsed.errors == [Problem("'15020400100' is not a 12-digit division code", 3, "区划代码"),
+                                 Problem("empty; every row needs its unit", 4, "区划代码")]
+
+    def test_bad_numbers_and_dates_name_row_and_column(self) -> None:
+        rows = yichuang_rows(HALLS)
+        rows += [["2022-05", "a", "150204003000", "655", "6l9", ""], ["2022-05", "b", "150204004000", "-1", "0", ""],
+                 ["2022-05", "c", "150204005000", "", "311", ""], ["2022-13", "d", "150204006000", "1", "1", ""],
+                 ["2022-07", "e", "150204007000", "1", "1", ""]]
+        parsed = yichuang(rows)
+        assert len(parsed.figures) == 3
+        assert parsed.errors == [
+            Problem("'6l9' is not a number", 5, "纳入综合窗口办理事项数"),
+            Problem("'-1' is negative; counts cannot be below 0", 6, "依申请政务服务事项总数"),
+            Problem("empty; a number is required", 7, "依申请政务服务事项总数"),
+            Problem("'2022-13' is not a valid month", 8, "统计月份"),
+            Problem("2022-07-01 is in the future (today is 2022-06-01)", 9, "统计月份"),
+        ]
+
+    def test_missing_column_fails_the_file(self) -> None:
+        rows = [["统计月份", "区划代码", "依申请政务服务事项总数"], ["2022-05", "150204000000", "1"]]
+        with pytest.raises(InvalidInput, match="missing columns 纳入综合窗口办理事项数; found: 统计月份, 区划代码"):
+            yichuang(rows)
+
+    def test_printed_rate_column_may_be_absent(self) -> None:
+        rows = [row[:5] for row in yichuang_rows(HALLS)]
+        parsed = yichuang(rows)
+        assert len(parsed.figures) == 3
+        assert parsed.warnings == [Problem("printed-rate column '一窗综合受理率' not found; printed rates are not checked",
+                                           1, "一窗综合受理率")]
+
+
+class TestSourceOptions:
+    def test_date_from_file_name(self) -> None:
+        config = source("yichuang", date={"from": "filename", "grain": "month"})
+        rows = [row[1:] for row in yichuang_rows(HALLS)]
+        parsed = parse_export(config, csv_bytes(rows), filename="yichuang_stats_2022-05.csv", today=TODAY)
+        assert {f.date for f in parsed.figures} == {MAY} and len(parsed.figures) == 3
+        with pytest.raises(InvalidInput, match="no date \\(YYYY-MM\\) found in the file name 'export.csv'"):
+            parse_export(config, csv_bytes(rows), filename="export.csv", today=TODAY)
+
+    def test_date_from_title_line(self) -> None:
+        config = source("yichuang", date={"from": "title", "grain": "day"})
+        rows = [row[1:] for row in yichuang_rows(HALLS)]
+        content = csv_bytes(rows, title="青山区（150204）一窗受理统计（统计日期：2022年5月30日）")
+        parsed = parse_export(config, content, today=TODAY)
+        assert {f.date for f in parsed.figures} == {date(2022, 5, 30)}
+
+    def test_unit_names_map(self) -> None:
+        config = source("yichuang", unit={"name_column": "大厅名称", "names": {"青山区政务服务中心": "150204000000"}})
+        rows = [[c for i, c in enumerate(row) if i != 2] for row in yichuang_rows(HALLS[:2])]
+        parsed = parse_export(config, csv_bytes(rows), today=TODAY)
+        assert figures_by_org(parsed) == {"150204000000": (398, 491)}
+        assert parsed.errors == [Problem("unknown name '富强路街道便民服务中心'; add it to unit.names in sources.yaml", 3,
+                                         "大厅名称")]
+
+    def test_empty_names_map_passes_names_through(self) -> None:
+        config = source("yichuang", unit={"name_column": "大厅名称"})
+        parsed = parse_export(config, csv_bytes(yichuang_rows(HALLS[:1])), today=TODAY)
+        assert [f.org for f in parsed.figures] == ["青山区政务服务中心"]
+
+    def test_json_export(self) -> None:
+        config = source("yichuang", format="json")
+        records = [dict(zip(YICHUANG_COLUMNS, ["2022-05", *hall], strict=True)) for hall in HALLS]
+        records[0]["依申请政务服务事项总数"] = 491.0
+        parsed = parse_export(config, json.dumps({"data": records}, ensure_ascii=False).encode(), today=TODAY)
+        assert figures_by_org(parsed)["150204000000"] == (398, 491) and parsed.errors == []
+
+
+class TestRatings:
+    def test_levels_named_and_bad_rows(self) -> None:
+        rows = [haochaping_row(1, "150204001000", "非常满意"), haochaping_row(2, "150204001000", "3", named="匿名"),
+                haochaping_row(3, "150204002000", "很好", phone="13912345678", person="王五"),
+                haochaping_row(4, "150204002000", "不满意", named="", when="2022/5/31 8:05"),
+                haochaping_row(5, "150204002000", "满意", named="也许", comment="请回电13800001111")]
+        parsed = parse_export(shipped("haochaping"), haochaping_csv(rows), today=TODAY)
+        assert [(r.rating_id[-1], r.level, r.named) for r in parsed.ratings] == [("1", 5, True), ("2", 3, False),
+                                                                                 ("4", 2, False)]
+        assert parsed.ratings[2].rated_at == datetime(2022, 5, 31, 8, 5)
+        assert parsed.errors == [
+            Problem("'很好' is not a rating level; use 非常满意, 满意, 基本满意, 不满意, 非常不满意 or 1–5", 5, "评价等级"),
+            Problem("'也许' is not 是/否 (实名/匿名, Y/N, 1/0)", 7, "是否实名")]
+        text = repr(parsed)
+        assert "13912345678" not in text and "王五" not in text and "13800001111" not in text
+
+    def test_conflicting_rating_ids(self) -> None:
+        first = haochaping_row(1, "150204001000", "满意")
+        rows = [first, list(first), [*first[:9], "不满意", *first[10:]], haochaping_row(2, "150204001000", "满意")]
+        parsed = parse_export(shipped("haochaping"), haochaping_csv(rows), today=TODAY)
+        assert [r.rating_id for r in parsed.ratings] == ["HCP20220531000002"]
+        assert [(p.row, p.field) for p in parsed.errors] == [(3, "评价编号"), (5, "评价编号")]
+        assert parsed.errors[0].message.startswith("conflicts with row 5: same id HCP20220531000001")
+        assert parsed.rows_skipped == 2  # the exact repeat and the trailing blank line
+
+    def test_header_order_does_not_matter(self) -> None:
+        order = list(reversed(range(len(HAOCHAPING_COLUMNS))))
+        header = [HAOCHAPING_COLUMNS[i] for i in order]
+        row = haochaping_row(1, "150204001000", "基本满意")
+        content = csv_bytes([header, [row[i] for i in order]], encoding="utf-8-sig")
+        parsed = parse_export(shipped("haochaping"), content, today=TODAY)
+        assert [(r.org, r.level) for r in parsed.ratings] == [("150204001000", 3)]
+
+
+class TestBrokenFiles:
+    @pytest.mark.parametrize("source_id", ["wangban", "yichuang", "haochaping"])
+    def test_random_bytes(self, source_id: str) -> None:
+        with pytest.raises(InvalidInput):
+            parse_export(shipped(source_id), bytes([0x80, 0xFF]) + os.urandom(3000), today=TODAY)
+
+    def test_truncated_xlsx(self) -> None:
+        content = wangban_xlsx([("2022-05-31", "150204001000", "富强路街道", 1281, 1161, 1010, "90.63%", "78.84%")])
+        with pytest.raises(InvalidInput, match="cannot read the export as XLSX"):
+            parse_export(shipped("wangban"), content[: len(content) // 2], today=TODAY)
+
+    def test_xlsx_served_as_csv(self) -> None:
+        content = wangban_xlsx([("2022-05-31", "150204001000", "富强路街道", 1281, 1161, 1010, "90.63%", "78.84%")])
+        with pytest.raises(InvalidInput, match="cannot decode"):
+            parse_export(shipped("yichuang"), content, today=TODAY)
+
+    @pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf", "<html>服务维护中</html>".encode()])
+    def test_no_header(self, content: bytes) -> None:
+        with pytest.raises(InvalidInput, match="no header row found"):
+            parse_export(shipped("yichuang"), content, today=TODAY)
+
+
+@pytest.mark.slow
+def test_a_large_export_parses_fast() -> None:
+    lines = [",".join(YICHUANG_COLUMNS)]
+    lines += [f"2022-05,大厅{i},{150200000000 + i:012d},{1000 + i % 900},{900 + i % 97},"
+              f"{100 * (900 + i % 97) / (1000 + i % 900):.2f}%" for i in range(200_000)]
+    content = "\r\n".join(lines).encode("gb18030")
+    started = time.perf_counter()
+    parsed = yichuang_parsed = parse_export(shipped("yichuang"), content, today=TODAY)
+    elapsed = time.perf_counter() - started
+    assert (len(yichuang_parsed.figures), parsed.errors, parsed.warnings) == (200_000, [], [])
+    assert elapsed < 5, f"200k rows took {elapsed:.1f}s"
