@@ -14,7 +14,16 @@ from fastapi.staticfiles import StaticFiles
 
 from services.api import errors, metrics
 from services.api.deps import Database, get_reader
-from services.api.routers import health, indicators, ingest_runs, observations, org_units, targets, values
+from services.api.routers import (
+    health,
+    indicators,
+    ingest_runs,
+    observations,
+    org_units,
+    ratings,
+    targets,
+    values,
+)
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import Settings, get_settings
 
@@ -45,6 +54,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     _install_offline_docs(app)
     app.include_router(health.router)
     app.include_router(observations.router, prefix="/v1")
+    app.include_router(ratings.router, prefix="/v1")
     for module in (org_units, indicators, targets, values, ingest_runs):
         app.include_router(module.router, prefix="/v1", dependencies=[Depends(get_reader)])
     return app

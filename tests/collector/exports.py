@@ -18,8 +18,10 @@ from services.collector.sources import SourceConfig, load_sources
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 
 WANGBAN_GROUPS = ["统计日期", "区划代码", "区划名称", "事项情况", None, None, "比率", None]
-WANGBAN_COLUMNS = ["统计日期", "区划代码", "区划名称", "事项总数", "网上可办事项数", "全程网办事项数", "网上可办率", "全程网办率"]
-YICHUANG_COLUMNS = ["统计月份", "大厅名称", "区划代码", "依申请政务服务事项总数", "纳入综合窗口办理事项数", "一窗综合受理率"]
+WANGBAN_COLUMNS = ["统计日期", "区划代码", "区划名称", "事项总数", "网上可办事项数", "全程网办事项数",
+                   "网上可办率", "全程网办率"]
+YICHUANG_COLUMNS = ["统计月份", "大厅名称", "区划代码", "依申请政务服务事项总数", "纳入综合窗口办理事项数",
+                    "一窗综合受理率"]
 HAOCHAPING_COLUMNS = ["序号", "评价编号", "办件编号", "事项编码", "事项名称", "实施部门", "区划代码", "区划名称",
                       "评价渠道", "评价等级", "评价时间", "评价人", "联系电话", "是否实名", "评价内容"]
 

@@ -195,8 +195,8 @@ class TestMessyFigures:
         rows = [row[:5] for row in yichuang_rows(HALLS)]
         parsed = yichuang(rows)
         assert len(parsed.figures) == 3
-        assert parsed.warnings == [Problem("printed-rate column '一窗综合受理率' not found; printed rates are not checked",
-                                           1, "一窗综合受理率")]
+        message = "printed-rate column '一窗综合受理率' not found; printed rates are not checked"
+        assert parsed.warnings == [Problem(message, 1, "一窗综合受理率")]
 
 
 class TestSourceOptions:
@@ -220,8 +220,8 @@ class TestSourceOptions:
         rows = [[c for i, c in enumerate(row) if i != 2] for row in yichuang_rows(HALLS[:2])]
         parsed = parse_export(config, csv_bytes(rows), today=TODAY)
         assert figures_by_org(parsed) == {"150204000000": (398, 491)}
-        assert parsed.errors == [Problem("unknown name '富强路街道便民服务中心'; add it to unit.names in sources.yaml", 3,
-                                         "大厅名称")]
+        message = "unknown name '富强路街道便民服务中心'; add it to unit.names in sources.yaml"
+        assert parsed.errors == [Problem(message, 3, "大厅名称")]
 
     def test_empty_names_map_passes_names_through(self) -> None:
         config = source("yichuang", unit={"name_column": "大厅名称"})
@@ -247,7 +247,8 @@ class TestRatings:
                                                                                  ("4", 2, False)]
         assert parsed.ratings[2].rated_at == datetime(2022, 5, 31, 8, 5)
         assert parsed.errors == [
-            Problem("'很好' is not a rating level; use 非常满意, 满意, 基本满意, 不满意, 非常不满意 or 1–5", 5, "评价等级"),
+            Problem("'很好' is not a rating level; use 非常满意, 满意, 基本满意, 不满意, 非常不满意 or 1–5", 5,
+                    "评价等级"),
             Problem("'也许' is not 是/否 (实名/匿名, Y/N, 1/0)", 7, "是否实名")]
         text = repr(parsed)
         assert "13912345678" not in text and "王五" not in text and "13800001111" not in text

@@ -1,0 +1,60 @@
+"""好差评 follow-up: GET /v1/ratings/overdue (差评 past their 核实/整改 deadline) and
+POST /v1/ratings/{rating_id}/followup (move a bad rating to 核实中 / 已整改)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict
+
+from services.api.deps import ReadSessionDep, WriteSessionDep, actor, get_reader, require
+from shared.access.models import ApiKey
+from shared.core import clock
+from shared.org_units import store as org_store
+from shared.ratings import store as rating_store
+from shared.ratings.models import Rating
+
+router = APIRouter(tags=["ratings"])
+
+
+class RatingOut(BaseModel):
+    rating_id: str
+    org: str
+    rating_date: date
+    level: int
+    channel: str
+    service_item: str
+    department: str | None
+    followup_state: str | None
+    followup_due_date: date | None
+    followup_done_at: datetime | None
+
+
+class FollowupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: Literal["核实中", "已整改"]
+
+
+def _out(r: Rating, codes: dict[int, str]) -> RatingOut:
+    return RatingOut(rating_id=r.rating_id, org=codes[r.org_id], rating_date=r.rating_date, level=r.level,
+                     channel=r.channel, service_item=r.service_item, department=r.department,
+                     followup_state=r.followup_state, followup_due_date=r.followup_due_date,
+                     followup_done_at=r.followup_done_at)
+
+
+@router.get("/ratings/overdue", response_model=list[RatingOut], dependencies=[Depends(get_reader)])
+async def overdue_ratings(session: ReadSessionDep, org: str | None = None, today: date | None = None) -> list[RatingOut]:
+    rows = await rating_store.overdue(session, today=today or clock.today(), org=org)
+    codes = await org_store.codes_by_id(session, list({r.org_id for r in rows}))
+    return [_out(r, codes) for r in rows]
+
+
+@router.post("/ratings/{rating_id}/followup", response_model=RatingOut)
+async def set_followup(
+    rating_id: str, body: FollowupIn, session: WriteSessionDep,
+    key: Annotated[ApiKey, Depends(require("admin", "integration"))],
+) -> RatingOut:
+    row = await rating_store.set_followup(session, rating_id=rating_id, state=body.state, actor=actor(key))
+    return _out(row, await org_store.codes_by_id(session, [row.org_id]))

@@ -1,0 +1,62 @@
+"""GET /v1/ratings/overdue, POST /v1/ratings/{id}/followup and GET /v1/ingest-runs."""
+
+from datetime import date, datetime
+
+import httpx
+import pytest
+
+from services.api.deps import Database
+from shared.core.settings import RatingSettings
+from shared.ingest import store as ingest_store
+from shared.ingest.models import IngestRun
+from shared.ratings import store as rating_store
+from shared.ratings.types import RatingIn
+from tests.builders import FUQIANG, QINGSHAN
+from tests.conftest import MakeKey, bearer
+
+
+@pytest.fixture
+async def bad_rating(database: Database) -> str:
+    async with database.sessions() as s, s.begin():
+        await rating_store.write_ratings(
+            s, [RatingIn("HCP1", FUQIANG, "失业保险金申领", "12345热线", 2, datetime(2022, 6, 1, 10, 0), False)],
+            source="t", actor="t", settings=RatingSettings(), today=date(2022, 6, 1))
+    return "HCP1"
+
+
+class TestOverdue:
+    async def test_listed_after_the_deadline_only(self, client: httpx.AsyncClient, bad_rating: str) -> None:
+        # 2022-06-01 + 15 working days (端午 6月3日 off) = 2022-06-23.
+        on_time = await client.get("/v1/ratings/overdue", params={"org": QINGSHAN, "today": "2022-06-23"})
+        assert on_time.json() == []
+        late = (await client.get("/v1/ratings/overdue", params={"org": QINGSHAN, "today": "2022-06-24"})).json()
+        assert [(r["rating_id"], r["followup_state"], r["followup_due_date"]) for r in late] == [
+            ("HCP1", "待核实", "2022-06-23")]
+
+    async def test_rectified_is_no_longer_overdue(self, client, bad_rating: str, make_key: MakeKey) -> None:
+        key = bearer(await make_key("admin"))
+        r = await client.post("/v1/ratings/HCP1/followup", json={"state": "已整改"}, headers=key)
+        assert r.status_code == 200 and r.json()["followup_state"] == "已整改"
+        assert (await client.get("/v1/ratings/overdue", params={"today": "2022-07-01"})).json() == []
+
+    async def test_followup_needs_a_writer_key(self, client, bad_rating: str, make_key: MakeKey) -> None:
+        r = await client.post("/v1/ratings/HCP1/followup", json={"state": "已整改"},
+                              headers=bearer(await make_key("viewer")))
+        assert r.status_code == 403
+
+    async def test_unknown_rating_is_404(self, client, make_key: MakeKey) -> None:
+        r = await client.post("/v1/ratings/NOPE/followup", json={"state": "核实中"},
+                              headers=bearer(await make_key("admin")))
+        assert r.status_code == 404
+
+
+class TestIngestRuns:
+    async def test_lists_runs_with_counts_and_errors(self, client, database: Database) -> None:
+        async with database.sessions() as s, s.begin():
+            await ingest_store.add_run(s, IngestRun(
+                source_id="wangban", status="succeeded", started_at=datetime(2022, 6, 1, 1, 0), rows_read=11,
+                rows_accepted=10, rows_rejected=1, errors=[{"row": 7, "field": "区划代码", "message": "unknown"}],
+                warnings=[]))
+        runs = (await client.get("/v1/ingest-runs", params={"source": "wangban"})).json()
+        assert [(r["rows_read"], r["rows_rejected"], r["errors"][0]["row"]) for r in runs] == [(11, 1, 7)]
+        assert (await client.get("/v1/ingest-runs", params={"source": "other"})).json() == []
