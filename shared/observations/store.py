@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 from datetime import date
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
 
 from shared.access import audit
 from shared.core import clock
@@ -108,6 +112,7 @@ async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) 
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
         raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
         async with raw.cursor() as cur, cur.copy(f"COPY {STAGE} ({_COLUMNS}) FROM STDIN") as copy:
             for t in tuples:
                 await copy.write_row(t)
@@ -138,10 +143,9 @@ async def _merge(session: AsyncSession, *, actor: str, source: str) -> tuple[int
     total = (await session.execute(text(f"SELECT count(*) FROM {STAGE}"))).scalar_one()
     existing = await session.execute(text(f"SELECT count(*) FROM {STAGE} s JOIN observations o ON {_JOIN}"))
     existing_n = existing.scalar_one()
-    hist = ObservationHistory.__table__
     history = await session.execute(
         text(
-            f"INSERT INTO {hist.name} (indicator_id, org_id, obs_date, numerator, denominator, value, source, "
+            "INSERT INTO observation_history (indicator_id, org_id, obs_date, numerator, denominator, value, source, "
             "recorded_at, recorded_by, replaced_at, replaced_by) "
             "SELECT o.indicator_id, o.org_id, o.obs_date, o.numerator, o.denominator, o.value, o.source, "
             f"o.recorded_at, o.recorded_by, :now, :actor FROM {STAGE} s JOIN observations o ON {_JOIN} "
@@ -149,7 +153,7 @@ async def _merge(session: AsyncSession, *, actor: str, source: str) -> tuple[int
         ),
         {"now": now, "actor": actor},
     )
-    updated = history.rowcount
+    updated = cast("CursorResult[Any]", history).rowcount
     excluded_changed = _EXCLUDED_CHANGED_PG if pg else _EXCLUDED_CHANGED
     await session.execute(
         text(

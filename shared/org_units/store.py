@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core.errors import NotFound
@@ -118,14 +118,15 @@ async def rebuild_paths(session: AsyncSession) -> None:
     await session.execute(delete(OrgUnitPath))
     rows = []
     for unit_id in parents:
-        depth, node = 0, unit_id
-        seen = set()
-        while node is not None and node not in seen:
-            seen.add(node)
-            rows.append({"ancestor_id": node, "descendant_id": unit_id, "depth": depth})
-            node, depth = parents[node], depth + 1
+        depth = 0
+        seen: set[int] = set()
+        current: int | None = unit_id
+        while current is not None and current not in seen:  # `seen` guards against a cycle in bad data
+            seen.add(current)
+            rows.append({"ancestor_id": current, "descendant_id": unit_id, "depth": depth})
+            current, depth = parents[current], depth + 1
     if rows:
-        await session.execute(OrgUnitPath.__table__.insert(), rows)
+        await session.execute(insert(OrgUnitPath), rows)
 
 
 async def ancestor_chains(

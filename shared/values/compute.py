@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 from shared.observations.validate import computed_value
 from shared.targets import rules as target_rules
@@ -47,12 +47,13 @@ def make_value(
     if basis is None:
         basis = Basis(None, None, None, 0)
     value = computed_value(measure, factor, basis.numerator, basis.denominator, basis.value_sum)
-    scored = target is not None and target.number is not None and target.comparator is not None
-    number = target.number if scored and target is not None else None
-    comparator = target.comparator if scored and target is not None else None
-    dir_ = "lower" if direction == "lower" else "higher"
-    achievement = target_rules.achievement(value, number, dir_, cap) if scored else None
-    status = target_rules.status(value, comparator, number, dir_, near) if scored else None  # type: ignore[arg-type]
+    number: float | None = None
+    comparator: target_rules.Comparator | None = None
+    if target is not None and target.number is not None and target.comparator is not None:
+        number, comparator = target.number, cast(target_rules.Comparator, target.comparator)
+    dir_: Literal["higher", "lower"] = "lower" if direction == "lower" else "higher"
+    achievement = target_rules.achievement(value, number, dir_, cap) if number is not None else None
+    status: str | None = target_rules.status(value, comparator, number, dir_, near)
     if value is None:
         status = "no_data"  # also without a target: the dashboard must see the gap
     return Value(
