@@ -6,6 +6,7 @@ import argparse
 import asyncio
 
 import uvicorn
+from pydantic import ValidationError
 
 from services.api.main import create_app
 from shared.access import store as access_store
@@ -34,7 +35,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        print(f"configuration error (see docs/SETTINGS.md):\n{exc}")
+        return 2
     if args.command in (None, "serve"):
         uvicorn.run(
             create_app(settings), host=settings.api.host, port=settings.api.port, log_level="info", proxy_headers=False

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
+from pydantic import ValidationError
 
 from services.collector import scheduler
 from services.collector.run import LocalFile, ingest_once
@@ -102,6 +103,9 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
         return asyncio.run(_main(args, get_settings()))
+    except ValidationError as exc:
+        print(f"configuration error (see docs/SETTINGS.md):\n{exc}", file=sys.stderr)
+        return 2
     except ScorecardError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         for d in exc.details_json():

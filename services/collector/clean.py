@@ -23,6 +23,11 @@ _DAY = re.compile(
 _DAY_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
 _MONTH_COMPACT = re.compile(r"^(\d{4})(\d{2})$")
+# A date inside a file name or title line; the year must start 19/20 so a division code is never read as one.
+_DAY_IN_TEXT = [re.compile(r"(?<!\d)((?:19|20)\d\d)[-/.年_](\d{1,2})[-/.月_](\d{1,2})(?!\d)"),
+                re.compile(r"(?<!\d)((?:19|20)\d\d)(\d\d)(\d\d)(?!\d)")]
+_MONTH_IN_TEXT = [re.compile(r"(?<!\d)((?:19|20)\d\d)[-/.年_](\d{1,2})(?!\d)"),
+                  re.compile(r"(?<!\d)((?:19|20)\d\d)(\d\d)(?!\d)")]
 
 
 class Percent(NamedTuple):
@@ -149,6 +154,20 @@ def _parse_month(s: str) -> date:
     return date(int(m[1]), int(m[2]), 1)
 
 
+def find_date(text: str, *, month: bool = False) -> date | None:
+    """The first valid date in free text ("网办统计（2022年5月31日）", "wangban_2022-05-31.xlsx"); with month,
+    a year-month counts too and the result is the first day of that month."""
+    text = norm(text)
+    for pattern in _DAY_IN_TEXT + (_MONTH_IN_TEXT if month else []):
+        for m in pattern.finditer(text):
+            try:
+                day = date(int(m[1]), int(m[2]), int(m[3]) if pattern.groups == 3 else 1)
+            except ValueError:
+                continue
+            return day.replace(day=1) if month else day
+    return None
+
+
 def is_filler(cells: list[str]) -> bool:
     """A blank line, or a note row ("注：…", "制表人：…", maybe merged across): one distinct text at most."""
     distinct = set(cells)
@@ -214,8 +233,11 @@ def rate_remarks(printed: list[str], nums: list[float], dens: list[float]) -> di
     decimals (what platforms print); otherwise, and for the rows the bulk pass flags, cell by cell."""
     n = len(printed)
     dots = list(map(str.rfind, printed, repeat(".")))
-    decimals = set(map(sub, map(len, printed), dots)) if dots and min(dots) >= 0 else {0, 1}
-    decimals = {d - 2 for d in decimals}  # "90.63%": length 6 - dot at 2 = 4, so 2 decimals
+    decimals: set[int] = set()  # stays empty for a column mixing "81%" and "81.06%": cell by cell then
+    if dots and min(dots) >= 0:
+        decimals = {d - 2 for d in set(map(sub, map(len, printed), dots))}  # "90.63%": 6 - 2 - 2 = 2 decimals
+    elif dots and max(dots) < 0:
+        decimals = {0}
     suspects: Iterable[int] = range(n)
     if len(decimals) == 1 and all(map(str.endswith, printed, repeat("%"))):
         try:

@@ -62,6 +62,6 @@ def _decode_as(content: bytes, name: str) -> str:
 def _checked(text: str) -> str:
     # NUL characters mean binary data (a spreadsheet or an archive) that happened to decode.
     if "\x00" in text:
-        message = "cannot decode the export: it contains binary data, not text (wrong format:?)"
+        message = "cannot decode the export: it contains binary data, not text; check format: in sources.yaml"
         raise InvalidInput(message, [Problem(message, field="format")])
     return text

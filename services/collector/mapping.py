@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import repeat
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import gt, itemgetter, not_
 from typing import Any
 
 from services.collector import clean
@@ -28,15 +27,12 @@ _LEVEL_KEYS = {**LEVELS, **{str(i): i for i in range(1, 6)}, **{f"{i}.0": i for 
 _NAMED = {"是": True, "y": True, "yes": True, "1": True, "实名": True, "true": True,
           "否": False, "n": False, "no": False, "0": False, "匿名": False, "false": False, "": False}
 _CODES = re.compile(r"\d{12}(?:\n\d{12})*", re.ASCII)
-# A date in a file name or title line; the year must start 19/20 so a division code is never read as a date.
-_DAY_IN_TEXT = [re.compile(r"(?<!\d)((?:19|20)\d\d)[-/.年_](\d{1,2})[-/.月_](\d{1,2})(?!\d)"),
-                re.compile(r"(?<!\d)((?:19|20)\d\d)(\d\d)(\d\d)(?!\d)")]
-_MONTH_IN_TEXT = [re.compile(r"(?<!\d)((?:19|20)\d\d)[-/.年_](\d{1,2})(?!\d)"),
-                  re.compile(r"(?<!\d)((?:19|20)\d\d)(\d\d)(?!\d)")]
 
 
 @dataclass
 class ParsedExport:
+    """What one export yields: records ready for validation, and every row-level complaint."""
+
     figures: list[ObservationIn] = field(default_factory=list)
     ratings: list[RatingIn] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)    # rejected rows: file row, column header, reason
@@ -44,6 +40,7 @@ class ParsedExport:
     rows_read: int = 0     # data rows seen (not header, title, blank, note or total rows)
     rows_skipped: int = 0  # blank, note, total and exact-duplicate rows
     encoding: str = ""
+    duplicates: int = 0    # exact repeats of a kept row: counted in rows_read and in rows_skipped
     figure_rows: list[int] = field(default_factory=list)  # file row of each figure, parallel to figures
     rating_rows: list[int] = field(default_factory=list)  # file row of each rating, parallel to ratings
 
@@ -54,49 +51,51 @@ class ParsedExport:
 
 def parse_export(source: SourceConfig, content: bytes, *, filename: str | None = None, today: date) -> ParsedExport:
     """Parse one export. A file that cannot be read as a table raises InvalidInput; bad rows become errors."""
-    with _gc_paused():
-        table, encoding = read_table(content, source.format, source.encoding)
-        optional = {f.printed_rate for f in source.figures if f.printed_rate}
-        header = find_header(table, set(source.mapped_columns()), source.header_row, optional)
-        out = ParsedExport(encoding=encoding)
-        out.warnings += [
-            Problem(f"printed-rate column {c!r} not found; printed rates are not checked", header.row, c)
-            for c in sorted(optional - header.columns.keys())
-        ]
-        sheet = _Sheet(_data_rows(table, header, source, out), header)
-        if source.kind == "figures":
-            _figures(source, sheet, _file_date(source, table, header, filename, today), today, out)
-        else:
-            _ratings(source, sheet, today, out)
+    # A million row lists make the cyclic collector rescan them again and again (3-6x slower parsing).
+    # Nothing built here has reference cycles, so it is paused until the table has been freed.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        out = _parse(source, content, filename, today)
+    finally:
+        if enabled:
+            gc.enable()
     out.errors.sort(key=lambda p: p.row or 0)
     out.warnings.sort(key=lambda p: p.row or 0)
     return out
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # A million row lists make the cyclic collector rescan them over and over (3-6x slower parsing);
-    # nothing built here has reference cycles, so pausing it loses nothing.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+def _parse(source: SourceConfig, content: bytes, filename: str | None, today: date) -> ParsedExport:
+    table, encoding = read_table(content, source.format, source.encoding)
+    optional = {f.printed_rate for f in source.figures if f.printed_rate}
+    header = find_header(table, set(source.mapped_columns()), source.header_row, optional)
+    out = ParsedExport(encoding=encoding)
+    out.warnings += [
+        Problem(f"printed-rate column {c!r} not found; printed rates are not checked", header.row, c)
+        for c in sorted(optional - header.columns.keys())
+    ]
+    sheet = _Sheet(_data_rows(table, header, source, out), header)
+    if source.kind == "figures":
+        _figures(source, sheet, _file_date(source, table, header, filename, today), today, out)
+    else:
+        _ratings(source, sheet, today, out)
+    return out
 
 
 def _data_rows(table: Table, header: Header, source: SourceConfig, out: ParsedExport) -> list[tuple[int, list[str]]]:
     """Rows below the header without blank lines, notes ("注：…", which may name people) and 合计 rows."""
     rows = table.rows[header.data_start:]
     # Three distinct cell texts (counted in C) rule a row in at once; only the others need the filler test.
-    distinct = map(len, map(set, map(itemgetter(1), rows)))
-    kept = [r for r, n in zip(rows, distinct, strict=True) if n > 2 or not clean.is_filler(r[1])]
+    mask = list(map(gt, map(len, map(set, map(itemgetter(1), rows))), repeat(2)))
+    for i in list(compress(range(len(mask)), map(not_, mask))):
+        mask[i] = not clean.is_filler(rows[i][1])
+    kept = list(compress(rows, mask))
     width = header.width
-    for _, cells in kept:
-        if len(cells) < width:
+    cells_of = list(map(itemgetter(1), kept))
+    if cells_of and min(map(len, cells_of)) < width:  # short CSV lines: pad so every column index exists
+        for cells in cells_of:
             cells.extend([""] * (width - len(cells)))
-    first_cells = [list(map(itemgetter(j), map(itemgetter(1), kept))) for j in range(min(3, width))]
+    first_cells = [list(map(itemgetter(j), cells_of)) for j in range(min(3, width))]
     totals = clean.total_rows(first_cells, source.total_markers)
     if totals:
         kept = [r for i, r in enumerate(kept) if i not in totals]
@@ -114,19 +113,12 @@ def _file_date(source: SourceConfig, table: Table, header: Header, filename: str
     else:
         texts, where = [" ".join(cells) for _, cells in table.rows[: header.start]], "the title lines"
     month = source.date.grain == "month"
-    for text in map(clean.norm, texts):
-        for pattern in _DAY_IN_TEXT + (_MONTH_IN_TEXT if month else []):
-            m = pattern.search(text)
-            try:
-                day = date(int(m[1]), int(m[2]), int(m[3]) if m.re.groups == 3 else 1) if m else None
-            except ValueError:
-                day = None
-            if day is not None:
-                day = day.replace(day=1) if month else day
-                if day > today:
-                    raise _whole_file(f"the date {day} in {where} is in the future", "date")
-                return day
-    raise _whole_file(f"no date ({'YYYY-MM' if month else 'YYYY-MM-DD'}) found in {where}", "date")
+    day = next(filter(None, (clean.find_date(text, month=month) for text in texts)), None)
+    if day is None:
+        raise _whole_file(f"no date ({'YYYY-MM' if month else 'YYYY-MM-DD'}) found in {where}", "date")
+    if day > today:
+        raise _whole_file(f"the date {day} in {where} is in the future", "date")
+    return day
 
 
 def _whole_file(message: str, fld: str) -> InvalidInput:
@@ -166,9 +158,10 @@ class _Sheet:
                 continue
             if payload(j) == payload(i):
                 out.rows_skipped += 1
+                out.duplicates += 1
                 dead.add(i)
                 continue
-            what = f"unit {key[0]} and date {key[1]}" if isinstance(key, tuple) else f"id {key}"
+            what = f"unit {key[0]} and date {key[1]}" if isinstance(key, tuple) else f"rating id {key}"
             message = "conflicts with row {}: same " + what + ", different values; both rows rejected"
             self.fail(i, message.format(self.numbers[j]), column)
             if j not in dead:  # the first row is told about its first rival only
@@ -198,7 +191,8 @@ def _figures(source: SourceConfig, sheet: _Sheet, fixed_day: date | None, today:
     else:
         keys = [(orgs[i], days[i]) for i in good]
     names = list(counts)
-    kept = sheet.dedupe(good, keys, lambda i: tuple(counts[n][i] for n in names), _unit_column(source), out)
+    unit_column = source.unit.code_column or source.unit.name_column or ""
+    kept = sheet.dedupe(good, keys, lambda i: tuple(counts[n][i] for n in names), unit_column, out)
     numbers = sheet.numbers
     if len(kept) != len(orgs):
         orgs, days, numbers = [orgs[i] for i in kept], [days[i] for i in kept], [numbers[i] for i in kept]
@@ -209,10 +203,6 @@ def _figures(source: SourceConfig, sheet: _Sheet, fixed_day: date | None, today:
         out.figure_rows += numbers
     out.errors += sheet.errors()
     out.warnings += [p for i in kept if i in remarks for p in remarks[i]] if remarks else []
-
-
-def _unit_column(source: SourceConfig) -> str:
-    return source.unit.code_column or source.unit.name_column or ""
 
 
 def _units(sheet: _Sheet, unit: UnitConfig) -> list[str]:
@@ -251,9 +241,9 @@ def _days(sheet: _Sheet, name: str, grain: str, today: date) -> list[date]:
         except ValueError as exc:
             parsed[cell] = str(exc) if cell.strip() else "empty; a date is required"
     days = [parsed[c] for c in raw]
-    for i, day in enumerate(days):
-        if isinstance(day, str):
-            sheet.fail(i, day, name)
+    for i, value in enumerate(days):
+        if isinstance(value, str):
+            sheet.fail(i, value, name)
     return days  # type: ignore[return-value]  # rows holding a message are rejected above
 
 

@@ -37,10 +37,6 @@ class LocalFile:
     name: str
 
 
-def source_url(source: SourceConfig, day: date) -> str:
-    return source.url.replace("{date}", day.isoformat()).replace("{month}", f"{day.year}-{day.month:02d}")
-
-
 async def ingest_once(
     sessions: async_sessionmaker[AsyncSession],
     source: SourceConfig,
@@ -53,7 +49,7 @@ async def ingest_once(
 ) -> IngestRun:
     """Ingest the source's export for `day`; returns the recorded run (status succeeded, skipped,
     not_modified, busy or failed)."""
-    url = f"file:{local.name}" if local else source_url(source, day)
+    url = f"file:{local.name}" if local else source.url_for(day)
     run = IngestRun(
         source_id=source.id, url=url, for_date=day, started_at=clock.now(), status="running", errors=[], warnings=[]
     )
@@ -141,7 +137,7 @@ async def _write(
         run.inserted, run.updated, run.unchanged = written.inserted, written.updated, written.unchanged
     run.rows_read, run.rows_skipped = parsed.rows_read, parsed.rows_skipped
     run.rows_rejected = len({p.row for p in rejected})
-    run.rows_accepted = parsed.rows_read - run.rows_rejected
+    run.rows_accepted = parsed.rows_read - parsed.duplicates - run.rows_rejected
     run.errors = [p.as_dict() for p in rejected]
     run.warnings = [p.as_dict() for p in parsed.warnings]
     run.status = "succeeded"

@@ -6,11 +6,12 @@ Only the configuration lives here; fetching and parsing use it elsewhere. `env` 
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import re
-from datetime import date
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
 from apscheduler.triggers.cron import CronTrigger
@@ -31,48 +32,26 @@ DEFAULT_PATH = Path(__file__).with_name("sources.yaml")
 RATING_PII = ["评价人", "联系电话", "身份证号", "证件号码", "手机号", "联系方式", "评价人姓名"]
 
 
-def _one_of(what: str, *allowed: str) -> AfterValidator:
-    # Own message instead of pydantic's literal_error: it tells the operator what to write.
-    def check(value: str) -> str:
-        if value not in allowed:
-            raise ValueError(f"unknown {what} {value!r}; use {', '.join(allowed[:-1])} or {allowed[-1]}")
-        return value
-
-    return AfterValidator(check)
-
-
 def _matching(pattern: str, hint: str) -> AfterValidator:
     def check(value: str) -> str:
-        if not re.match(pattern, value):
+        if not re.fullmatch(pattern, value):
             raise ValueError(f"{value!r} {hint}")
         return value
 
     return AfterValidator(check)
 
 
-def _cron(expr: str) -> str:
-    try:
-        CronTrigger.from_crontab(expr, timezone="Asia/Shanghai")
-    except ValueError as exc:
-        raise ValueError(f"{expr!r} is not a 5-field cron expression ({exc}); e.g. \"30 6 * * *\"") from None
-    return expr
+def _valid(test: Callable[[str], object], message: str) -> AfterValidator:
+    """Run test(value); whatever it raises becomes the operator-facing message (with {value} and {reason}).
+    Own messages instead of pydantic's: they tell the operator what to write."""
+    def check(value: str) -> str:
+        try:
+            test(value)
+        except Exception as exc:  # cron, zoneinfo and codecs each raise their own types
+            raise ValueError(message.format(value=value, reason=exc)) from None
+        return value
 
-
-def _zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ValueError, OSError, ZoneInfoNotFoundError):
-        raise ValueError(f"unknown time zone {name!r}; e.g. Asia/Shanghai") from None
-    return name
-
-
-def _codec(name: str) -> str:
-    try:
-        if name != "auto":
-            codecs.lookup(name)
-    except LookupError:
-        raise ValueError(f"unknown encoding {name!r}; use auto, utf-8, utf-8-sig or gb18030") from None
-    return name
+    return AfterValidator(check)
 
 
 def _header_row(v: Any) -> Any:
@@ -90,9 +69,11 @@ def _url(url: str) -> str:
     return url
 
 
-Slug = Annotated[str, _matching(r"^[a-z0-9][a-z0-9_-]{0,62}$", "is not a slug; use a-z, 0-9, - and _")]
-Code = Annotated[str, BeforeValidator(str), _matching(r"^\d{12}$", "is not a 12-digit division code")]
-EnvName = Annotated[str, _matching(r"^[A-Z_][A-Z0-9_]*$", "is not a variable name; put the NAME here, not the secret")]
+Slug = Annotated[str, _matching(r"[a-z0-9][a-z0-9_-]{0,62}", "is not a slug; use a-z, 0-9, - and _")]
+Code = Annotated[str, BeforeValidator(str), _matching(r"[0-9]{12}", "is not a 12-digit division code")]
+DateFrom = Annotated[str, _valid(("filename", "title").index, "unknown date source {value!r}; use filename or title")]
+Kind = Annotated[str, _valid(("figures", "ratings").index, "unknown kind {value!r}; use figures or ratings")]
+EnvName = Annotated[str, _matching(r"[A-Z_][A-Z0-9_]*", "is not a variable name; put the NAME here, not the secret")]
 
 
 class _Model(BaseModel):
@@ -119,8 +100,8 @@ class DateConfig(_Model):
     """Which day a row belongs to: a column, or a date found in the file name or title lines."""
 
     column: str | None = None
-    from_: Annotated[str, _one_of("date source", "filename", "title")] | None = Field(default=None, alias="from")
-    grain: Annotated[str, _one_of("grain", "day", "month")] = "day"
+    from_: DateFrom | None = Field(default=None, alias="from")
+    grain: Annotated[str, _valid(("day", "month").index, "unknown grain {value!r}; use day or month")] = "day"
 
     @model_validator(mode="after")
     def _one_way(self) -> DateConfig:
@@ -177,15 +158,19 @@ class AuthConfig(_Model):
 
 
 class SourceConfig(_Model):
+    """One export the collector pulls: where, when, how to read it, and what each column feeds."""
+
     id: Slug
     url: Annotated[str, AfterValidator(_url)]
-    format: Annotated[str, _one_of("format", "csv", "xlsx", "json")]
-    schedule: Annotated[str, AfterValidator(_cron)]
-    timezone: Annotated[str, AfterValidator(_zone)] = "Asia/Shanghai"
+    format: Annotated[str, _valid(("csv", "xlsx", "json").index, "unknown format {value!r}; use csv, xlsx or json")]
+    schedule: Annotated[str, _valid(lambda v: CronTrigger.from_crontab(v, timezone="Asia/Shanghai"),
+                                    '{value!r} is not a 5-field cron expression ({reason}); e.g. "30 6 * * *"')]
+    timezone: Annotated[str, _valid(ZoneInfo, "unknown time zone {value!r}; e.g. Asia/Shanghai")] = "Asia/Shanghai"
     daily: bool = False
-    encoding: Annotated[str, AfterValidator(_codec)] = "auto"
+    encoding: Annotated[str, _valid(lambda v: v == "auto" or codecs.lookup(v),
+                                    "unknown encoding {value!r}; use auto, utf-8, utf-8-sig or gb18030")] = "auto"
     header_row: Annotated[int | str, PlainValidator(_header_row)] = "auto"
-    kind: Annotated[str, _one_of("kind", "figures", "ratings")] = "figures"
+    kind: Kind = "figures"
     unit: UnitConfig
     date: DateConfig | None = None
     figures: list[FigureConfig] = Field(default_factory=list)
@@ -205,6 +190,8 @@ class SourceConfig(_Model):
                 raise ValueError("kind figures needs date: (column, or from filename/title)")
         elif self.ratings is None or self.figures:
             raise ValueError("kind ratings needs ratings: column names and no figures:")
+        elif self.date is not None:
+            raise ValueError("kind ratings takes each rating's day from its time column; remove date:")
         if self.pii_columns is None:
             object.__setattr__(self, "pii_columns", list(RATING_PII) if self.kind == "ratings" else [])
         exposed = [c for c in self.mapped_columns() if c in (self.pii_columns or [])]
@@ -219,7 +206,7 @@ class SourceConfig(_Model):
     def mapped_columns(self) -> list[str]:
         """Every header this source reads (never a PII column)."""
         cols = [self.unit.code_column or self.unit.name_column or ""]
-        if self.date is not None and self.date.column is not None and self.kind == "figures":
+        if self.date is not None and self.date.column is not None:
             cols.append(self.date.column)
         for f in self.figures:
             cols += f.columns()
@@ -227,9 +214,13 @@ class SourceConfig(_Model):
             cols += self.ratings.columns()
         return cols
 
-    def url_for(self, day: date) -> str:
+    def url_for(self, day: dt.date) -> str:
         """The URL with {date} (YYYY-MM-DD) and {month} (YYYY-MM) filled for one day."""
         return self.url.replace("{date}", day.isoformat()).replace("{month}", day.strftime("%Y-%m"))
+
+
+class SourcesFile(_Model):
+    sources: list[SourceConfig]
 
 
 def load_sources(path: Path = DEFAULT_PATH) -> list[SourceConfig]:
@@ -303,7 +294,7 @@ def _path(loc: tuple[Any, ...]) -> str:
 
 def _line(node: Any, loc: tuple[Any, ...]) -> int | None:
     """1-based line of the YAML node at loc, or of the closest parent that exists (a missing key)."""
-    line = node.start_mark.line + 1 if node is not None else None
+    line = node.start_mark.line + 1 if getattr(node, "start_mark", None) else None
     for part in loc:
         child = None
         if isinstance(node, yaml.MappingNode):
@@ -315,6 +306,3 @@ def _line(node: Any, loc: tuple[Any, ...]) -> int | None:
         node, line = child, child.start_mark.line + 1
     return line
 
-
-class SourcesFile(_Model):
-    sources: list[SourceConfig]

@@ -74,7 +74,7 @@ def xlsx_bytes(rows: Sequence[Sequence[Any]], *, merges: Sequence[str] = (), sta
     return buffer.getvalue()
 
 
-def wangban_xlsx(units: Sequence[tuple[str, str, str, Any, Any, Any, Any, Any]], *, total: Sequence[Any] | None = None,
+def wangban_xlsx(units: Sequence[Sequence[Any]], *, total: Sequence[Any] | None = None,
                  title: str = "青山区政务服务事项网办情况统计表（2022-05-31）") -> bytes:
     """The 一体化平台 layout: a merged title row, a two-row merged header (事项情况 over three count columns,
     比率 over two rates, the first three headers merged down), data rows, an optional 合计 row."""

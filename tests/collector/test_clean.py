@@ -188,3 +188,6 @@ class TestRateRemark:
     def test_columns_of_mixed_formats(self) -> None:
         remarks = clean.rate_remarks(["91%", "0.5", "x"], [91, 1, 1], [100, 2, 2])
         assert remarks == {2: "printed rate 'x' is not a number; the rate is computed from the counts"}
+
+    def test_columns_without_decimals(self) -> None:
+        assert clean.rate_remarks(["81%", "50%"], [398, 1], [491, 3]) == {1: "printed 50% but 1/3 = 33.33%"}

@@ -8,6 +8,7 @@ import json
 import os
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime
 
 import pytest
@@ -46,7 +47,7 @@ def sample(name: str) -> bytes:
     return path.read_bytes()
 
 
-def yichuang(rows: list[list[object]], **options: object) -> ParsedExport:
+def yichuang(rows: Sequence[Sequence[object]], **options: object) -> ParsedExport:
     return parse_export(shipped("yichuang"), csv_bytes(rows, **options), today=TODAY)  # type: ignore[arg-type]
 
 
@@ -154,6 +155,7 @@ class TestMessyFigures:
         rows = yichuang_rows([*HALLS, HALLS[0], HALLS[0]])
         parsed = yichuang(rows)
         assert (parsed.errors, len(parsed.figures), parsed.rows_read, parsed.rows_skipped) == ([], 3, 5, 2)
+        assert parsed.duplicates == 2 and parsed.figure_rows == [2, 3, 4]
 
     def test_conflicting_duplicates_reject_both_rows(self) -> None:
         rows = yichuang_rows([*HALLS, ("青山区政务服务中心", "150204000000", 491, 399, "81.26%")])
@@ -259,7 +261,7 @@ class TestRatings:
         parsed = parse_export(shipped("haochaping"), haochaping_csv(rows), today=TODAY)
         assert [r.rating_id for r in parsed.ratings] == ["HCP20220531000002"]
         assert [(p.row, p.field) for p in parsed.errors] == [(3, "评价编号"), (5, "评价编号")]
-        assert parsed.errors[0].message.startswith("conflicts with row 5: same id HCP20220531000001")
+        assert parsed.errors[0].message.startswith("conflicts with row 5: same rating id HCP20220531000001")
         assert parsed.rows_skipped == 2  # the exact repeat and the trailing blank line
 
     def test_header_order_does_not_matter(self) -> None:
@@ -300,7 +302,20 @@ def test_a_large_export_parses_fast() -> None:
               f"{100 * (900 + i % 97) / (1000 + i % 900):.2f}%" for i in range(200_000)]
     content = "\r\n".join(lines).encode("gb18030")
     started = time.perf_counter()
-    parsed = yichuang_parsed = parse_export(shipped("yichuang"), content, today=TODAY)
+    parsed = parse_export(shipped("yichuang"), content, today=TODAY)
     elapsed = time.perf_counter() - started
-    assert (len(yichuang_parsed.figures), parsed.errors, parsed.warnings) == (200_000, [], [])
+    assert (len(parsed.figures), parsed.errors, parsed.warnings) == (200_000, [], [])
     assert elapsed < 5, f"200k rows took {elapsed:.1f}s"
+
+
+class TestExplicitSettings:
+    def test_named_encoding_and_header_row(self) -> None:
+        config = source("yichuang", encoding="gbk", header_row=3)
+        rows = [["说明：统计日期", "区划代码"], *yichuang_rows(HALLS)]
+        parsed = parse_export(config, csv_bytes(rows, encoding="gbk", title="标题"), today=TODAY)
+        assert (parsed.encoding, len(parsed.figures), parsed.figure_rows) == ("gb18030", 3, [4, 5, 6])
+
+    def test_value_column_for_a_count_indicator(self) -> None:
+        config = source("yichuang", figures=[{"indicator": "QS-99", "value": "依申请政务服务事项总数"}])
+        parsed = parse_export(config, csv_bytes(yichuang_rows(HALLS[:1])), today=TODAY)
+        assert parsed.figures == [ObservationIn("QS-99", "150204000000", MAY, None, None, 491.0)]

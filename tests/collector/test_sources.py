@@ -161,3 +161,14 @@ class TestMistakes:
         with pytest.raises(InvalidInput, match=r"sources.yaml: 1 problem\(s\), first sources\[0\].format"):
             load_sources(path)
         assert DEFAULT_PATH.name == "sources.yaml"
+
+    def test_bare_list_with_a_mistake_still_has_its_line(self) -> None:
+        text = GOOD.removeprefix("sources:\n").replace("\n  ", "\n").removeprefix("  ").replace("xlsx\n", "xls\n")
+        assert one_problem(text) == Problem("unknown format 'xls'; use csv, xlsx or json", 3, "sources[0].format")
+
+    def test_ratings_take_their_day_from_the_time(self) -> None:
+        text = GOOD.replace(
+            "    figures:\n      - {indicator: QS-05, numerator: 网上可办事项数, denominator: 事项总数}\n",
+            "    kind: ratings\n    ratings: {id: 评价编号, level: 评价等级, time: 评价时间, channel: 评价渠道,"
+            " item: 事项名称}\n")
+        assert "remove date:" in one_problem(text).message
