@@ -11,12 +11,15 @@ class TestSettingsValidation:
         s = Settings(_env_file=None)  # type: ignore[call-arg]
         assert s.db.url.startswith("sqlite+aiosqlite:///") and s.db.url.endswith("var/scorecard.db")
 
-    @pytest.mark.parametrize(("name", "value", "message"), [
-        ("SCORECARD_DB__URL", "mysql://x", "postgresql+psycopg"),
-        ("SCORECARD_API__PORT", "99999", "less than or equal to 65535"),
-        ("SCORECARD_RATINGS__LEVEL_POINTS", '{"5": 100}', "levels 1, 2, 3, 4 and 5"),
-        ("SCORECARD_SCORING__NEAR_THRESHOLD", "2", "less than or equal to 1"),
-    ])
+    @pytest.mark.parametrize(
+        ("name", "value", "message"),
+        [
+            ("SCORECARD_DB__URL", "mysql://x", "postgresql+psycopg"),
+            ("SCORECARD_API__PORT", "99999", "less than or equal to 65535"),
+            ("SCORECARD_RATINGS__LEVEL_POINTS", '{"5": 100}', "levels 1, 2, 3, 4 and 5"),
+            ("SCORECARD_SCORING__NEAR_THRESHOLD", "2", "less than or equal to 1"),
+        ],
+    )
     def test_bad_values_name_the_setting(self, monkeypatch, name, value, message) -> None:  # type: ignore[no-untyped-def]
         monkeypatch.setenv(name, value)
         with pytest.raises(ValidationError) as err:

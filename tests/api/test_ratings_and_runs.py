@@ -19,8 +19,13 @@ from tests.conftest import MakeKey, bearer
 async def bad_rating(database: Database) -> str:
     async with database.sessions() as s, s.begin():
         await rating_store.write_ratings(
-            s, [RatingIn("HCP1", FUQIANG, "失业保险金申领", "12345热线", 2, datetime(2022, 6, 1, 10, 0), False)],
-            source="t", actor="t", settings=RatingSettings(), today=date(2022, 6, 1))
+            s,
+            [RatingIn("HCP1", FUQIANG, "失业保险金申领", "12345热线", 2, datetime(2022, 6, 1, 10, 0), False)],
+            source="t",
+            actor="t",
+            settings=RatingSettings(),
+            today=date(2022, 6, 1),
+        )
     return "HCP1"
 
 
@@ -31,7 +36,8 @@ class TestOverdue:
         assert on_time.json() == []
         late = (await client.get("/v1/ratings/overdue", params={"org": QINGSHAN, "today": "2022-06-24"})).json()
         assert [(r["rating_id"], r["followup_state"], r["followup_due_date"]) for r in late] == [
-            ("HCP1", "待核实", "2022-06-23")]
+            ("HCP1", "待核实", "2022-06-23")
+        ]
 
     async def test_rectified_is_no_longer_overdue(self, client, bad_rating: str, make_key: MakeKey) -> None:
         key = bearer(await make_key("admin"))
@@ -40,23 +46,34 @@ class TestOverdue:
         assert (await client.get("/v1/ratings/overdue", params={"today": "2022-07-01"})).json() == []
 
     async def test_followup_needs_a_writer_key(self, client, bad_rating: str, make_key: MakeKey) -> None:
-        r = await client.post("/v1/ratings/HCP1/followup", json={"state": "已整改"},
-                              headers=bearer(await make_key("viewer")))
+        r = await client.post(
+            "/v1/ratings/HCP1/followup", json={"state": "已整改"}, headers=bearer(await make_key("viewer"))
+        )
         assert r.status_code == 403
 
     async def test_unknown_rating_is_404(self, client, make_key: MakeKey) -> None:
-        r = await client.post("/v1/ratings/NOPE/followup", json={"state": "核实中"},
-                              headers=bearer(await make_key("admin")))
+        r = await client.post(
+            "/v1/ratings/NOPE/followup", json={"state": "核实中"}, headers=bearer(await make_key("admin"))
+        )
         assert r.status_code == 404
 
 
 class TestIngestRuns:
     async def test_lists_runs_with_counts_and_errors(self, client, database: Database) -> None:
         async with database.sessions() as s, s.begin():
-            await ingest_store.add_run(s, IngestRun(
-                source_id="wangban", status="succeeded", started_at=datetime(2022, 6, 1, 1, 0), rows_read=11,
-                rows_accepted=10, rows_rejected=1, errors=[{"row": 7, "field": "区划代码", "message": "unknown"}],
-                warnings=[]))
+            await ingest_store.add_run(
+                s,
+                IngestRun(
+                    source_id="wangban",
+                    status="succeeded",
+                    started_at=datetime(2022, 6, 1, 1, 0),
+                    rows_read=11,
+                    rows_accepted=10,
+                    rows_rejected=1,
+                    errors=[{"row": 7, "field": "区划代码", "message": "unknown"}],
+                    warnings=[],
+                ),
+            )
         runs = (await client.get("/v1/ingest-runs", params={"source": "wangban"})).json()
         assert [(r["rows_read"], r["rows_rejected"], r["errors"][0]["row"]) for r in runs] == [(11, 1, 7)]
         assert (await client.get("/v1/ingest-runs", params={"source": "other"})).json() == []

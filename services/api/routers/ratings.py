@@ -38,14 +38,24 @@ class FollowupIn(BaseModel):
 
 
 def _out(r: Rating, codes: dict[int, str]) -> RatingOut:
-    return RatingOut(rating_id=r.rating_id, org=codes[r.org_id], rating_date=r.rating_date, level=r.level,
-                     channel=r.channel, service_item=r.service_item, department=r.department,
-                     followup_state=r.followup_state, followup_due_date=r.followup_due_date,
-                     followup_done_at=r.followup_done_at)
+    return RatingOut(
+        rating_id=r.rating_id,
+        org=codes[r.org_id],
+        rating_date=r.rating_date,
+        level=r.level,
+        channel=r.channel,
+        service_item=r.service_item,
+        department=r.department,
+        followup_state=r.followup_state,
+        followup_due_date=r.followup_due_date,
+        followup_done_at=r.followup_done_at,
+    )
 
 
 @router.get("/ratings/overdue", response_model=list[RatingOut], dependencies=[Depends(get_reader)])
-async def overdue_ratings(session: ReadSessionDep, org: str | None = None, today: date | None = None) -> list[RatingOut]:
+async def overdue_ratings(
+    session: ReadSessionDep, org: str | None = None, today: date | None = None
+) -> list[RatingOut]:
     rows = await rating_store.overdue(session, today=today or clock.today(), org=org)
     codes = await org_store.codes_by_id(session, list({r.org_id for r in rows}))
     return [_out(r, codes) for r in rows]
@@ -53,7 +63,9 @@ async def overdue_ratings(session: ReadSessionDep, org: str | None = None, today
 
 @router.post("/ratings/{rating_id}/followup", response_model=RatingOut)
 async def set_followup(
-    rating_id: str, body: FollowupIn, session: WriteSessionDep,
+    rating_id: str,
+    body: FollowupIn,
+    session: WriteSessionDep,
     key: Annotated[ApiKey, Depends(require("admin", "integration"))],
 ) -> RatingOut:
     row = await rating_store.set_followup(session, rating_id=rating_id, state=body.state, actor=actor(key))

@@ -6,14 +6,17 @@ from shared.core.periods import containing, parse_period, series
 
 
 class TestParsePeriod:
-    @pytest.mark.parametrize(("text", "start", "end", "label"), [
-        ("2022-05-31", date(2022, 5, 31), date(2022, 5, 31), "2022-05-31"),
-        ("2022-05", date(2022, 5, 1), date(2022, 5, 31), "2022-05"),
-        ("2024-02", date(2024, 2, 1), date(2024, 2, 29), "2024-02"),
-        ("2022Q2", date(2022, 4, 1), date(2022, 6, 30), "2022Q2"),
-        ("2022h2", date(2022, 7, 1), date(2022, 12, 31), "2022H2"),
-        ("2022", date(2022, 1, 1), date(2022, 12, 31), "2022"),
-    ])
+    @pytest.mark.parametrize(
+        ("text", "start", "end", "label"),
+        [
+            ("2022-05-31", date(2022, 5, 31), date(2022, 5, 31), "2022-05-31"),
+            ("2022-05", date(2022, 5, 1), date(2022, 5, 31), "2022-05"),
+            ("2024-02", date(2024, 2, 1), date(2024, 2, 29), "2024-02"),
+            ("2022Q2", date(2022, 4, 1), date(2022, 6, 30), "2022Q2"),
+            ("2022h2", date(2022, 7, 1), date(2022, 12, 31), "2022H2"),
+            ("2022", date(2022, 1, 1), date(2022, 12, 31), "2022"),
+        ],
+    )
     def test_forms(self, text: str, start: date, end: date, label: str) -> None:
         p = parse_period(text)
         assert (p.start, p.end, p.label) == (start, end, label)
@@ -30,7 +33,11 @@ class TestParsePeriod:
 class TestSeries:
     def test_months_cover_the_range(self) -> None:
         assert [p.label for p in series(date(2022, 11, 15), date(2023, 2, 1), "month")] == [
-            "2022-11", "2022-12", "2023-01", "2023-02"]
+            "2022-11",
+            "2022-12",
+            "2023-01",
+            "2023-02",
+        ]
 
     def test_halves(self) -> None:
         assert [p.label for p in series(date(2022, 1, 1), date(2023, 1, 1), "half")] == ["2022H1", "2022H2", "2023H1"]
