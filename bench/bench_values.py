@@ -80,7 +80,8 @@ def _one_indicator(ctx: Context, code: str, agg: str, conn: psycopg.Connection[A
         f"vs {raw_answer})")
     p_raw, p_months, p_api = (percentile(s, 0.5) for s in (raw, months, api))
     measure = f"values {code} ({agg})"
-    target = "p50 ≤ 10 ms: " + ("MET" if p_api <= 10 else f"MISSED by {p_api - 10:,.1f} ms ({p_api / 10:.1f}×)")
+    missed = f"MISSED by {p_api - 10:,.1f} ms ({p_api / 10:.2f}× the target)"
+    target = "p50 ≤ 10 ms: " + ("MET" if p_api <= 10 else missed)
     return [
         Row(measure, "bare SQL, raw daily table", str(len(raw)), _ms(raw), "1.00×", "reference"),
         Row("", "bare SQL, monthly pre-aggregate", str(len(months)), _ms(months),

@@ -82,7 +82,13 @@ class Resources:
         self.databases.clear()
 
 
-def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
+_INTERRUPTED: list[int] = []
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    _INTERRUPTED.append(signum)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
     raise SystemExit(128 + signum)
 
 
@@ -146,16 +152,18 @@ def bench_collector(ctx: Context) -> list[Row]:
     """Placeholder for the collector benchmark (PERFORMANCE.md: a 1 M-row CSV end to end ≥ 0.8× the bare
     COPY-merge path; the same export again ≤ 1 % of the first ingest's time; a 200 MB export under 300 MB RSS).
 
-    To wire: write the push window (bench.common.figures) as a CSV export in the platform's layout, time the
-    collector's entry point on it twice, and compare with bench_push._bare_phase on a template copy
-    (create_database(ctx.server_url, name, template=...)), as bench_push.bench_bare does."""
+    To wire: write the push window (bench.common.figures) as a CSV export in a configured source's layout, time
+    the collector's entry point on it twice (e.g. services.collector.run.ingest_once(..., local=LocalFile(...))),
+    and compare with bench_push._bare_phase on a template copy (create_database(ctx.server_url, name,
+    template=...)), as bench_push.bench_bare does; return Rows like bench_push.rows."""
     try:
         run = importlib.import_module("services.collector.run")
     except Exception as exc:  # noqa: BLE001 — missing module or an import error: skip, say why
         log(f"collector benchmark skipped: services.collector.run cannot be imported yet ({type(exc).__name__}: "
             f"{exc})")
         return []
-    entry = next((n for n in ("ingest_file", "ingest", "ingest_path", "run_file") if hasattr(run, n)), None)
+    entry = next((n for n in ("ingest_file", "ingest_once", "ingest", "ingest_path", "run_file") if hasattr(run, n)),
+                 None)
     if entry is None:
         log("collector benchmark skipped: services.collector.run has no ingest_file-style entry point yet")
         return []
@@ -207,7 +215,8 @@ def _measure(res: Resources, ctx: Context) -> list[Row]:
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
     plan = make_plan(args.scale, args.push_rows)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
     res = Resources(keep=args.keep)
     log(f"Digital Government Scorecard benchmark — {plan.describe()}")
     started = time.perf_counter()
@@ -216,6 +225,13 @@ def main(argv: list[str] | None = None) -> int:
         rows = _measure(res, ctx)
     except KeyboardInterrupt:
         print("\ninterrupted: cleaning up", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if not _INTERRUPTED:  # a real failure: show it
+            raise
+        # a Ctrl-C in a terminal also reaches the PostgreSQL server of our process group, which can make the
+        # step under way fail before our own KeyboardInterrupt is raised
+        print(f"\ninterrupted ({type(exc).__name__} while stopping): cleaning up", file=sys.stderr)
         return 130
     finally:
         res.close()

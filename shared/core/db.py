@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import NewType
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -76,8 +76,24 @@ def is_postgres(bind: AsyncSession | AsyncEngine | Engine) -> bool:
     )
 
 
-def month_start_sql(dialect: str, column: str) -> str:
-    """SQL for the first day of the month of a date column, per dialect."""
+def month_start_sql(dialect: str, column: str, *, next_month: bool = False) -> str:
+    """SQL for the first day of the month (or of the next month) of a date column, per dialect."""
     if dialect == "postgresql":
-        return f"CAST(date_trunc('month', {column}) AS date)"
-    return f"date({column}, 'start of month')"
+        shift = " + interval '1 month'" if next_month else ""
+        return f"CAST(date_trunc('month', {column}){shift} AS date)"
+    shift = ", '+1 month'" if next_month else ""
+    return f"date({column}, 'start of month'{shift})"
+
+
+async def reset_temp_table(session: AsyncSession, name: str, columns: str) -> None:
+    """Create a per-connection scratch table once, and empty it. TRUNCATE on PostgreSQL: a DELETE would leave
+    dead rows that autovacuum never visits in temp tables, and the planner would soon misjudge the table."""
+    await session.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})"))
+    pg = (await session.connection()).dialect.name == "postgresql"
+    await session.execute(text(f"TRUNCATE {name}" if pg else f"DELETE FROM {name}"))
+
+
+async def analyze_temp_table(session: AsyncSession, name: str) -> None:
+    """Give the planner real row counts for a freshly filled scratch table (PostgreSQL; no-op on SQLite)."""
+    if (await session.connection()).dialect.name == "postgresql":
+        await session.execute(text(f"ANALYZE {name}"))

@@ -7,17 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-if TYPE_CHECKING:
-    from sqlalchemy import CursorResult
-
 from shared.access import audit
 from shared.core import clock
-from shared.core.db import month_start_sql
+from shared.core.db import analyze_temp_table, month_start_sql, reset_temp_table
 from shared.core.errors import InvalidInput, Problem
 from shared.indicators.models import Indicator
 from shared.observations import validate
@@ -83,7 +79,8 @@ async def write_observations(
     if good:
         await _stage(session, good)
         result.inserted, result.updated, result.unchanged = await _merge(session, actor=actor, source=source)
-        await _refresh_months(session)
+        if result.inserted or result.updated:
+            await _refresh_months(session)
     await audit.record(
         session,
         actor=actor,
@@ -101,13 +98,12 @@ async def write_observations(
 
 
 async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) -> None:
-    await session.execute(
-        text(
-            f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (indicator_id integer, org_id integer, obs_date date, "
-            "numerator double precision, denominator double precision, value double precision)"
-        )
+    await reset_temp_table(
+        session,
+        STAGE,
+        "indicator_id integer, org_id integer, obs_date date, numerator double precision, "
+        "denominator double precision, value double precision",
     )
-    await session.execute(text(f"DELETE FROM {STAGE}"))
     tuples = [(r.indicator_id, r.org_id, r.date, r.numerator, r.denominator, r.value) for r in rows]
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
@@ -121,6 +117,7 @@ async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) 
             text(f"INSERT INTO {STAGE} ({_COLUMNS}) VALUES (:i, :o, :d, :n, :den, :v)"),
             [{"i": t[0], "o": t[1], "d": t[2], "n": t[3], "den": t[4], "v": t[5]} for t in tuples],
         )
+    await analyze_temp_table(session, STAGE)
 
 
 _CHANGED = "(o.numerator IS NOT s.numerator OR o.denominator IS NOT s.denominator OR o.value IS NOT s.value)"
@@ -137,46 +134,60 @@ _JOIN = "o.indicator_id = s.indicator_id AND o.org_id = s.org_id AND o.obs_date 
 
 
 async def _merge(session: AsyncSession, *, actor: str, source: str) -> tuple[int, int, int]:
+    """Returns (inserted, updated, unchanged). Resending known figures costs one read and no write."""
     pg = (await session.connection()).dialect.name == "postgresql"
     changed = _CHANGED_PG if pg else _CHANGED
     now = clock.now()
-    total = (await session.execute(text(f"SELECT count(*) FROM {STAGE}"))).scalar_one()
-    existing = await session.execute(text(f"SELECT count(*) FROM {STAGE} s JOIN observations o ON {_JOIN}"))
-    existing_n = existing.scalar_one()
-    history = await session.execute(
-        text(
-            "INSERT INTO observation_history (indicator_id, org_id, obs_date, numerator, denominator, value, source, "
-            "recorded_at, recorded_by, replaced_at, replaced_by) "
-            "SELECT o.indicator_id, o.org_id, o.obs_date, o.numerator, o.denominator, o.value, o.source, "
-            f"o.recorded_at, o.recorded_by, :now, :actor FROM {STAGE} s JOIN observations o ON {_JOIN} "
-            f"WHERE {changed}"
-        ),
-        {"now": now, "actor": actor},
-    )
-    updated = cast("CursorResult[Any]", history).rowcount
-    excluded_changed = _EXCLUDED_CHANGED_PG if pg else _EXCLUDED_CHANGED
-    await session.execute(
-        text(
-            f"INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by) "
-            f"SELECT {_COLUMNS}, :source, :now, :actor FROM {STAGE} WHERE true "
-            "ON CONFLICT (indicator_id, org_id, obs_date) DO UPDATE SET numerator = excluded.numerator, "
-            "denominator = excluded.denominator, value = excluded.value, source = excluded.source, "
-            f"recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by WHERE {excluded_changed}"
-        ),
-        {"source": source, "now": now, "actor": actor},
-    )
-    return total - existing_n, updated, existing_n - updated
+    total, existing, updated = (
+        await session.execute(
+            text(
+                f"SELECT count(*), count(o.indicator_id), "
+                f"coalesce(sum(CASE WHEN o.indicator_id IS NOT NULL AND {changed} THEN 1 ELSE 0 END), 0) "
+                f"FROM {STAGE} s LEFT JOIN observations o ON {_JOIN}"
+            )
+        )
+    ).one()
+    if updated:
+        await session.execute(
+            text(
+                "INSERT INTO observation_history (indicator_id, org_id, obs_date, numerator, denominator, value, "
+                "source, recorded_at, recorded_by, replaced_at, replaced_by) "
+                "SELECT o.indicator_id, o.org_id, o.obs_date, o.numerator, o.denominator, o.value, o.source, "
+                f"o.recorded_at, o.recorded_by, :now, :actor FROM {STAGE} s JOIN observations o ON {_JOIN} "
+                f"WHERE {changed}"
+            ),
+            {"now": now, "actor": actor},
+        )
+    if total > existing or updated:
+        on_conflict = (
+            "DO UPDATE SET numerator = excluded.numerator, denominator = excluded.denominator, "
+            "value = excluded.value, source = excluded.source, recorded_at = excluded.recorded_at, "
+            f"recorded_by = excluded.recorded_by WHERE {_EXCLUDED_CHANGED_PG if pg else _EXCLUDED_CHANGED}"
+            if updated
+            else "DO NOTHING"
+        )
+        await session.execute(
+            text(
+                f"INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by) "
+                f"SELECT {_COLUMNS}, :source, :now, :actor FROM {STAGE} WHERE true "
+                f"ON CONFLICT (indicator_id, org_id, obs_date) {on_conflict}"
+            ),
+            {"source": source, "now": now, "actor": actor},
+        )
+    return total - existing, updated, existing - updated
 
 
 async def _refresh_months(session: AsyncSession) -> None:
     """Rebuild the pre-aggregate rows of every (indicator, unit, month) the staged figures touch."""
     dialect = (await session.connection()).dialect.name
-    month = month_start_sql(dialect, "obs_date")
+    await reset_temp_table(session, "_obs_touched", "indicator_id integer, org_id integer, month date, next_month date")
     await session.execute(
-        text("CREATE TEMP TABLE IF NOT EXISTS _obs_touched (indicator_id integer, org_id integer, month date)")
+        text(
+            f"INSERT INTO _obs_touched SELECT DISTINCT indicator_id, org_id, {month_start_sql(dialect, 'obs_date')}, "
+            f"{month_start_sql(dialect, 'obs_date', next_month=True)} FROM {STAGE}"
+        )
     )
-    await session.execute(text("DELETE FROM _obs_touched"))
-    await session.execute(text(f"INSERT INTO _obs_touched SELECT DISTINCT indicator_id, org_id, {month} FROM {STAGE}"))
+    await analyze_temp_table(session, "_obs_touched")
     await session.execute(
         text(
             "DELETE FROM observation_months WHERE EXISTS (SELECT 1 FROM _obs_touched t WHERE "
@@ -184,9 +195,9 @@ async def _refresh_months(session: AsyncSession) -> None:
             "AND t.month = observation_months.month)"
         )
     )
-    o_month = month_start_sql(dialect, "o.obs_date")
+    # A date range (not month_of(obs_date) = month) so the primary-key index on observations is used.
     await session.execute(
-        text(f"""
+        text("""
         INSERT INTO observation_months (indicator_id, org_id, month, days, sum_numerator, sum_denominator,
             sum_value, last_date, last_numerator, last_denominator, last_value)
         SELECT indicator_id, org_id, month, count(*), sum(numerator), sum(denominator), sum(value),
@@ -196,7 +207,7 @@ async def _refresh_months(session: AsyncSession) -> None:
                      row_number() OVER (PARTITION BY o.indicator_id, o.org_id, t.month
                                         ORDER BY o.obs_date DESC) AS rn
               FROM observations o JOIN _obs_touched t ON o.indicator_id = t.indicator_id
-                   AND o.org_id = t.org_id AND {o_month} = t.month) ranked
+                   AND o.org_id = t.org_id AND o.obs_date >= t.month AND o.obs_date < t.next_month) ranked
         GROUP BY indicator_id, org_id, month""")
     )
 
