@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,18 +126,48 @@ _EXCLUDED_CHANGED = (
     "(observations.numerator IS NOT excluded.numerator OR observations.denominator IS NOT "
     "excluded.denominator OR observations.value IS NOT excluded.value)"
 )
-_EXCLUDED_CHANGED_PG = (
-    "(observations.numerator, observations.denominator, observations.value) IS DISTINCT FROM "
-    "(excluded.numerator, excluded.denominator, excluded.value)"
-)
 _JOIN = "o.indicator_id = s.indicator_id AND o.org_id = s.org_id AND o.obs_date = s.obs_date"
 
 
+_MERGE_PG = f"""
+WITH old AS MATERIALIZED (
+    SELECT s.indicator_id, s.org_id, s.obs_date, s.numerator, s.denominator, s.value,
+           o.indicator_id IS NOT NULL AS existed, o.indicator_id IS NOT NULL AND {_CHANGED_PG} AS changed,
+           o.numerator AS o_num, o.denominator AS o_den, o.value AS o_val, o.source AS o_source,
+           o.recorded_at AS o_at, o.recorded_by AS o_by
+    FROM {STAGE} s LEFT JOIN observations o ON {_JOIN}
+), history AS (
+    INSERT INTO observation_history (indicator_id, org_id, obs_date, numerator, denominator, value, source,
+                                     recorded_at, recorded_by, replaced_at, replaced_by)
+    SELECT indicator_id, org_id, obs_date, o_num, o_den, o_val, o_source, o_at, o_by, :now, :actor
+    FROM old WHERE changed
+), merged AS (
+    INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by)
+    SELECT {_COLUMNS}, :source, :now, :actor FROM old WHERE changed OR NOT existed
+    ON CONFLICT (indicator_id, org_id, obs_date) DO UPDATE SET numerator = excluded.numerator,
+        denominator = excluded.denominator, value = excluded.value, source = excluded.source,
+        recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by
+)
+SELECT count(*), count(*) FILTER (WHERE existed), count(*) FILTER (WHERE changed) FROM old
+"""
+
+
 async def _merge(session: AsyncSession, *, actor: str, source: str) -> tuple[int, int, int]:
-    """Returns (inserted, updated, unchanged). Resending known figures costs one read and no write."""
+    """Returns (inserted, updated, unchanged). Resending known figures writes nothing."""
     pg = (await session.connection()).dialect.name == "postgresql"
-    changed = _CHANGED_PG if pg else _CHANGED
     now = clock.now()
+    if pg:
+        # One join of the staged rows with the current figures feeds the history and the upsert (one pass).
+        total, existing, updated = (
+            await session.execute(text(_MERGE_PG), {"now": now, "actor": actor, "source": source})
+        ).one()
+        return total - existing, updated, existing - updated
+    return await _merge_portable(session, actor=actor, source=source, now=now)
+
+
+async def _merge_portable(session: AsyncSession, *, actor: str, source: str, now: datetime) -> tuple[int, int, int]:
+    """The same merge in three statements for SQLite (no data-modifying WITH)."""
+    changed = _CHANGED
     total, existing, updated = (
         await session.execute(
             text(
@@ -162,7 +192,7 @@ async def _merge(session: AsyncSession, *, actor: str, source: str) -> tuple[int
         on_conflict = (
             "DO UPDATE SET numerator = excluded.numerator, denominator = excluded.denominator, "
             "value = excluded.value, source = excluded.source, recorded_at = excluded.recorded_at, "
-            f"recorded_by = excluded.recorded_by WHERE {_EXCLUDED_CHANGED_PG if pg else _EXCLUDED_CHANGED}"
+            f"recorded_by = excluded.recorded_by WHERE {_EXCLUDED_CHANGED}"
             if updated
             else "DO NOTHING"
         )
