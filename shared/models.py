@@ -4,12 +4,32 @@ from shared.access.models import ApiKey, AuditEntry
 from shared.core.db import Base
 from shared.indicators.models import Indicator, Plan
 from shared.ingest.models import IdempotencyKey, IngestRun
-from shared.observations.models import Observation, ObservationHistory, ObservationMonth
+from shared.observations.models import (
+    IndicatorLevel,
+    Observation,
+    ObservationHistory,
+    ObservationMonth,
+    RollupMonth,
+)
 from shared.org_units.models import OrgUnit, OrgUnitPath
 from shared.ratings.models import Rating
 from shared.targets.models import Target
 
 __all__ = [
-    "ApiKey", "AuditEntry", "Base", "IdempotencyKey", "Indicator", "IngestRun", "Observation",
-    "ObservationHistory", "ObservationMonth", "OrgUnit", "OrgUnitPath", "Plan", "Rating", "Target",
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "IdempotencyKey",
+    "Indicator",
+    "IngestRun",
+    "Observation",
+    "ObservationHistory",
+    "ObservationMonth",
+    "OrgUnit",
+    "OrgUnitPath",
+    "Plan",
+    "Rating",
+    "Target",
+    "IndicatorLevel",
+    "RollupMonth",
 ]

@@ -75,9 +75,7 @@ def upgrade() -> None:
             "level IS NULL OR level IN ('province', 'city', 'county', 'township', 'village')",
             name=op.f("ck_org_units_level"),
         ),
-        sa.ForeignKeyConstraint(
-            ["parent_id"], ["org_units.id"], name=op.f("fk_org_units_parent_id_org_units")
-        ),
+        sa.ForeignKeyConstraint(["parent_id"], ["org_units.id"], name=op.f("fk_org_units_parent_id_org_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_org_units")),
         sa.UniqueConstraint("code", name=op.f("uq_org_units_code")),
     )
@@ -94,9 +92,7 @@ def upgrade() -> None:
         sa.Column("org_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(
-            "role IN ('admin', 'integration', 'assessor', 'viewer')", name=op.f("ck_api_keys_role")
-        ),
+        sa.CheckConstraint("role IN ('admin', 'integration', 'assessor', 'viewer')", name=op.f("ck_api_keys_role")),
         sa.ForeignKeyConstraint(["org_id"], ["org_units.id"], name=op.f("fk_api_keys_org_id_org_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("prefix", name=op.f("uq_api_keys_prefix")),
@@ -125,9 +121,7 @@ def upgrade() -> None:
         sa.Column("issued_date", sa.Date(), nullable=True),
         sa.Column("baseline_year", sa.Integer(), nullable=True),
         sa.Column("seed_file", sa.String(length=100), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["jurisdiction_id"], ["org_units.id"], name=op.f("fk_plans_jurisdiction_id_org_units")
-        ),
+        sa.ForeignKeyConstraint(["jurisdiction_id"], ["org_units.id"], name=op.f("fk_plans_jurisdiction_id_org_units")),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_plans")),
     )
     op.create_table(
@@ -168,9 +162,7 @@ def upgrade() -> None:
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column("response", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["api_key_id"], ["api_keys.id"], name=op.f("fk_idempotency_keys_api_key_id_api_keys")
-        ),
+        sa.ForeignKeyConstraint(["api_key_id"], ["api_keys.id"], name=op.f("fk_idempotency_keys_api_key_id_api_keys")),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_keys")),
     )
     op.create_table(
@@ -199,13 +191,9 @@ def upgrade() -> None:
             "direction IS NULL OR direction IN ('higher', 'lower')", name=op.f("ck_indicators_direction")
         ),
         sa.CheckConstraint("measure IN ('ratio', 'count')", name=op.f("ck_indicators_measure")),
-        sa.CheckConstraint(
-            "property IS NULL OR property IN ('约束性', '预期性')", name=op.f("ck_indicators_property")
-        ),
+        sa.CheckConstraint("property IS NULL OR property IN ('约束性', '预期性')", name=op.f("ck_indicators_property")),
         sa.CheckConstraint("rollup IN ('sum', 'none')", name=op.f("ck_indicators_rollup")),
-        sa.CheckConstraint(
-            "time_aggregation IN ('sum', 'last')", name=op.f("ck_indicators_time_aggregation")
-        ),
+        sa.CheckConstraint("time_aggregation IN ('sum', 'last')", name=op.f("ck_indicators_time_aggregation")),
         sa.ForeignKeyConstraint(["plan_code"], ["plans.code"], name=op.f("fk_indicators_plan_code_plans")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_indicators")),
         sa.UniqueConstraint("code", name=op.f("uq_indicators_code")),
@@ -230,9 +218,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["indicator_id"], ["indicators.id"], name=op.f("fk_observation_history_indicator_id_indicators")
         ),
-        sa.ForeignKeyConstraint(
-            ["org_id"], ["org_units.id"], name=op.f("fk_observation_history_org_id_org_units")
-        ),
+        sa.ForeignKeyConstraint(["org_id"], ["org_units.id"], name=op.f("fk_observation_history_org_id_org_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_observation_history")),
     )
     op.create_table(
@@ -251,9 +237,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["indicator_id"], ["indicators.id"], name=op.f("fk_observation_months_indicator_id_indicators")
         ),
-        sa.ForeignKeyConstraint(
-            ["org_id"], ["org_units.id"], name=op.f("fk_observation_months_org_id_org_units")
-        ),
+        sa.ForeignKeyConstraint(["org_id"], ["org_units.id"], name=op.f("fk_observation_months_org_id_org_units")),
         sa.PrimaryKeyConstraint("indicator_id", "org_id", "month", name=op.f("pk_observation_months")),
     )
     with op.batch_alter_table("observation_months", schema=None) as batch_op:
@@ -293,14 +277,10 @@ def upgrade() -> None:
         sa.Column("baseline", sa.Boolean(), nullable=False),
         sa.Column("seed_cell", sa.String(length=200), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "comparator IS NULL OR comparator IN ('>=', '<=', '=')", name=op.f("ck_targets_comparator")
-        ),
+        sa.CheckConstraint("comparator IS NULL OR comparator IN ('>=', '<=', '=')", name=op.f("ck_targets_comparator")),
         sa.CheckConstraint("half IN (0, 1, 2)", name=op.f("ck_targets_half")),
         sa.CheckConstraint("number IS NOT NULL OR text IS NOT NULL", name=op.f("ck_targets_number_or_text")),
-        sa.ForeignKeyConstraint(
-            ["indicator_id"], ["indicators.id"], name=op.f("fk_targets_indicator_id_indicators")
-        ),
+        sa.ForeignKeyConstraint(["indicator_id"], ["indicators.id"], name=op.f("fk_targets_indicator_id_indicators")),
         sa.ForeignKeyConstraint(["org_id"], ["org_units.id"], name=op.f("fk_targets_org_id_org_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_targets")),
         sa.UniqueConstraint(
@@ -315,6 +295,36 @@ def upgrade() -> None:
     with op.batch_alter_table("targets", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_targets_indicator_id"), ["indicator_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_targets_org_id"), ["org_id"], unique=False)
+
+    op.create_table(
+        "indicator_levels",
+        sa.Column("indicator_id", sa.Integer(), nullable=False),
+        sa.Column("level", sa.String(length=16), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["indicator_id"], ["indicators.id"], name=op.f("fk_indicator_levels_indicator_id_indicators")
+        ),
+        sa.PrimaryKeyConstraint("indicator_id", "level", name=op.f("pk_indicator_levels")),
+    )
+    op.create_table(
+        "rollup_months",
+        sa.Column("indicator_id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("units", sa.Integer(), nullable=False),
+        sa.Column("sum_numerator", sa.Float(), nullable=True),
+        sa.Column("sum_denominator", sa.Float(), nullable=True),
+        sa.Column("sum_value", sa.Float(), nullable=True),
+        sa.Column("last_numerator", sa.Float(), nullable=True),
+        sa.Column("last_denominator", sa.Float(), nullable=True),
+        sa.Column("last_value", sa.Float(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["indicator_id"], ["indicators.id"], name=op.f("fk_rollup_months_indicator_id_indicators")
+        ),
+        sa.ForeignKeyConstraint(["org_id"], ["org_units.id"], name=op.f("fk_rollup_months_org_id_org_units")),
+        sa.PrimaryKeyConstraint("indicator_id", "org_id", "month", name=op.f("pk_rollup_months")),
+    )
+    with op.batch_alter_table("rollup_months", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_rollup_months_org_id"), ["org_id"], unique=False)
 
     # The audit log is append-only: PostgreSQL refuses UPDATE and DELETE on it (tamper-evidence, PRODUCT.md §1).
     if op.get_bind().dialect.name == "postgresql":
@@ -334,6 +344,11 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_entries_append_only ON audit_entries")
         op.execute("DROP FUNCTION IF EXISTS audit_entries_append_only()")
+    with op.batch_alter_table("rollup_months", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rollup_months_org_id"))
+
+    op.drop_table("rollup_months")
+    op.drop_table("indicator_levels")
     with op.batch_alter_table("targets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_targets_org_id"))
         batch_op.drop_index(batch_op.f("ix_targets_indicator_id"))

@@ -62,3 +62,31 @@ class ObservationMonth(Base):
     last_numerator: Mapped[float | None] = mapped_column(Float)
     last_denominator: Mapped[float | None] = mapped_column(Float)
     last_value: Mapped[float | None] = mapped_column(Float)
+
+
+class RollupMonth(Base):
+    """Region-level pre-aggregate per (indicator, unit incl. its whole subtree, month), rebuilt for the touched
+    ancestors with every write: Σ of the descendants' monthly sums and of their latest figures in the month,
+    and how many descendants reported. Lets a province-year roll-up read a dozen rows instead of thousands."""
+
+    __tablename__ = "rollup_months"
+
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True, index=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    units: Mapped[int] = mapped_column(Integer)
+    sum_numerator: Mapped[float | None] = mapped_column(Float)
+    sum_denominator: Mapped[float | None] = mapped_column(Float)
+    sum_value: Mapped[float | None] = mapped_column(Float)
+    last_numerator: Mapped[float | None] = mapped_column(Float)
+    last_denominator: Mapped[float | None] = mapped_column(Float)
+    last_value: Mapped[float | None] = mapped_column(Float)
+
+
+class IndicatorLevel(Base):
+    """The org levels that have ever reported an indicator: what `units_expected` counts."""
+
+    __tablename__ = "indicator_levels"
+
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16), primary_key=True)

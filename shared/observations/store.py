@@ -240,6 +240,57 @@ async def _refresh_months(session: AsyncSession) -> None:
                    AND o.org_id = t.org_id AND o.obs_date >= t.month AND o.obs_date < t.next_month) ranked
         GROUP BY indicator_id, org_id, month""")
     )
+    await reset_temp_table(session, "_obs_touched_up", "indicator_id integer, org_id integer, month date")
+    await session.execute(
+        text(
+            "INSERT INTO _obs_touched_up SELECT DISTINCT t.indicator_id, p.ancestor_id, t.month "
+            "FROM _obs_touched t JOIN org_unit_paths p ON p.descendant_id = t.org_id"
+        )
+    )
+    await analyze_temp_table(session, "_obs_touched_up")
+    await _rebuild_rollups(session, "_obs_touched_up")
+    await session.execute(
+        text(
+            "INSERT INTO indicator_levels (indicator_id, level) SELECT DISTINCT t.indicator_id, u.level "
+            "FROM _obs_touched t JOIN org_units u ON u.id = t.org_id WHERE u.level IS NOT NULL "
+            "ON CONFLICT DO NOTHING"
+        )
+    )
+
+
+_ROLLUP_INSERT = """
+    INSERT INTO rollup_months (indicator_id, org_id, month, units, sum_numerator, sum_denominator, sum_value,
+        last_numerator, last_denominator, last_value)
+    SELECT a.indicator_id, a.org_id, a.month, count(*), sum(m.sum_numerator), sum(m.sum_denominator),
+        sum(m.sum_value), sum(m.last_numerator), sum(m.last_denominator), sum(m.last_value)
+    FROM {keys} a JOIN org_unit_paths p ON p.ancestor_id = a.org_id
+    JOIN observation_months m ON m.indicator_id = a.indicator_id AND m.org_id = p.descendant_id AND m.month = a.month
+    GROUP BY a.indicator_id, a.org_id, a.month"""
+
+
+async def _rebuild_rollups(session: AsyncSession, keys: str) -> None:
+    """Recompute the region-level rows named in the scratch table `keys` (indicator_id, org_id, month)."""
+    await session.execute(
+        text(
+            f"DELETE FROM rollup_months WHERE EXISTS (SELECT 1 FROM {keys} a WHERE "
+            "a.indicator_id = rollup_months.indicator_id AND a.org_id = rollup_months.org_id "
+            "AND a.month = rollup_months.month)"
+        )
+    )
+    await session.execute(text(_ROLLUP_INSERT.format(keys=keys)))
+
+
+async def rebuild_all_rollups(session: AsyncSession) -> None:
+    """After the org tree changed (org_unit_paths rebuilt): recompute every region-level row."""
+    await session.execute(text("DELETE FROM rollup_months"))
+    await reset_temp_table(session, "_obs_touched_up", "indicator_id integer, org_id integer, month date")
+    await session.execute(
+        text(
+            "INSERT INTO _obs_touched_up SELECT DISTINCT m.indicator_id, p.ancestor_id, m.month "
+            "FROM observation_months m JOIN org_unit_paths p ON p.descendant_id = m.org_id"
+        )
+    )
+    await session.execute(text(_ROLLUP_INSERT.format(keys="_obs_touched_up")))
 
 
 async def history_of(session: AsyncSession, *, indicator_id: int, org_id: int, day: date) -> list[ObservationHistory]:

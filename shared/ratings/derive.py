@@ -11,10 +11,10 @@ from typing import NamedTuple
 
 from shared.observations.types import ObservationIn
 
-SCORE = "QS-11"       # 政务服务“好差评”: 评价总分/评价次数, in 分
-GOOD = "HCP-GOOD"     # 好评率
-BAD = "HCP-BAD"       # 差评率
-COUNT = "HCP-COUNT"   # 评价次数
+SCORE = "QS-11"  # 政务服务“好差评”: 评价总分/评价次数, in 分
+GOOD = "HCP-GOOD"  # 好评率
+BAD = "HCP-BAD"  # 差评率
+COUNT = "HCP-COUNT"  # 评价次数
 
 LEVELS = (1, 2, 3, 4, 5)
 # The national 好差评 standard counts 非常满意, 满意 and 基本满意 as 好评, 不满意 and 非常不满意 as 差评.

@@ -86,11 +86,21 @@ async def write_ratings(
     if touched:
         counts = await _level_counts(session, touched)
         figures = await observation_store.write_observations(
-            session, derive.daily_figures(counts, settings.level_points), source=source, actor=actor, today=today)
+            session, derive.daily_figures(counts, settings.level_points), source=source, actor=actor, today=today
+        )
     result = RatingWriteResult(len(new), len(rows) - len(new), problems, figures)
-    await audit.record(session, actor=actor, action="write", entity="ratings", entity_key=source,
-                       after={"inserted": result.inserted, "already_known": result.already_known,
-                              "rejected_rows": len({p.row for p in problems})})
+    await audit.record(
+        session,
+        actor=actor,
+        action="write",
+        entity="ratings",
+        entity_key=source,
+        after={
+            "inserted": result.inserted,
+            "already_known": result.already_known,
+            "rejected_rows": len({p.row for p in problems}),
+        },
+    )
     return result
 
 
@@ -116,8 +126,9 @@ def _check(i: int, rating: RatingIn, units: dict[str, _Unit], today: date) -> li
     if unit is None:
         out.append(Problem(f"unknown org unit '{rating.org}'; GET /v1/org-units lists the codes", i, "org"))
     if day > today:
-        out.append(Problem(f"rated at {rating.rated_at} is in the future (today is {today}, Asia/Shanghai)", i,
-                           "rated_at"))
+        out.append(
+            Problem(f"rated at {rating.rated_at} is in the future (today is {today}, Asia/Shanghai)", i, "rated_at")
+        )
     elif unit is not None and not (unit.valid_from <= day and (unit.valid_to is None or day <= unit.valid_to)):
         out.append(Problem(f"{day} is outside the validity of unit '{rating.org}'", i, "rated_at"))
     return out
@@ -126,23 +137,35 @@ def _check(i: int, rating: RatingIn, units: dict[str, _Unit], today: date) -> li
 def _row(rating: RatingIn, org_id: int, source: str, settings: RatingSettings) -> dict[str, Any]:
     rated_at = local_time(rating.rated_at)
     bad = rating.level in derive.BAD_LEVELS
-    return {"rating_id": rating.rating_id, "org_id": org_id, "rating_date": rated_at.date(), "rated_at": rated_at,
-            "level": rating.level, "channel": rating.channel, "service_item": rating.service_item,
-            "item_code": rating.item_code, "department": rating.department, "named": rating.named,
-            "source": source, "followup_state": TO_VERIFY if bad else None,
-            "followup_due_date": (workdays.add_working_days(rated_at.date(), settings.rectify_working_days)
-                                  if bad else None)}
+    return {
+        "rating_id": rating.rating_id,
+        "org_id": org_id,
+        "rating_date": rated_at.date(),
+        "rated_at": rated_at,
+        "level": rating.level,
+        "channel": rating.channel,
+        "service_item": rating.service_item,
+        "item_code": rating.item_code,
+        "department": rating.department,
+        "named": rating.named,
+        "source": source,
+        "followup_state": TO_VERIFY if bad else None,
+        "followup_due_date": (
+            workdays.add_working_days(rated_at.date(), settings.rectify_working_days) if bad else None
+        ),
+    }
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    return (items[k:k + _CHUNK] for k in range(0, len(items), _CHUNK))
+    return (items[k : k + _CHUNK] for k in range(0, len(items), _CHUNK))
 
 
 async def _units(session: AsyncSession, codes: Collection[str]) -> dict[str, _Unit]:
     units: dict[str, _Unit] = {}
     for chunk in _chunks(sorted(codes)):
-        rows = await session.execute(select(OrgUnit.code, OrgUnit.id, OrgUnit.valid_from, OrgUnit.valid_to)
-                                     .where(OrgUnit.code.in_(chunk)))
+        rows = await session.execute(
+            select(OrgUnit.code, OrgUnit.id, OrgUnit.valid_from, OrgUnit.valid_to).where(OrgUnit.code.in_(chunk))
+        )
         units.update({code: _Unit(i, vf, vt) for code, i, vf, vt in rows})
     return units
 
@@ -162,7 +185,8 @@ async def _level_counts(session: AsyncSession, touched: Collection[tuple[int, da
             select(OrgUnit.code, Rating.rating_date, Rating.level, func.count())
             .join(OrgUnit, OrgUnit.id == Rating.org_id)
             .where(tuple_(Rating.org_id, Rating.rating_date).in_(chunk))
-            .group_by(OrgUnit.code, Rating.rating_date, Rating.level))
+            .group_by(OrgUnit.code, Rating.rating_date, Rating.level)
+        )
         for code, day, level, n in rows:
             by_day.setdefault((code, day), {})[level] = n
     return [derive.LevelCounts(org, day, counts) for (org, day), counts in sorted(by_day.items())]
@@ -180,35 +204,49 @@ async def set_followup(
     if rating is None:
         raise NotFound(f"rating '{rating_id}' does not exist", details=[{"field": "rating_id", "value": rating_id}])
     if state not in FOLLOWUP_STATES:
-        raise InvalidInput(f"state must be one of {', '.join(FOLLOWUP_STATES)}, got '{state}'",
-                           [Problem("unknown state", field="state")])
+        raise InvalidInput(
+            f"state must be one of {', '.join(FOLLOWUP_STATES)}, got '{state}'",
+            [Problem("unknown state", field="state")],
+        )
     before = rating.followup_state
     if before is None:
-        raise InvalidInput(f"rating '{rating_id}' is not a bad rating (level {rating.level}): it has no follow-up",
-                           [Problem("only levels 1–2 are followed up", field="state")])
+        raise InvalidInput(
+            f"rating '{rating_id}' is not a bad rating (level {rating.level}): it has no follow-up",
+            [Problem("only levels 1–2 are followed up", field="state")],
+        )
     if state == before:
         return rating
     if FOLLOWUP_STATES.index(state) < FOLLOWUP_STATES.index(before):
-        raise InvalidInput(f"rating '{rating_id}' is already {before}; its follow-up cannot go back to {state}",
-                           [Problem("the follow-up only moves forward", field="state")])
+        raise InvalidInput(
+            f"rating '{rating_id}' is already {before}; its follow-up cannot go back to {state}",
+            [Problem("the follow-up only moves forward", field="state")],
+        )
     rating.followup_state = state
     if state == RECTIFIED:
         rating.followup_done_at = local_time(at) if at is not None else clock.now()
     await session.flush()
-    await audit.record(session, actor=actor, action="followup", entity="ratings", entity_key=rating_id,
-                       before={"state": before}, after={"state": state, "done_at": (
-                           rating.followup_done_at.isoformat() if rating.followup_done_at else None)})
+    await audit.record(
+        session,
+        actor=actor,
+        action="followup",
+        entity="ratings",
+        entity_key=rating_id,
+        before={"state": before},
+        after={"state": state, "done_at": (rating.followup_done_at.isoformat() if rating.followup_done_at else None)},
+    )
     return rating
 
 
 async def overdue(session: AsyncSession, *, today: date, org: str | None = None) -> list[Rating]:
     """Bad ratings not yet 已整改 whose deadline has passed (due date before `today`), optionally in a subtree."""
-    stmt = (select(Rating)
-            .where(Rating.followup_state.is_not(None), Rating.followup_state != RECTIFIED,
-                   Rating.followup_due_date < today)
-            .order_by(Rating.followup_due_date, Rating.rating_id))
+    stmt = (
+        select(Rating)
+        .where(Rating.followup_state.is_not(None), Rating.followup_state != RECTIFIED, Rating.followup_due_date < today)
+        .order_by(Rating.followup_due_date, Rating.rating_id)
+    )
     if org is not None:
         root = await org_store.get_by_code(session, org)
         stmt = stmt.join(OrgUnitPath, OrgUnitPath.descendant_id == Rating.org_id).where(
-            OrgUnitPath.ancestor_id == root.id)
+            OrgUnitPath.ancestor_id == root.id
+        )
     return list((await session.execute(stmt)).scalars())

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import get_settings
 from shared.indicators import store as indicator_store
+from shared.observations import store as observation_store
 from shared.org_units import store as org_store
 from shared.targets import rules as target_rules
 from shared.targets import store as target_store
@@ -24,9 +25,22 @@ from shared.targets.resolve import TargetRow
 SEED_DIR = Path(__file__).parent
 ACTOR = "seed-loader"
 _INDICATOR_FIELDS = (
-    "name", "seed_name", "annex_name", "category", "unit", "calculation", "numerator_label",
-    "denominator_label", "measure", "factor", "time_aggregation", "rollup", "direction", "property",
-    "responsible_unit", "inferred",
+    "name",
+    "seed_name",
+    "annex_name",
+    "category",
+    "unit",
+    "calculation",
+    "numerator_label",
+    "denominator_label",
+    "measure",
+    "factor",
+    "time_aggregation",
+    "rollup",
+    "direction",
+    "property",
+    "responsible_unit",
+    "inferred",
 )
 
 
@@ -36,21 +50,36 @@ def _read(name: str) -> Any:
 
 async def load_all(session: AsyncSession) -> dict[str, int]:
     """Load every seed file; returns how many rows were inserted or changed per kind."""
-    units = [org_store.UnitSpec(code=str(u["code"]), name=u["name"], kind=u["kind"], level=u.get("level"),
-                                parent=str(u["parent"]) if u.get("parent") else None)
-             for u in _read("org_units.yaml")]
-    counts = {"org_units": await org_store.upsert_units(session, units), "plans": 0, "indicators": 0,
-              "targets": 0}
+    units = [
+        org_store.UnitSpec(
+            code=str(u["code"]),
+            name=u["name"],
+            kind=u["kind"],
+            level=u.get("level"),
+            parent=str(u["parent"]) if u.get("parent") else None,
+        )
+        for u in _read("org_units.yaml")
+    ]
+    counts = {"org_units": await org_store.upsert_units(session, units), "plans": 0, "indicators": 0, "targets": 0}
+    if counts["org_units"]:
+        # The tree changed, so the region-level roll-ups of existing figures must follow it.
+        await observation_store.rebuild_all_rollups(session)
     catalogue = _read("indicators.yaml")
     plans = {p["code"]: p for p in catalogue["plans"]}
     for code, p in plans.items():
         jurisdiction = await org_store.get_by_code(session, str(p["jurisdiction"]))
         issued = p.get("issued")
-        counts["plans"] += await indicator_store.upsert_plan(session, code, {
-            "name": p["name"], "jurisdiction_id": jurisdiction.id, "seed_file": p.get("seed_file"),
-            "issued_date": issued if isinstance(issued, date) or issued is None else date.fromisoformat(issued),
-            "baseline_year": p.get("baseline_year"),
-        })
+        counts["plans"] += await indicator_store.upsert_plan(
+            session,
+            code,
+            {
+                "name": p["name"],
+                "jurisdiction_id": jurisdiction.id,
+                "seed_file": p.get("seed_file"),
+                "issued_date": issued if isinstance(issued, date) or issued is None else date.fromisoformat(issued),
+                "baseline_year": p.get("baseline_year"),
+            },
+        )
     for spec in catalogue["indicators"] + _read("product_indicators.yaml")["indicators"]:
         await indicator_store.upsert_indicator(session, spec["code"], _indicator_fields(spec))
         counts["indicators"] += 1
@@ -75,9 +104,18 @@ async def _load_targets(session: AsyncSession, spec: dict[str, Any], plan: dict[
         parsed = target_rules.parse_target_cell(str(cell["cell"]), baseline=baseline)
         if parsed is None:  # "——": no target for that year
             continue
-        row = TargetRow(indicator=spec["code"], org=str(plan["jurisdiction"]), applies_to="self",
-                        year=int(cell["year"]), half=0, comparator=parsed.comparator, number=parsed.number,
-                        text=parsed.text, baseline=parsed.baseline, seed_cell=str(cell["cell"]))
+        row = TargetRow(
+            indicator=spec["code"],
+            org=str(plan["jurisdiction"]),
+            applies_to="self",
+            year=int(cell["year"]),
+            half=0,
+            comparator=parsed.comparator,
+            number=parsed.number,
+            text=parsed.text,
+            baseline=parsed.baseline,
+            seed_cell=str(cell["cell"]),
+        )
         outcome, _ = await target_store.put_target(session, row, actor=ACTOR)
         changed += outcome != "unchanged"
     return changed

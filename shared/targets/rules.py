@@ -91,14 +91,10 @@ def parse_target_cell(cell: str, *, baseline: bool) -> TargetSpec | None:
         symbol, rest = comparator_match.group(1), comparator_match.group(2).strip()
         comparator = _COMPARATORS.get(symbol)
         if comparator is None:
-            raise ValueError(
-                f"target cell {cell!r}: strict comparator {symbol!r} is not supported (use ≥, ≤ or =)"
-            )
+            raise ValueError(f"target cell {cell!r}: strict comparator {symbol!r} is not supported (use ≥, ≤ or =)")
         number = _parse_number(rest)
         if number is None:
-            raise ValueError(
-                f"target cell {cell!r}: comparator {symbol!r} must be followed by a number, got {rest!r}"
-            )
+            raise ValueError(f"target cell {cell!r}: comparator {symbol!r} must be followed by a number, got {rest!r}")
         return TargetSpec(comparator=comparator, number=number, text=None, baseline=baseline)
 
     number = _parse_number(normalised)
@@ -113,9 +109,7 @@ def _require_finite(**figures: float) -> None:
             raise ValueError(f"{name} must be a finite number, got {figure!r}")
 
 
-def interpolate(
-    baseline_year: int, baseline_value: float, target_year: int, target_value: float, year: int
-) -> float:
+def interpolate(baseline_year: int, baseline_value: float, target_year: int, target_value: float, year: int) -> float:
     """Derived target for an intermediate year (PRODUCT.md §2.2: linear between baseline and final target).
 
     南昌 全程网办率 2022 80 → 2025 87 gives 2023 = 82.333…, 2024 = 84.666…. The caller marks the result

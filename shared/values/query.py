@@ -49,7 +49,7 @@ async def values(
         explanation = compute.formula(ind.measure, ind.factor, ind.time_aggregation, ind.rollup)
         for period in periods:
             ids = [u.id for u in units]
-            bases = await rollup.rollup(
+            bases, expected = await rollup.rolled_up(
                 session,
                 indicator_id=ind.id,
                 time_aggregation=ind.time_aggregation,
@@ -57,16 +57,13 @@ async def values(
                 root_ids=ids,
                 period=period,
             )
-            expected = await rollup.units_expected(
-                session, indicator_id=ind.id, rollup_rule=ind.rollup, root_ids=ids, period=period
-            )
             for unit in units:
                 target = resolve.applicable(
                     targets,
                     indicator=ind.code,
                     chain=chains[unit.id],
                     year=period.year,
-                    half=period.half or 0 if period.granularity != "year" else 0,
+                    half=period.half or 0,
                 )
                 value = compute.make_value(
                     measure=ind.measure,

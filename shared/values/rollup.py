@@ -1,6 +1,7 @@
 """SQL sums over a unit's subtree × a period (PRODUCT.md §2.1): numerators and denominators are summed,
 never ratios averaged; `last` indicators take each unit's latest figure in the period first; rollup `none`
-reads the unit's own figure only. Month-or-longer periods read the monthly pre-aggregate, days the raw table."""
+reads the unit's own figure only. Days read the raw table; longer periods the per-unit monthly pre-aggregate,
+or — when it is provably the same answer — the region-level one (a dozen rows for a province-year)."""
 
 from __future__ import annotations
 
@@ -75,10 +76,74 @@ async def units_expected(
         "SELECT p.ancestor_id, count(*) FROM org_unit_paths p JOIN org_units u ON u.id = p.descendant_id "
         f"WHERE p.ancestor_id IN :roots {own_only} AND u.valid_from <= :end "
         "AND (u.valid_to IS NULL OR u.valid_to >= :start) AND u.level IN ("
-        "SELECT DISTINCT r.level FROM observation_months m JOIN org_units r ON r.id = m.org_id "
-        "WHERE m.indicator_id = :ind) GROUP BY p.ancestor_id"
+        "SELECT level FROM indicator_levels WHERE indicator_id = :ind) GROUP BY p.ancestor_id"
     ).bindparams(bindparam("roots", expanding=True))
     rows = await session.execute(
         stmt, {"ind": indicator_id, "start": period.start, "end": period.end, "roots": list(root_ids)}
     )
     return {a: c for a, c in rows}
+
+
+def _region_source(time_aggregation: str) -> str:
+    if time_aggregation == "sum":
+        return (
+            "SELECT org_id, sum(sum_numerator), sum(sum_denominator), sum(sum_value), max(units), count(*) "
+            "FROM rollup_months WHERE indicator_id = :ind AND org_id IN :roots AND month BETWEEN :start AND :end "
+            "GROUP BY org_id"
+        )
+    return (
+        "SELECT org_id, last_numerator, last_denominator, last_value, units, 1 FROM ("
+        "SELECT org_id, last_numerator, last_denominator, last_value, units, row_number() OVER "
+        "(PARTITION BY org_id ORDER BY month DESC) AS rn FROM rollup_months WHERE indicator_id = :ind "
+        "AND org_id IN :roots AND month BETWEEN :start AND :end) latest WHERE rn = 1"
+    )
+
+
+async def rolled_up(
+    session: AsyncSession,
+    *,
+    indicator_id: int,
+    time_aggregation: str,
+    rollup_rule: str,
+    root_ids: Sequence[int],
+    period: Period,
+) -> tuple[dict[int, Basis], dict[int, int]]:
+    """(basis per root, units expected per root). Reads the region-level pre-aggregate where its answer is
+    exact and falls back to the per-unit roll-up for the roots where it cannot be proven so."""
+    expected = await units_expected(
+        session, indicator_id=indicator_id, rollup_rule=rollup_rule, root_ids=root_ids, period=period
+    )
+    if rollup_rule == "none" or period.granularity == "day":
+        return await rollup(
+            session,
+            indicator_id=indicator_id,
+            time_aggregation=time_aggregation,
+            rollup_rule=rollup_rule,
+            root_ids=root_ids,
+            period=period,
+        ), expected
+    stmt = text(_region_source(time_aggregation)).bindparams(bindparam("roots", expanding=True))
+    rows = await session.execute(
+        stmt, {"ind": indicator_id, "start": period.start, "end": period.end, "roots": list(root_ids)}
+    )
+    bases: dict[int, Basis] = {}
+    unsure: list[int] = []
+    for org_id, num, den, val, units, months in rows:
+        # Exact when one month is read, or when every expected unit reported in the month(s) read: then
+        # `units` is the distinct count (sum) and each unit's latest figure lies in the latest month (last).
+        if months == 1 and time_aggregation == "sum" or units >= expected.get(org_id, 0):
+            bases[org_id] = Basis(num, den, val, units)
+        else:
+            unsure.append(org_id)
+    if unsure:
+        bases.update(
+            await rollup(
+                session,
+                indicator_id=indicator_id,
+                time_aggregation=time_aggregation,
+                rollup_rule=rollup_rule,
+                root_ids=unsure,
+                period=period,
+            )
+        )
+    return bases, expected
