@@ -154,3 +154,24 @@ def make_key(database: Database, settings: Settings) -> MakeKey:
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+COMMITTED_TABLES = (
+    "observations",
+    "observation_history",
+    "observation_months",
+    "rollup_months",
+    "indicator_levels",
+    "idempotency_keys",
+    "ingest_runs",
+    "ratings",
+    "api_keys",
+)
+
+
+@pytest.fixture
+async def committed_database(pg_engine: AsyncEngine) -> AsyncIterator[Database]:
+    """PostgreSQL with real commits, for concurrency tests (locks, races); emptied of figures afterwards."""
+    yield Database(engine=pg_engine, sessions=make_sessionmaker(pg_engine))
+    async with pg_engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(COMMITTED_TABLES)} CASCADE"))

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core import clock
+from shared.core.errors import Conflict
 from shared.ingest.models import IdempotencyKey, IngestRun
 
 
@@ -29,7 +31,13 @@ async def remember_idempotent(
             created_at=clock.now(),
         )
     )
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:
+        # Another request with the same key committed first; the caller's transaction is rolled back.
+        raise Conflict(
+            "a request with this Idempotency-Key was processed concurrently; resend to get its result"
+        ) from None
 
 
 async def add_run(session: AsyncSession, run: IngestRun) -> IngestRun:

@@ -77,6 +77,7 @@ async def write_observations(
         )
     result = WriteResult(rejected=problems)
     if good:
+        await _lock_indicators(session, sorted({g.indicator_id for g in good}))
         await _stage(session, good)
         result.inserted, result.updated, result.unchanged = await _merge(session, actor=actor, source=source)
         if result.inserted or result.updated:
@@ -95,6 +96,21 @@ async def write_observations(
         },
     )
     return result
+
+
+async def _lock_indicators(session: AsyncSession, indicator_ids: Sequence[int]) -> None:
+    """Writers of the same indicator take turns (PostgreSQL advisory locks, held to the end of the transaction).
+
+    Every write rebuilds shared pre-aggregate rows (a province's month), so two concurrent writers would
+    otherwise deadlock on them. Taking the locks in ascending order cannot deadlock. SQLite's BEGIN IMMEDIATE
+    already serialises writers.
+    """
+    if (await session.connection()).dialect.name != "postgresql":
+        return
+    for indicator_id in indicator_ids:
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"observations:{indicator_id}"}
+        )
 
 
 async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) -> None:

@@ -1,6 +1,7 @@
 """POST /v1/observations: validation rules with exact errors, all-or-nothing, idempotency, corrections,
 subtree permission, bulk bodies."""
 
+import asyncio
 from datetime import date, timedelta
 
 import httpx
@@ -8,6 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.api.main import create_app
+from shared.access import store as access_store
 from shared.access.models import AuditEntry
 from shared.observations.models import Observation, ObservationHistory
 from tests.builders import FUQIANG, QINGSHAN, XINGFU, obs, push_body
@@ -175,3 +178,19 @@ class TestBulk:
         r = await push(client, qingshan_key, *rows)
         assert r.status_code == 200 and r.json()["inserted"] == 10_000
         assert await stored(session) == 10_000
+
+
+class TestConcurrentIdempotency:
+    async def test_requests_racing_on_one_key_write_once(self, committed_database, settings) -> None:
+        async with committed_database.sessions() as s, s.begin():
+            _, key = await access_store.create_key(s, name="race", role="admin", org=None, pepper="", actor="t")
+        app = create_app(settings, committed_database)
+        body = push_body(obs("QS-07", FUQIANG, "2021-01-05", 1, 2))
+        headers = {**bearer(key), "Idempotency-Key": "race-1"}
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as c:
+            results = await asyncio.gather(*[c.post("/v1/observations", json=body, headers=headers) for _ in range(4)])
+        codes = sorted(r.status_code for r in results)
+        assert codes[0] == 200 and set(codes) <= {200, 409}, [r.text for r in results]
+        assert {str(r.json()) for r in results if r.status_code == 200} == {
+            str({"inserted": 1, "updated": 0, "unchanged": 0})
+        }

@@ -1,5 +1,6 @@
 """write_observations and the roll-up SQL hold on both backends (PostgreSQL and SQLite)."""
 
+import asyncio
 from datetime import date
 
 import pytest
@@ -55,3 +56,27 @@ class TestWriteObservations:
                 s, rows, source="t", actor="t", today=TODAY, partial=True
             )
             assert result.inserted == 1 and [p.row for p in result.rejected] == [1]
+
+
+class TestConcurrentWriters:
+    async def test_writers_of_one_indicator_take_turns_without_deadlock(self, committed_database: Database) -> None:
+        streets = [f"150204{n:03d}000" for n in range(1, 9)]
+
+        async def write(org: str) -> None:
+            async with committed_database.sessions() as s, s.begin():
+                rows = [ObservationIn("QS-07", org, date(2022, 5, d), d, 40) for d in range(1, 29)]
+                await observation_store.write_observations(s, rows, source=org, actor=org, today=TODAY)
+
+        await asyncio.gather(*[write(org) for org in streets])
+        async with committed_database.sessions() as s:
+            ind = await indicator_store.get_by_code(s, "QS-07")
+            root = (await org_store.get_by_code(s, QINGSHAN)).id
+            basis, _ = await rollup.rolled_up(
+                s,
+                indicator_id=ind.id,
+                time_aggregation="last",
+                rollup_rule="sum",
+                root_ids=[root],
+                period=parse_period("2022-05"),
+            )
+        assert (basis[root].numerator, basis[root].denominator, basis[root].units_reporting) == (28 * 8, 40 * 8, 8)
