@@ -171,5 +171,10 @@ async def _record_failure(
         content_hash=run.content_hash,
     )
     log.warning("source %s %s failed: %s", run.source_id, run.for_date, message)
-    async with sessions() as session, session.begin():
-        return await _record(session, failed, "failed", message)
+    try:
+        async with sessions() as session, session.begin():
+            return await _record(session, failed, "failed", message)
+    except Exception:  # noqa: BLE001 — the database itself is down: log it; the next run or catch-up retries
+        log.exception("source %s: could not record the failed run", run.source_id)
+        failed.message, failed.finished_at = message, clock.now()
+        return failed

@@ -269,3 +269,23 @@ class TestSqliteConcurrency:
             )
         await engine.dispose()
         assert [r.status for r in runs] == ["succeeded"] * 3, [r.message for r in runs]
+
+
+class TestDatabaseDown:
+    async def test_run_fails_cleanly_when_the_database_is_unreachable(self, settings, http) -> None:
+        from shared.core.db import make_engine, make_sessionmaker
+        from shared.core.settings import DatabaseSettings
+
+        engine = make_engine(DatabaseSettings(url="postgresql+psycopg://nobody@127.0.0.1:1/none"), "t")
+        try:
+            run = await ingest_once(
+                make_sessionmaker(engine),
+                source("wangban"),
+                day=date(2022, 5, 31),
+                settings=settings,
+                client=http,
+                local=sample("wangban_stats_2022-05-31.xlsx"),
+            )
+        finally:
+            await engine.dispose()
+        assert run.status == "failed" and "OperationalError" in run.message and run.id is None
