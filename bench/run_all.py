@@ -3,13 +3,13 @@ URL), builds a province-sized data set, and prints the product's push throughput
 against the bare psycopg path measured in the same run (/work/shared/docs/PERFORMANCE.md).
 
     .venv/bin/python -m bench.run_all [--scale 0.1] [--push-rows 200000] [--requests 50] [--raw-reps 10]
+                                      [--collector-rows N]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import os
 import platform
 import signal
@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 
+from bench import bench_collector as bench_collector_mod
 from bench import bench_push, bench_values
 from bench.common import (
     BODY_ROWS,
@@ -51,6 +52,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
                    help="rows pushed per phase (rounded up to whole days; default 200000)")
     p.add_argument("--requests", type=int, default=50, help="timed GET /v1/values per indicator (default 50)")
     p.add_argument("--raw-reps", type=int, default=10, help="timed runs of the raw-table SQL (default 10)")
+    p.add_argument("--collector-rows", type=int, default=None,
+                   help="CSV rows of the collector export (default 1,000,000 × --scale; 2 figures a row)")
     p.add_argument("--keep", action="store_true", help="keep the databases on SCORECARD_BENCH_DATABASE_URL")
     return p.parse_args(argv)
 
@@ -148,28 +151,13 @@ def _catalogue(url: str, plan: Plan) -> Catalogue:
     return cat
 
 
-def bench_collector(ctx: Context) -> list[Row]:
-    """Placeholder for the collector benchmark (PERFORMANCE.md: a 1 M-row CSV end to end ≥ 0.8× the bare
-    COPY-merge path; the same export again ≤ 1 % of the first ingest's time; a 200 MB export under 300 MB RSS).
-
-    To wire: write the push window (bench.common.figures) as a CSV export in a configured source's layout, time
-    the collector's entry point on it twice (e.g. services.collector.run.ingest_once(..., local=LocalFile(...))),
-    and compare with bench_push._bare_phase on a template copy (create_database(ctx.server_url, name,
-    template=...)), as bench_push.bench_bare does; return Rows like bench_push.rows."""
-    try:
-        run = importlib.import_module("services.collector.run")
-    except Exception as exc:  # noqa: BLE001 — missing module or an import error: skip, say why
-        log(f"collector benchmark skipped: services.collector.run cannot be imported yet ({type(exc).__name__}: "
-            f"{exc})")
-        return []
-    entry = next((n for n in ("ingest_file", "ingest_once", "ingest", "ingest_path", "run_file") if hasattr(run, n)),
-                 None)
-    if entry is None:
-        log("collector benchmark skipped: services.collector.run has no ingest_file-style entry point yet")
-        return []
-    log(f"collector benchmark skipped: services.collector.run.{entry} exists but the benchmark is not wired yet "
-        "(see bench_collector in bench/run_all.py)")
-    return []
+def bench_collector(ctx: Context, n_rows: int) -> tuple[list[Row], Any]:
+    """The collector targets of PERFORMANCE.md (bench/bench_collector.py): an n_rows-row CSV export through
+    services.collector.run.ingest_once (in a child process, for its own peak RSS) against the bare COPY-merge of
+    the same figures, each on a copy of the loaded database; then the same export again (must be skipped).
+    Returns the table rows and the result (for the breakdown printed after the others)."""
+    result = bench_collector_mod.bench_collector(ctx, n_rows)
+    return bench_collector_mod.rows(result), result
 
 
 def _build(res: Resources, args: argparse.Namespace, plan: Plan) -> Context:
@@ -189,7 +177,7 @@ def _build(res: Resources, args: argparse.Namespace, plan: Plan) -> Context:
     return Context(res.server_url, main_url, plan, cat, key, pepper, args.requests, args.raw_reps)
 
 
-def _measure(res: Resources, ctx: Context) -> list[Row]:
+def _measure(res: Resources, ctx: Context, collector_rows: int) -> list[Row]:
     log(f"push: {ctx.plan.push_rows:,} rows per phase ({ctx.plan.push_days} days × {ctx.plan.rows_per_day:,} rows), "
         f"{BODY_ROWS:,}-row batches, each path on an identical copy of the database")
     bare = bench_push.bench_bare(ctx)
@@ -206,9 +194,11 @@ def _measure(res: Resources, ctx: Context) -> list[Row]:
     log("VACUUM ANALYZE of the API's database after the pushes")
     log(f"/v1/values: {ctx.requests} timed requests per indicator after {bench_values.WARMUP} warm-up")
     values = bench_values.bench_values(ctx)
-    rows = bench_push.rows(bare, store, api) + values + bench_collector(ctx)
+    collector, collected = bench_collector(ctx, collector_rows)
+    rows = bench_push.rows(bare, store, api) + values + collector
     bench_push.print_breakdown(store, profiles)
     bench_values.print_values_breakdown(ctx)
+    bench_collector_mod.print_breakdown(collected)
     return rows
 
 
@@ -222,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         ctx = _build(res, args, plan)
-        rows = _measure(res, ctx)
+        rows = _measure(res, ctx, bench_collector_mod.collector_rows(args.scale, args.collector_rows))
     except KeyboardInterrupt:
         print("\ninterrupted: cleaning up", file=sys.stderr)
         return 130

@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SQL_MODULES = {"store.py", "rollup.py", "locks.py", "load.py", "migrations.py", "db.py"}
+SQL_MODULES = {"store.py", "rollup.py", "preaggregate.py", "locks.py", "load.py", "migrations.py", "db.py"}
 
 
 def _python_files(*folders: str) -> list[Path]:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import get_settings
 from shared.indicators import store as indicator_store
-from shared.observations import store as observation_store
+from shared.observations import preaggregate
 from shared.org_units import store as org_store
 from shared.targets import rules as target_rules
 from shared.targets import store as target_store
@@ -63,7 +63,7 @@ async def load_all(session: AsyncSession) -> dict[str, int]:
     counts = {"org_units": await org_store.upsert_units(session, units), "plans": 0, "indicators": 0, "targets": 0}
     if counts["org_units"]:
         # The tree changed, so the region-level roll-ups of existing figures must follow it.
-        await observation_store.rebuild_all_rollups(session)
+        await preaggregate.rebuild_all_rollups(session)
     catalogue = _read("indicators.yaml")
     plans = {p["code"]: p for p in catalogue["plans"]}
     for code, p in plans.items():

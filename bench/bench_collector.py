@@ -1,0 +1,547 @@
+"""Collector end to end: one large CSV export through services.collector.run.ingest_once, against the bare
+COPY-merge of the same figures, on two copies of the same loaded database (PERFORMANCE.md: a 1 M-row CSV
+≥ 0.8× bare; the same export again ≤ 1 % of the first ingest; a 200 MB export under 300 MB resident).
+
+The export is written like the 一体化政务服务平台 (wangban) exports, as CSV: GB18030, a title line, the header
+区划代码, 单位名称, 统计日期, 事项总数, 网上可办事项数, 网上可办率, 全程网办事项数, 全程网办率, one row per generated
+township per day (day-major, days ending 31 Dec of the year before the loaded one, so every figure is new), and
+a 合计 row at the end. Two figure pairs feed QS-05 and QS-07 (sharing the denominator 事项总数, as the real
+wangban source), so N CSV rows = 2·N figures. The printed rates agree with the counts (no warnings).
+
+* bare: psycopg binary COPY of the same 2·N figure rows (same order as the collector stages them) into a
+  temporary table + one INSERT … ON CONFLICT DO UPDATE into observations, one transaction (the collector
+  writes an export in one transaction too); rows built before the clock starts.
+* collector: ingest_once(…, local=LocalFile(bytes, name)) in a fresh child process (`python -m
+  bench.bench_collector CHILD-SPEC`), so its peak resident memory (VmHWM, reset before each run) is the
+  collector's own and not the benchmark's; the file is read before the clock starts, the pool is warmed.
+  Then the same bytes again: the run must be "skipped" (same content hash). Each step of the collector is
+  timed by wrappers that live only in the child (product modules are not changed on disk), and each SQL
+  statement by SQLAlchemy cursor events; garbage-collector pauses are timed by gc.callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import inspect
+import json
+import math
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bench.bench_push import verdict_at_least
+from bench.common import (
+    REPO_ROOT,
+    YEAR,
+    Context,
+    Row,
+    StatementProfile,
+    copy_rows,
+    create_database,
+    drop_database,
+    libpq,
+    log,
+    org_tree,
+)
+
+FULL_ROWS = 1_000_000
+SOURCE_ID = "bench-wangban"
+INDICATORS = ("QS-05", "QS-07")
+ENCODING = "gb18030"
+HEADER = ("区划代码", "单位名称", "统计日期", "事项总数", "网上可办事项数", "网上可办率", "全程网办事项数",
+          "全程网办率")
+SOURCE_YAML = f"""
+sources:
+  - id: {SOURCE_ID}
+    url: http://127.0.0.1:9/exports/bench/{{date}}.csv
+    format: csv
+    schedule: "30 6 * * *"
+    kind: figures
+    unit: {{code_column: 区划代码}}
+    date: {{column: 统计日期, grain: day}}
+    figures:
+      - {{indicator: QS-05, numerator: 网上可办事项数, denominator: 事项总数, printed_rate: 网上可办率}}
+      - {{indicator: QS-07, numerator: 全程网办事项数, denominator: 事项总数, printed_rate: 全程网办率}}
+"""
+MEMORY_TARGET_MB, MEMORY_EXPORT_MB = 300, 200
+
+_STAGE_COLS = "indicator_id, org_id, obs_date, numerator, denominator, value"
+_STAGE_TYPES = ["int4", "int4", "date", "float8", "float8", "float8"]
+_BARE_STAGE = ("CREATE TEMP TABLE _bare_stage (indicator_id int4, org_id int4, obs_date date, numerator float8, "
+               "denominator float8, value float8) ON COMMIT DROP")
+_BARE_MERGE = (
+    f"INSERT INTO observations ({_STAGE_COLS}, source, recorded_at, recorded_by) "
+    f"SELECT {_STAGE_COLS}, 'bench:bare', now(), 'bench' FROM _bare_stage "
+    "ON CONFLICT (indicator_id, org_id, obs_date) DO UPDATE SET numerator = excluded.numerator, "
+    "denominator = excluded.denominator, value = excluded.value, source = excluded.source, "
+    "recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by")
+
+# Steps of ingest_once timed in the child: (label, module, attribute, parent label). The attribute is looked up
+# at call time by its caller, so replacing it in the module times every call. Parents come before children.
+STEPS = (
+    ("lock: locks.try_source_lock", "shared.ingest.locks", "try_source_lock", ""),
+    ("ingest_store.last_succeeded", "shared.ingest.store", "last_succeeded", ""),
+    ("parse_export", "services.collector.run", "parse_export", ""),
+    ("read_table", "services.collector.mapping", "read_table", "parse_export"),
+    ("decode (bytes → str)", "services.collector.readers", "decode", "read_table"),
+    ("read_csv (csv.reader → row lists)", "services.collector.readers", "read_csv", "read_table"),
+    ("find_header", "services.collector.mapping", "find_header", "parse_export"),
+    ("_data_rows (filler + total rows)", "services.collector.mapping", "_data_rows", "parse_export"),
+    ("clean.total_rows", "services.collector.clean", "total_rows", "_data_rows (filler + total rows)"),
+    ("_figures", "services.collector.mapping", "_figures", "parse_export"),
+    ("_units (code column)", "services.collector.mapping", "_units", "_figures"),
+    ("_days (date column)", "services.collector.mapping", "_days", "_figures"),
+    ("clean.parse_counts (3 count columns)", "services.collector.clean", "parse_counts", "_figures"),
+    ("_rate_remarks (printed rates)", "services.collector.mapping", "_rate_remarks", "_figures"),
+    ("_Sheet.dedupe", "services.collector.mapping", "_Sheet.dedupe", "_figures"),
+    ("write_observations", "shared.observations.store", "write_observations", ""),
+    ("catalogue_maps", "shared.observations.store", "catalogue_maps", "write_observations"),
+    ("validate.check_figures (Python, per figure)", "shared.observations.validate", "check_figures",
+     "write_observations"),
+    ("_stage (tuples + COPY + ANALYZE)", "shared.observations.store", "_stage", "write_observations"),
+    ("_merge (one statement)", "shared.observations.store", "_merge", "write_observations"),
+    ("_refresh_months", "shared.observations.store", "_refresh_months", "write_observations"),
+    ("_rebuild_rollups", "shared.observations.store", "_rebuild_rollups", "_refresh_months"),
+    ("audit.record", "shared.access.audit", "record", "write_observations"),
+    ("ingest_store.add_run (run record)", "shared.ingest.store", "add_run", ""),
+)
+REST = {"": "rest: commit, session, sha256, bookkeeping", "parse_export": "rest of parse_export",
+        "read_table": "rest of read_table", "_figures": "rest of _figures (ObservationIn records, keys)",
+        "write_observations": "rest of write_observations", "_refresh_months": "rest of _refresh_months",
+        "_data_rows (filler + total rows)": "rest of _data_rows"}
+
+SQL_LABELS = (
+    ("SELECT pg_try_advisory_xact_lock", "lock: pg_try_advisory_xact_lock"),
+    ("SELECT ingest_runs", "last_succeeded: SELECT ingest_runs"),
+    ("INSERT INTO ingest_runs", "add_run: INSERT ingest_runs"),
+    ("SELECT indicators.code", "catalogue_maps: indicators"),
+    ("SELECT org_units.code", "catalogue_maps: org units"),
+    ("CREATE TEMP TABLE IF NOT EXISTS _obs_stage", "_stage: CREATE TEMP TABLE"),
+    ("TRUNCATE _obs_stage", "_stage: TRUNCATE"),
+    ("ANALYZE _obs_stage", "_stage: ANALYZE _obs_stage"),
+    ("WITH old AS MATERIALIZED", "_merge: stage ⟕ observations → history + upsert"),
+    ("CREATE TEMP TABLE IF NOT EXISTS _obs_touched_up", "_refresh_months: CREATE TEMP TABLE _up"),
+    ("TRUNCATE _obs_touched_up", "_refresh_months: TRUNCATE _up"),
+    ("INSERT INTO _obs_touched_up", "_refresh_months: touched ancestors (⋈ org_unit_paths)"),
+    ("ANALYZE _obs_touched_up", "_refresh_months: ANALYZE _up"),
+    ("CREATE TEMP TABLE IF NOT EXISTS _obs_touched", "_refresh_months: CREATE TEMP TABLE"),
+    ("TRUNCATE _obs_touched", "_refresh_months: TRUNCATE"),
+    ("INSERT INTO _obs_touched", "_refresh_months: touched (indicator, org, month)"),
+    ("ANALYZE _obs_touched", "_refresh_months: ANALYZE"),
+    ("DELETE FROM observation_months", "_refresh_months: DELETE touched months"),
+    ("INSERT INTO observation_months", "_refresh_months: re-aggregate touched months from raw"),
+    ("DELETE FROM rollup_months", "_rebuild_rollups: DELETE region months"),
+    ("INSERT INTO rollup_months", "_rebuild_rollups: region months (⋈ paths ⋈ observation_months)"),
+    ("INSERT INTO indicator_levels", "_refresh_months: indicator_levels"),
+    ("INSERT INTO audit_entries", "audit.record: INSERT audit_entries"),
+    ("SELECT 1", "pool warm-up"),
+)
+
+
+def collector_rows(scale: float, forced: int | None) -> int:
+    return forced if forced else max(1, round(FULL_ROWS * scale))
+
+
+# ---------------------------------------------------------------- the export and the bare rows
+
+
+@dataclass
+class Export:
+    content: bytes
+    rows: int           # data rows (the 合计 row not counted)
+    figures: list[tuple[Any, ...]]  # bare rows: indicator_id, org_id, date, numerator, denominator, value
+    first_day: date
+    last_day: date
+    units: int
+
+    @property
+    def megabytes(self) -> float:
+        return len(self.content) / 1e6
+
+
+def build_export(ctx: Context, n_rows: int) -> Export:
+    """N data rows: every generated township for each day, days ending 31 Dec of YEAR − 1 (the loaded data is
+    YEAR, so every key is new), the earliest day partial when N is not a multiple of the townships."""
+    units = ctx.cat.units
+    names = {u.code: u.name for u in org_tree(ctx.plan)}
+    with psycopg.connect(libpq(ctx.main_url)) as conn:
+        found = {c: (i, f) for c, i, f in conn.execute(
+            "SELECT code, id, factor FROM indicators WHERE code = ANY(%s)", (list(INDICATORS),))}
+    (id5, f5), (id7, f7) = found[INDICATORS[0]], found[INDICATORS[1]]
+    last = date(YEAR - 1, 12, 31)
+    n_days = math.ceil(n_rows / len(units))
+    first = last - timedelta(n_days - 1)
+    if first < date(2000, 1, 1):
+        raise SystemExit(f"--collector-rows {n_rows:,} needs {n_days:,} days of {len(units):,} townships, before "
+                         "the generated units' validity (2000-01-01); use fewer rows or a larger --scale")
+    skip = n_days * len(units) - n_rows
+    lines = [f"一体化政务服务平台政务服务事项网办情况统计（{first:%Y年%m月%d日}至{last:%Y年%m月%d日}）",
+             ",".join(HEADER)]
+    q5: list[tuple[Any, ...]] = []
+    q7: list[tuple[Any, ...]] = []
+    tot = [0, 0, 0]
+    k = 0
+    for d in range(n_days):
+        day = first + timedelta(d)
+        iso = day.isoformat()
+        r = random.Random(day.toordinal()).random
+        for code, org_id in units:
+            k += 1
+            if k <= skip:
+                continue
+            den = 50 + int(r() * 450)
+            n5 = den - int(r() * den * 0.2)
+            n7 = n5 - int(r() * n5 * 0.5)
+            lines.append(f"{code},{names[code]},{iso},{den},{n5},{100 * n5 / den:.2f}%,{n7},{100 * n7 / den:.2f}%")
+            q5.append((id5, org_id, day, float(n5), float(den), f5 * n5 / den))
+            q7.append((id7, org_id, day, float(n7), float(den), f7 * n7 / den))
+            tot[0], tot[1], tot[2] = tot[0] + den, tot[1] + n5, tot[2] + n7
+    lines.append(f",合计,,{tot[0]},{tot[1]},{100 * tot[1] / tot[0]:.2f}%,{tot[2]},{100 * tot[2] / tot[0]:.2f}%")
+    content = ("\r\n".join(lines) + "\r\n").encode(ENCODING)
+    return Export(content, n_rows, q5 + q7, first, last, len(units))
+
+
+# ---------------------------------------------------------------- bare
+
+
+def bare(url: str, export: Export) -> float:
+    """Seconds for COPY of every figure into a temp table + one upsert + commit, one transaction."""
+    rows = export.figures
+    with psycopg.connect(libpq(url)) as conn:
+        conn.execute("SELECT 1")
+        started = time.perf_counter()
+        conn.execute(_BARE_STAGE)
+        copy_rows(conn, "_bare_stage", _STAGE_COLS, _STAGE_TYPES, rows)
+        merged = conn.execute(_BARE_MERGE).rowcount
+        conn.commit()
+        seconds = time.perf_counter() - started
+    if merged != len(rows):
+        raise RuntimeError(f"bare merge wrote {merged:,} of {len(rows):,} rows")
+    return seconds
+
+
+# ---------------------------------------------------------------- the child process (collector)
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _reset_peak() -> bool:
+    """Reset VmHWM (and ru_maxrss) to the current RSS (Linux ≥ 4.0); False where not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+class _Steps:
+    """Wall time, calls and the RSS at return of each wrapped step, per ingest run."""
+
+    def __init__(self) -> None:
+        self.current: dict[str, list[float]] = {}
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        saved = []
+        for label, module_name, attr, _ in STEPS:
+            owner: Any = import_module(module_name)
+            name = attr
+            if "." in attr:
+                cls, name = attr.split(".")
+                owner = getattr(owner, cls)
+            original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+            setattr(owner, name, self._wrap(label, original))
+            saved.append((owner, name, original))
+        try:
+            yield
+        finally:
+            for owner, name, original in reversed(saved):
+                setattr(owner, name, original)
+
+    def _add(self, label: str, seconds: float) -> None:
+        entry = self.current.setdefault(label, [0.0, 0, 0])
+        entry[0] += seconds
+        entry[1] += 1
+        entry[2] = max(entry[2], _status_kb("VmRSS"))
+
+    def _wrap(self, label: str, original: Any) -> Any:
+        if inspect.iscoroutinefunction(original):
+            async def timed_async(*a: Any, **kw: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return await original(*a, **kw)
+                finally:
+                    self._add(label, time.perf_counter() - started)
+            return timed_async
+
+        def timed_sync(*a: Any, **kw: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*a, **kw)
+            finally:
+                self._add(label, time.perf_counter() - started)
+        return timed_sync
+
+
+class _GcWatch:
+    """Time spent in the cyclic garbage collector, per generation."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            g = info["generation"]
+            self.seconds[g] += time.perf_counter() - self._started
+            self.count[g] += 1
+
+    def snapshot(self) -> tuple[list[float], list[int]]:
+        return list(self.seconds), list(self.count)
+
+
+async def _child_async(spec: dict[str, Any]) -> dict[str, Any]:
+    import hashlib
+
+    import httpx
+    from sqlalchemy import text
+
+    from services.collector.run import LocalFile, ingest_once
+    from services.collector.sources import parse_sources
+    from shared.core.db import make_engine, make_sessionmaker
+    from shared.core.settings import DatabaseSettings, Settings
+
+    source = parse_sources(spec["yaml"])[0]
+    content = Path(spec["csv"]).read_bytes()
+    local = LocalFile(content, spec["name"])
+    day = date.fromisoformat(spec["day"])
+    settings = Settings(db=DatabaseSettings(url=spec["db_url"]))
+    engine = make_engine(settings.db, "scorecard-bench-collector")
+    statements = StatementProfile(SQL_LABELS)
+    statements.attach(engine.sync_engine)
+    sessions = make_sessionmaker(engine)
+    steps, gcw = _Steps(), _GcWatch()
+    gc.callbacks.append(gcw)
+    started = time.perf_counter()
+    digest = hashlib.sha256(content).hexdigest()
+    sha_seconds = time.perf_counter() - started
+    out: dict[str, Any] = {"sha256_seconds": sha_seconds, "digest": digest, "runs": []}
+    try:
+        async with sessions() as s:  # a pooled connection before the clock, as the bare path connects first
+            await s.execute(text("SELECT 1"))
+        async with httpx.AsyncClient() as client:
+            with steps.installed():
+                for _ in range(2):
+                    steps.current, statements.seconds, statements.calls = {}, {}, {}
+                    gc.collect()
+                    reset = _reset_peak()
+                    rss_before = _status_kb("VmRSS")
+                    gc_before = gcw.snapshot()
+                    started = time.perf_counter()
+                    run = await ingest_once(sessions, source, day=day, settings=settings, client=client, local=local)
+                    seconds = time.perf_counter() - started
+                    gc_after = gcw.snapshot()
+                    out["runs"].append({
+                        "seconds": seconds, "status": run.status, "message": run.message,
+                        "rows_read": run.rows_read, "rows_accepted": run.rows_accepted,
+                        "rows_rejected": run.rows_rejected, "rows_skipped": run.rows_skipped,
+                        "inserted": run.inserted, "updated": run.updated, "unchanged": run.unchanged,
+                        "errors": len(run.errors or []), "first_errors": (run.errors or [])[:5],
+                        "warnings": len(run.warnings or []), "first_warnings": (run.warnings or [])[:5],
+                        "rss_before_kb": rss_before, "peak_kb": _status_kb("VmHWM"), "peak_reset": reset,
+                        "rss_after_kb": _status_kb("VmRSS"),
+                        "gc_seconds": [a - b for a, b in zip(gc_after[0], gc_before[0], strict=True)],
+                        "gc_count": [a - b for a, b in zip(gc_after[1], gc_before[1], strict=True)],
+                        "steps": steps.current,
+                        "statements": {k: [v, statements.calls[k]] for k, v in statements.seconds.items()},
+                    })
+    finally:
+        gc.callbacks.remove(gcw)
+        await engine.dispose()
+    return out
+
+
+def child_main(spec_path: str) -> int:
+    spec = json.loads(Path(spec_path).read_text())
+    result = asyncio.run(_child_async(spec))
+    Path(spec["result"]).write_text(json.dumps(result))
+    return 0
+
+
+def run_child(db_url: str, export: Export, workdir: Path) -> dict[str, Any]:
+    csv_path = workdir / f"wangban_{export.last_day}.csv"
+    csv_path.write_bytes(export.content)
+    spec = {"yaml": SOURCE_YAML, "csv": str(csv_path), "name": csv_path.name, "day": export.last_day.isoformat(),
+            "db_url": db_url, "result": str(workdir / "result.json")}
+    spec_path = workdir / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+    # Same process group: a Ctrl-C reaches the child too; subprocess.run kills it if we stop for another reason.
+    subprocess.run([sys.executable, "-m", "bench.bench_collector", str(spec_path)], cwd=REPO_ROOT, check=True)
+    result: dict[str, Any] = json.loads((workdir / "result.json").read_text())
+    return result
+
+
+# ---------------------------------------------------------------- the benchmark
+
+
+@dataclass
+class CollectorResult:
+    export: Export
+    bare_seconds: float
+    child: dict[str, Any]
+
+    @property
+    def first(self) -> dict[str, Any]:
+        return dict(self.child["runs"][0])
+
+    @property
+    def second(self) -> dict[str, Any]:
+        return dict(self.child["runs"][1])
+
+
+def _check(export: Export, child: dict[str, Any]) -> None:
+    first, second = child["runs"]
+    n_fig = len(export.figures)
+    got = (first["status"], first["rows_read"], first["rows_accepted"], first["inserted"], first["updated"],
+           first["errors"], first["warnings"])
+    want = ("succeeded", export.rows, export.rows, n_fig, 0, 0, 0)
+    if got != want:
+        raise RuntimeError(f"first ingest: expected (status, rows_read, rows_accepted, inserted, updated, errors, "
+                           f"warnings) = {want}, got {got}: {first['message']}; errors {first['first_errors']}; "
+                           f"warnings {first['first_warnings']}")
+    if second["status"] != "skipped":
+        raise RuntimeError(f"second ingest of the same export: expected status skipped, got {second['status']}: "
+                           f"{second['message']}")
+
+
+def bench_collector(ctx: Context, n_rows: int) -> CollectorResult:
+    log(f"collector: building a {n_rows:,}-row export ({len(INDICATORS)} figure pairs → "
+        f"{len(INDICATORS) * n_rows:,} figures, {ENCODING})")
+    export = build_export(ctx, n_rows)
+    log(f"  {export.megabytes:.1f} MB, {export.first_day} … {export.last_day} × up to {export.units:,} townships")
+    main_db = ctx.main_url.rsplit("/", 1)[1]
+    names = ("scorecard_bench_coll_bare", "scorecard_bench_collector")
+    try:
+        bare_url = create_database(ctx.server_url, names[0], template=main_db)
+        seconds = bare(bare_url, export)
+        drop_database(ctx.server_url, names[0])
+        log(f"  bare COPY-merge: {len(export.figures):,} figures in {seconds:.1f} s (one transaction)")
+        coll_url = create_database(ctx.server_url, names[1], template=main_db)
+        with tempfile.TemporaryDirectory(prefix="scorecard-bench-collector-") as tmp:
+            child = run_child(coll_url, export, Path(tmp))
+        _check(export, child)
+        first, second = child["runs"]
+        log(f"  ingest_once (child process): {first['seconds']:.1f} s, {first['status']}; peak RSS "
+            f"{first['peak_kb'] / 1024:,.0f} MB; again: {second['seconds'] * 1000:.0f} ms, {second['status']}")
+    finally:
+        for name in names:
+            drop_database(ctx.server_url, name)
+    return CollectorResult(export, seconds, child)
+
+
+def verdict_at_most(ratio: float, target: float) -> str:
+    if ratio <= target:
+        return f"≤ {100 * target:g} %: MET"
+    return f"≤ {100 * target:g} %: MISSED ({ratio / target:.1f}× the allowance)"
+
+
+def rows(res: CollectorResult) -> list[Row]:
+    ex, first, second = res.export, res.first, res.second
+    n_fig = len(ex.figures)
+    bare_rate = n_fig / res.bare_seconds
+    rate = first["inserted"] / first["seconds"]
+    ratio = rate / bare_rate
+    measure = f"collector, {ex.rows:,}-row CSV ({ex.megabytes:.0f} MB)"
+    out = [
+        Row(measure, "bare: COPY → stage → INSERT ON CONFLICT, 1 transaction", f"{n_fig:,}",
+            f"{bare_rate:,.0f} figures/s", "1.00×", "reference"),
+        Row("", "ingest_once(LocalFile), new figures", f"{n_fig:,}",
+            f"{rate:,.0f} figures/s ({first['seconds']:.1f} s)", f"{ratio:.2f}×", verdict_at_least(ratio, 0.8)),
+        Row("", "ingest_once, same export again (skipped)", "1", f"{second['seconds'] * 1000:,.0f} ms",
+            f"{100 * second['seconds'] / first['seconds']:.2f} %",
+            verdict_at_most(second["seconds"] / first["seconds"], 0.01)),
+    ]
+    peak = first["peak_kb"] / 1024
+    base = first["rss_before_kb"] / 1024
+    if peak >= MEMORY_TARGET_MB:
+        verdict = (f"< {MEMORY_TARGET_MB} MB for {MEMORY_EXPORT_MB} MB: MISSED "
+                   f"already at {ex.megabytes:.0f} MB")
+    elif ex.megabytes >= MEMORY_EXPORT_MB:
+        verdict = f"< {MEMORY_TARGET_MB} MB for {MEMORY_EXPORT_MB} MB: MET"
+    else:
+        guess = base + (peak - base) * MEMORY_EXPORT_MB / ex.megabytes
+        verdict = (f"< {MEMORY_TARGET_MB} MB for {MEMORY_EXPORT_MB} MB: ~{guess:,.0f} MB extrapolated "
+                   f"({'MET' if guess < MEMORY_TARGET_MB else 'MISSED'})")
+    out.append(Row("", "ingest_once, peak RSS of the collector process", "1",
+                   f"{peak:,.0f} MB (before {base:,.0f} MB)",
+                   f"{(peak - base) / ex.megabytes:.1f} MB/MB", verdict))
+    return out
+
+
+def _print_steps(steps: dict[str, list[float]], children: dict[str, list[str]], parent: str, depth: int,
+                 own: float, total: float) -> None:
+    kids = children.get(parent, [])
+    for label in kids:
+        secs, calls, rss = steps[label]
+        print(f"  {'  ' * depth}{label:<{60 - 2 * depth}} {secs:8.3f} s {100 * secs / total:5.1f} %  "
+              f"×{int(calls):<3} RSS at return ≤ {rss / 1024:6,.0f} MB")
+        _print_steps(steps, children, label, depth + 1, secs, total)
+    if kids:
+        rest = own - sum(steps[k][0] for k in kids)
+        print(f"  {'  ' * depth}{REST.get(parent, 'rest'):<{60 - 2 * depth}} {rest:8.3f} s "
+              f"{100 * rest / total:5.1f} %")
+
+
+def print_breakdown(res: CollectorResult) -> None:
+    ex = res.export
+    print(f"\ncollector export: {ex.rows:,} CSV rows (+ title, header, 合计) = {len(ex.figures):,} figures "
+          f"(QS-05, QS-07), {ENCODING}, {ex.megabytes:.1f} MB, {ex.first_day} … {ex.last_day}; all keys new")
+    for n, run in enumerate(res.child["runs"], 1):
+        total = run["seconds"]
+        lifetime = "" if run["peak_reset"] else " (process lifetime peak)"
+        print(f"\ningest_once breakdown, run {n} ({run['status']}, {total:.3f} s; RSS "
+              f"{run['rss_before_kb'] / 1024:,.0f} MB before, peak {run['peak_kb'] / 1024:,.0f} MB{lifetime}, "
+              f"{run['rss_after_kb'] / 1024:,.0f} MB after):")
+        steps: dict[str, list[float]] = run["steps"]
+        children: dict[str, list[str]] = {}
+        for label, _, _, parent in STEPS:
+            if label in steps:
+                children.setdefault(parent, []).append(label)
+        _print_steps(steps, children, "", 0, total, total)
+        gc_s, gc_n = run["gc_seconds"], run["gc_count"]
+        print(f"  garbage-collector pauses (inside the steps above): {sum(gc_s):.3f} s "
+              f"({100 * sum(gc_s) / total:.1f} %); collections gen0/1/2 = {gc_n[0]}/{gc_n[1]}/{gc_n[2]}, "
+              f"gen2 {gc_s[2]:.3f} s")
+        if n == 1:
+            print("  SQL statements (inside the steps above; the COPY of _stage is not a cursor execute):")
+        else:
+            print(f"  sha256 of the export (measured separately): {res.child['sha256_seconds'] * 1000:.1f} ms")
+            print("  SQL statements:")
+        for label, (secs, calls) in sorted(run["statements"].items(), key=lambda kv: -kv[1][0])[:14]:
+            print(f"    {label:<62} {secs:8.3f} s {100 * secs / total:5.1f} %  ×{calls}")
+
+
+if __name__ == "__main__":
+    sys.exit(child_main(sys.argv[1]))
