@@ -110,20 +110,22 @@ STEPS = (
     ("catalogue_maps", "shared.observations.store", "catalogue_maps", "write_observations"),
     ("validate.check_figures (Python, per figure)", "shared.observations.validate", "check_figures",
      "write_observations"),
+    ("_lock_indicators", "shared.observations.store", "_lock_indicators", "write_observations"),
     ("_stage (tuples + COPY + ANALYZE)", "shared.observations.store", "_stage", "write_observations"),
     ("_merge (one statement)", "shared.observations.store", "_merge", "write_observations"),
-    ("_refresh_months", "shared.observations.store", "_refresh_months", "write_observations"),
-    ("_rebuild_rollups", "shared.observations.store", "_rebuild_rollups", "_refresh_months"),
+    ("preaggregate.refresh", "shared.observations.preaggregate", "refresh", "write_observations"),
+    ("_rebuild_rollups", "shared.observations.preaggregate", "_rebuild_rollups", "preaggregate.refresh"),
     ("audit.record", "shared.access.audit", "record", "write_observations"),
     ("ingest_store.add_run (run record)", "shared.ingest.store", "add_run", ""),
 )
 REST = {"": "rest: commit, session, sha256, bookkeeping", "parse_export": "rest of parse_export",
         "read_table": "rest of read_table", "_figures": "rest of _figures (ObservationIn records, keys)",
-        "write_observations": "rest of write_observations", "_refresh_months": "rest of _refresh_months",
+        "write_observations": "rest of write_observations", "preaggregate.refresh": "rest of preaggregate.refresh",
         "_data_rows (filler + total rows)": "rest of _data_rows"}
 
 SQL_LABELS = (
     ("SELECT pg_try_advisory_xact_lock", "lock: pg_try_advisory_xact_lock"),
+    ("SELECT pg_advisory_xact_lock", "_lock_indicators: pg_advisory_xact_lock"),
     ("SELECT ingest_runs", "last_succeeded: SELECT ingest_runs"),
     ("INSERT INTO ingest_runs", "add_run: INSERT ingest_runs"),
     ("SELECT indicators.code", "catalogue_maps: indicators"),
@@ -132,19 +134,19 @@ SQL_LABELS = (
     ("TRUNCATE _obs_stage", "_stage: TRUNCATE"),
     ("ANALYZE _obs_stage", "_stage: ANALYZE _obs_stage"),
     ("WITH old AS MATERIALIZED", "_merge: stage ⟕ observations → history + upsert"),
-    ("CREATE TEMP TABLE IF NOT EXISTS _obs_touched_up", "_refresh_months: CREATE TEMP TABLE _up"),
-    ("TRUNCATE _obs_touched_up", "_refresh_months: TRUNCATE _up"),
-    ("INSERT INTO _obs_touched_up", "_refresh_months: touched ancestors (⋈ org_unit_paths)"),
-    ("ANALYZE _obs_touched_up", "_refresh_months: ANALYZE _up"),
-    ("CREATE TEMP TABLE IF NOT EXISTS _obs_touched", "_refresh_months: CREATE TEMP TABLE"),
-    ("TRUNCATE _obs_touched", "_refresh_months: TRUNCATE"),
-    ("INSERT INTO _obs_touched", "_refresh_months: touched (indicator, org, month)"),
-    ("ANALYZE _obs_touched", "_refresh_months: ANALYZE"),
-    ("DELETE FROM observation_months", "_refresh_months: DELETE touched months"),
-    ("INSERT INTO observation_months", "_refresh_months: re-aggregate touched months from raw"),
+    ("CREATE TEMP TABLE IF NOT EXISTS _obs_touched_up", "refresh: CREATE TEMP TABLE _up"),
+    ("TRUNCATE _obs_touched_up", "refresh: TRUNCATE _up"),
+    ("INSERT INTO _obs_touched_up", "refresh: touched ancestors (⋈ org_unit_paths)"),
+    ("ANALYZE _obs_touched_up", "refresh: ANALYZE _up"),
+    ("CREATE TEMP TABLE IF NOT EXISTS _obs_touched", "refresh: CREATE TEMP TABLE"),
+    ("TRUNCATE _obs_touched", "refresh: TRUNCATE"),
+    ("INSERT INTO _obs_touched", "refresh: touched (indicator, org, month)"),
+    ("ANALYZE _obs_touched", "refresh: ANALYZE"),
+    ("DELETE FROM observation_months", "refresh: DELETE touched months"),
+    ("INSERT INTO observation_months", "refresh: re-aggregate touched months from raw"),
     ("DELETE FROM rollup_months", "_rebuild_rollups: DELETE region months"),
     ("INSERT INTO rollup_months", "_rebuild_rollups: region months (⋈ paths ⋈ observation_months)"),
-    ("INSERT INTO indicator_levels", "_refresh_months: indicator_levels"),
+    ("INSERT INTO indicator_levels", "refresh: indicator_levels"),
     ("INSERT INTO audit_entries", "audit.record: INSERT audit_entries"),
     ("SELECT 1", "pool warm-up"),
 )
@@ -216,20 +218,22 @@ def build_export(ctx: Context, n_rows: int) -> Export:
 # ---------------------------------------------------------------- bare
 
 
-def bare(url: str, export: Export) -> float:
-    """Seconds for COPY of every figure into a temp table + one upsert + commit, one transaction."""
+def bare(url: str, export: Export) -> tuple[float, float]:
+    """Seconds for COPY of every figure into a temp table + one upsert + commit, one transaction; and of
+    those, the seconds of the COPY."""
     rows = export.figures
     with psycopg.connect(libpq(url)) as conn:
         conn.execute("SELECT 1")
         started = time.perf_counter()
         conn.execute(_BARE_STAGE)
         copy_rows(conn, "_bare_stage", _STAGE_COLS, _STAGE_TYPES, rows)
+        copied = time.perf_counter()
         merged = conn.execute(_BARE_MERGE).rowcount
         conn.commit()
         seconds = time.perf_counter() - started
     if merged != len(rows):
         raise RuntimeError(f"bare merge wrote {merged:,} of {len(rows):,} rows")
-    return seconds
+    return seconds, copied - started
 
 
 # ---------------------------------------------------------------- the child process (collector)
@@ -254,10 +258,11 @@ def _reset_peak() -> bool:
 
 
 class _Steps:
-    """Wall time, calls and the RSS at return of each wrapped step, per ingest run."""
+    """Wall time, calls, RSS at return and peak RSS so far (max over calls) of each wrapped step, per run."""
 
     def __init__(self) -> None:
         self.current: dict[str, list[float]] = {}
+        self.missing: list[str] = []
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -267,8 +272,11 @@ class _Steps:
             name = attr
             if "." in attr:
                 cls, name = attr.split(".")
-                owner = getattr(owner, cls)
-            original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+                owner = getattr(owner, cls, None)
+            original = (owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None))
+            if original is None:  # the product moved it: say so instead of failing the benchmark
+                self.missing.append(f"{module_name}.{attr}")
+                continue
             setattr(owner, name, self._wrap(label, original))
             saved.append((owner, name, original))
         try:
@@ -278,10 +286,11 @@ class _Steps:
                 setattr(owner, name, original)
 
     def _add(self, label: str, seconds: float) -> None:
-        entry = self.current.setdefault(label, [0.0, 0, 0])
+        entry = self.current.setdefault(label, [0.0, 0, 0, 0])
         entry[0] += seconds
         entry[1] += 1
         entry[2] = max(entry[2], _status_kb("VmRSS"))
+        entry[3] = max(entry[3], _status_kb("VmHWM"))
 
     def _wrap(self, label: str, original: Any) -> Any:
         if inspect.iscoroutinefunction(original):
@@ -347,7 +356,7 @@ async def _child_async(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     digest = hashlib.sha256(content).hexdigest()
     sha_seconds = time.perf_counter() - started
-    out: dict[str, Any] = {"sha256_seconds": sha_seconds, "digest": digest, "runs": []}
+    out: dict[str, Any] = {"sha256_seconds": sha_seconds, "digest": digest, "runs": [], "missing": steps.missing}
     try:
         async with sessions() as s:  # a pooled connection before the clock, as the bare path connects first
             await s.execute(text("SELECT 1"))
@@ -410,6 +419,7 @@ def run_child(db_url: str, export: Export, workdir: Path) -> dict[str, Any]:
 class CollectorResult:
     export: Export
     bare_seconds: float
+    bare_copy_seconds: float
     child: dict[str, Any]
 
     @property
@@ -445,9 +455,10 @@ def bench_collector(ctx: Context, n_rows: int) -> CollectorResult:
     names = ("scorecard_bench_coll_bare", "scorecard_bench_collector")
     try:
         bare_url = create_database(ctx.server_url, names[0], template=main_db)
-        seconds = bare(bare_url, export)
+        seconds, copy_seconds = bare(bare_url, export)
         drop_database(ctx.server_url, names[0])
-        log(f"  bare COPY-merge: {len(export.figures):,} figures in {seconds:.1f} s (one transaction)")
+        log(f"  bare COPY-merge: {len(export.figures):,} figures in {seconds:.1f} s (one transaction; COPY "
+            f"{copy_seconds:.1f} s, upsert + commit {seconds - copy_seconds:.1f} s)")
         coll_url = create_database(ctx.server_url, names[1], template=main_db)
         with tempfile.TemporaryDirectory(prefix="scorecard-bench-collector-") as tmp:
             child = run_child(coll_url, export, Path(tmp))
@@ -458,7 +469,7 @@ def bench_collector(ctx: Context, n_rows: int) -> CollectorResult:
     finally:
         for name in names:
             drop_database(ctx.server_url, name)
-    return CollectorResult(export, seconds, child)
+    return CollectorResult(export, seconds, copy_seconds, child)
 
 
 def verdict_at_most(ratio: float, target: float) -> str:
@@ -504,9 +515,9 @@ def _print_steps(steps: dict[str, list[float]], children: dict[str, list[str]], 
                  own: float, total: float) -> None:
     kids = children.get(parent, [])
     for label in kids:
-        secs, calls, rss = steps[label]
+        secs, calls, rss, hwm = steps[label]
         print(f"  {'  ' * depth}{label:<{60 - 2 * depth}} {secs:8.3f} s {100 * secs / total:5.1f} %  "
-              f"×{int(calls):<3} RSS at return ≤ {rss / 1024:6,.0f} MB")
+              f"×{int(calls):<3} RSS {rss / 1024:5,.0f} MB, peak so far {hwm / 1024:5,.0f} MB")
         _print_steps(steps, children, label, depth + 1, secs, total)
     if kids:
         rest = own - sum(steps[k][0] for k in kids)
@@ -518,6 +529,8 @@ def print_breakdown(res: CollectorResult) -> None:
     ex = res.export
     print(f"\ncollector export: {ex.rows:,} CSV rows (+ title, header, 合计) = {len(ex.figures):,} figures "
           f"(QS-05, QS-07), {ENCODING}, {ex.megabytes:.1f} MB, {ex.first_day} … {ex.last_day}; all keys new")
+    print(f"bare path: {res.bare_seconds:.3f} s = binary COPY into the temp table {res.bare_copy_seconds:.3f} s + "
+          f"INSERT … ON CONFLICT and commit {res.bare_seconds - res.bare_copy_seconds:.3f} s")
     for n, run in enumerate(res.child["runs"], 1):
         total = run["seconds"]
         lifetime = "" if run["peak_reset"] else " (process lifetime peak)"
@@ -530,6 +543,8 @@ def print_breakdown(res: CollectorResult) -> None:
             if label in steps:
                 children.setdefault(parent, []).append(label)
         _print_steps(steps, children, "", 0, total, total)
+        if res.child.get("missing"):
+            print(f"  not timed (no longer in the product): {', '.join(res.child['missing'])}")
         gc_s, gc_n = run["gc_seconds"], run["gc_count"]
         print(f"  garbage-collector pauses (inside the steps above): {sum(gc_s):.3f} s "
               f"({100 * sum(gc_s) / total:.1f} %); collections gen0/1/2 = {gc_n[0]}/{gc_n[1]}/{gc_n[2]}, "

@@ -135,7 +135,7 @@ def _timed_steps(profile: StatementProfile) -> Iterator[None]:
     """Wrap the steps of write_observations (module attributes looked up at call time) to time each one.
     The product modules are not changed on disk; the wrappers live only in this process, for this run."""
     from shared.access import audit
-    from shared.observations import store, validate
+    from shared.observations import preaggregate, store, validate
 
     def wrap(module: Any, name: str, label: str) -> tuple[Any, str, Any]:
         original = getattr(module, name)
@@ -161,7 +161,7 @@ def _timed_steps(profile: StatementProfile) -> Iterator[None]:
              wrap(validate, "check_figures", "step validate.check_figures (Python)"),
              wrap(store, "_stage", "step _stage (temp table + COPY of the rows)"),
              wrap(store, "_merge", "step _merge"),
-             wrap(store, "_refresh_months", "step _refresh_months"),
+             wrap(preaggregate, "refresh", "step preaggregate.refresh (was store._refresh_months)"),
              wrap(audit, "record", "step audit.record")]
     try:
         yield
