@@ -27,6 +27,7 @@ from shared.ratings import store as rating_store
 
 log = logging.getLogger("scorecard.collector")
 ACTOR = "collector"
+WRITE_CHUNK = 100_000  # figures per write_observations call
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,16 @@ async def ingest_once(
     not_modified, busy or failed)."""
     url = f"file:{local.name}" if local else source.url_for(day)
     run = IngestRun(
-        source_id=source.id, url=url, for_date=day, started_at=clock.now(), status="running", errors=[], warnings=[]
+        source_id=source.id,
+        url=url,
+        for_date=day,
+        started_at=clock.now(),
+        status="running",
+        errors=[],
+        warnings=[],
+        inserted=0,
+        updated=0,
+        unchanged=0,
     )
     try:
         async with sessions() as session, session.begin():
@@ -130,11 +140,19 @@ async def _write(
             result.figures.unchanged,
         )
     else:
-        written = await observation_store.write_observations(
-            session, parsed.figures, source=source.id, actor=actor, partial=True
-        )
-        rejected += _file_rows(written.rejected, parsed.figure_rows)
-        run.inserted, run.updated, run.unchanged = written.inserted, written.updated, written.unchanged
+        # Written in chunks (one transaction still): validation and staging then hold one chunk, not the file.
+        for start in range(0, len(parsed.figures), WRITE_CHUNK):
+            chunk = parsed.figures[start : start + WRITE_CHUNK]
+            written = await observation_store.write_observations(
+                session, chunk, source=source.id, actor=actor, partial=True
+            )
+            rejected += _file_rows(written.rejected, parsed.figure_rows[start : start + WRITE_CHUNK])
+            run.inserted += written.inserted
+            run.updated += written.updated
+            run.unchanged += written.unchanged
+            if len(parsed.figures) > WRITE_CHUNK:
+                done = min(start + WRITE_CHUNK, len(parsed.figures))
+                log.info("source %s: %d of %d figures written", source.id, done, len(parsed.figures))
     run.rows_read, run.rows_skipped = parsed.rows_read, parsed.rows_skipped
     run.rows_rejected = len({p.row for p in rejected})
     run.rows_accepted = parsed.rows_read - parsed.duplicates - run.rows_rejected

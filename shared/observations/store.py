@@ -125,7 +125,8 @@ async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) 
     if conn.dialect.name == "postgresql":
         raw = (await conn.get_raw_connection()).driver_connection
         assert raw is not None
-        async with raw.cursor() as cur, cur.copy(f"COPY {STAGE} ({_COLUMNS}) FROM STDIN") as copy:
+        async with raw.cursor() as cur, cur.copy(f"COPY {STAGE} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["int4", "int4", "date", "float8", "float8", "float8"])
             for t in tuples:
                 await copy.write_row(t)
     else:
@@ -160,6 +161,7 @@ WITH old AS MATERIALIZED (
 ), merged AS (
     INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by)
     SELECT {_COLUMNS}, :source, :now, :actor FROM old WHERE changed OR NOT existed
+    ORDER BY indicator_id, org_id, obs_date  -- index order: the upsert touches the key's pages in sequence
     ON CONFLICT (indicator_id, org_id, obs_date) DO UPDATE SET numerator = excluded.numerator,
         denominator = excluded.denominator, value = excluded.value, source = excluded.source,
         recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by

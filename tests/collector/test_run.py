@@ -289,3 +289,28 @@ class TestDatabaseDown:
         finally:
             await engine.dispose()
         assert run.status == "failed" and "OperationalError" in run.message and run.id is None
+
+
+class TestChunkedWrites:
+    async def test_rejected_rows_keep_their_file_row_numbers_across_chunks(
+        self, database, settings, http, monkeypatch
+    ) -> None:
+        from services.collector import run as run_module
+
+        monkeypatch.setattr(run_module, "WRITE_CHUNK", 1)
+        body = (
+            "统计月份,大厅名称,区划代码,依申请政务服务事项总数,纳入综合窗口办理事项数,一窗综合受理率\n"
+            "2022-05,青山区政务服务中心,150204000000,491,398,81.06%\n"
+            "2022-05,富强路街道便民服务中心,150204001000,503,421,83.70%\n"
+            "2022-05,不存在的大厅,150204999000,100,50,50.00%\n"
+        ).encode("utf-8-sig")
+        run = await ingest_once(
+            database.sessions,
+            source("yichuang"),
+            day=date(2022, 5, 1),
+            settings=settings,
+            client=http,
+            local=LocalFile(body, "y.csv"),
+        )
+        assert run.status == "succeeded" and (run.inserted, run.rows_accepted, run.rows_rejected) == (2, 2, 1)
+        assert [e["row"] for e in run.errors] == [4]
