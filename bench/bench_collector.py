@@ -206,7 +206,8 @@ def build_export(ctx: Context, n_rows: int) -> Export:
             den = 50 + int(r() * 450)
             n5 = den - int(r() * den * 0.2)
             n7 = n5 - int(r() * n5 * 0.5)
-            lines.append(f"{code},{names[code]},{iso},{den},{n5},{100 * n5 / den:.2f}%,{n7},{100 * n7 / den:.2f}%")
+            name = names.get(code, code)
+            lines.append(f"{code},{name},{iso},{den},{n5},{100 * n5 / den:.2f}%,{n7},{100 * n7 / den:.2f}%")
             q5.append((id5, org_id, day, float(n5), float(den), f5 * n5 / den))
             q7.append((id7, org_id, day, float(n7), float(den), f7 * n7 / den))
             tot[0], tot[1], tot[2] = tot[0] + den, tot[1] + n5, tot[2] + n7

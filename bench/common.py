@@ -3,6 +3,7 @@ the bare psycopg path and the result table. Nothing here is product code; the pr
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import random
@@ -20,6 +21,10 @@ from typing import Any, TypeVar
 import httpx
 import psycopg
 from sqlalchemy import create_engine, text
+
+from shared.core.db import make_engine, make_sessionmaker
+from shared.core.settings import DatabaseSettings
+from shared.observations import preaggregate
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROVINCE = "150000000000"  # 内蒙古自治区 (seeded)
@@ -244,9 +249,18 @@ def load_base(url: str, plan: Plan, cat: Catalogue) -> None:
             conn.execute(_MONTHS_SQL, {"ind": ind_id})
             conn.commit()
             log(f"  monthly pre-aggregate built for {code}")
+    asyncio.run(_rebuild_region_level(url))
+    log("  region-level pre-aggregate built (the product's preaggregate.rebuild_all_rollups)")
     with psycopg.connect(libpq(url), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     log("  VACUUM ANALYZE done")
+
+
+async def _rebuild_region_level(url: str) -> None:
+    engine = make_engine(DatabaseSettings(url=url), "scorecard-bench")
+    async with make_sessionmaker(engine)() as session, session.begin():
+        await preaggregate.rebuild_all_rollups(session)
+    await engine.dispose()
 
 
 _MONTHS_SQL = """

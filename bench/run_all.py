@@ -146,8 +146,11 @@ def _catalogue(url: str, plan: Plan) -> Catalogue:
             "SELECT code, id, factor, time_aggregation FROM indicators WHERE code = ANY(%s)", (list(plan.indicators),))}
         cat.indicators = [(c, found[c][0], found[c][1]) for c in plan.indicators]
         cat.time_aggregation = {c: found[c][2] for c in plan.indicators}
-        cat.units = list(conn.execute("SELECT code, id FROM org_units WHERE code = ANY(%s) ORDER BY code",
-                                      (townships,)).fetchall())
+        # Every township of the province reports, the seeded ones (青山区's streets) too: a province where
+        # some never report is a half-reported roll-up, which the product answers from the per-unit rows.
+        cat.units = list(conn.execute(
+            "SELECT code, id FROM org_units WHERE code = ANY(%s) OR (level = 'township' AND code LIKE '15%%') "
+            "ORDER BY code", (townships,)).fetchall())
     return cat
 
 

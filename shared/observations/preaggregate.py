@@ -84,7 +84,8 @@ async def _rebuild_rollups(session: AsyncSession, keys: str) -> None:
 
 
 async def rebuild_all_rollups(session: AsyncSession) -> None:
-    """After the org tree changed (org_unit_paths rebuilt): recompute every region-level row."""
+    """Recompute every region-level row and the reporting levels from `observation_months`: after the org
+    tree changed (org_unit_paths rebuilt), or after figures were bulk-loaded around the write path."""
     await session.execute(text("DELETE FROM rollup_months"))
     await reset_temp_table(session, "_obs_touched_up", "indicator_id integer, org_id integer, month date")
     await session.execute(
@@ -94,3 +95,10 @@ async def rebuild_all_rollups(session: AsyncSession) -> None:
         )
     )
     await session.execute(text(_ROLLUP_INSERT.format(keys="_obs_touched_up")))
+    await session.execute(
+        text(
+            "INSERT INTO indicator_levels (indicator_id, level) SELECT DISTINCT m.indicator_id, u.level "
+            "FROM observation_months m JOIN org_units u ON u.id = m.org_id WHERE u.level IS NOT NULL "
+            "ON CONFLICT DO NOTHING"
+        )
+    )

@@ -35,11 +35,14 @@ def _source(period: Period, time_aggregation: str) -> str:
             "FROM observation_months WHERE indicator_id = :ind AND month BETWEEN :start AND :end "
             "GROUP BY org_id"
         )
+    return _latest_month("observation_months", "last_numerator AS num, last_denominator AS den, last_value AS val")
+
+
+def _latest_month(table: str, columns: str, where: str = "") -> str:
+    """Each org's row of the latest month in the period that has one (for `last` indicators)."""
     return (
-        "SELECT org_id, last_numerator AS num, last_denominator AS den, last_value AS val FROM ("
-        "SELECT org_id, last_numerator, last_denominator, last_value, row_number() OVER "
-        "(PARTITION BY org_id ORDER BY month DESC) AS rn FROM observation_months "
-        "WHERE indicator_id = :ind AND month BETWEEN :start AND :end) latest WHERE rn = 1"
+        f"SELECT org_id, {columns} FROM (SELECT *, row_number() OVER (PARTITION BY org_id ORDER BY month DESC) "
+        f"AS rn FROM {table} WHERE indicator_id = :ind {where} AND month BETWEEN :start AND :end) latest WHERE rn = 1"
     )
 
 
@@ -91,11 +94,8 @@ def _region_source(time_aggregation: str) -> str:
             "FROM rollup_months WHERE indicator_id = :ind AND org_id IN :roots AND month BETWEEN :start AND :end "
             "GROUP BY org_id"
         )
-    return (
-        "SELECT org_id, last_numerator, last_denominator, last_value, units, 1 FROM ("
-        "SELECT org_id, last_numerator, last_denominator, last_value, units, row_number() OVER "
-        "(PARTITION BY org_id ORDER BY month DESC) AS rn FROM rollup_months WHERE indicator_id = :ind "
-        "AND org_id IN :roots AND month BETWEEN :start AND :end) latest WHERE rn = 1"
+    return _latest_month(
+        "rollup_months", "last_numerator, last_denominator, last_value, units, 1", "AND org_id IN :roots"
     )
 
 

@@ -17,6 +17,7 @@ from services.api.deps import Database
 from services.collector.run import LocalFile, ingest_once
 from services.collector.sources import SourceConfig, load_sources
 from shared.core.settings import Settings
+from shared.ingest.models import IngestRun
 from shared.observations.models import Observation, ObservationHistory
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
@@ -33,6 +34,21 @@ def sample(name: str) -> LocalFile:
     return LocalFile((SAMPLES / name).read_bytes(), name)
 
 
+YICHUANG_HEADER = "统计月份,大厅名称,区划代码,依申请政务服务事项总数,纳入综合窗口办理事项数,一窗综合受理率\n"
+
+
+async def ingest_local(
+    database: Database, settings: Settings, client: httpx.AsyncClient, source_id: str, day: date, local: LocalFile
+) -> IngestRun:
+    return await ingest_once(
+        database.sessions, source(source_id), day=day, settings=settings, client=client, local=local
+    )
+
+
+def yichuang_csv(*rows: str) -> LocalFile:
+    return LocalFile((YICHUANG_HEADER + "".join(r + "\n" for r in rows)).encode("utf-8-sig"), "yichuang.csv")
+
+
 @pytest.fixture
 async def http() -> httpx.AsyncClient:
     async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404))) as c:
@@ -47,13 +63,8 @@ async def value(client: httpx.AsyncClient, indicator: str, org: str, period: str
 
 class TestSamples:
     async def test_wangban_street_rate_for_the_day(self, database: Database, settings, http, client) -> None:
-        run = await ingest_once(
-            database.sessions,
-            source("wangban"),
-            day=date(2022, 5, 31),
-            settings=settings,
-            client=http,
-            local=sample("wangban_stats_2022-05-31.xlsx"),
+        run = await ingest_local(
+            database, settings, http, "wangban", date(2022, 5, 31), sample("wangban_stats_2022-05-31.xlsx")
         )
         assert run.status == "succeeded", run.errors
         assert (run.rows_read, run.rows_rejected, run.inserted) == (10, 0, 20)
@@ -64,13 +75,8 @@ class TestSamples:
         assert (total["numerator"], total["denominator"]) == (9534, 11126)  # … but the streets add up to it
 
     async def test_yichuang_month_rolled_up_for_qingshan(self, database, settings, http, client) -> None:
-        run = await ingest_once(
-            database.sessions,
-            source("yichuang"),
-            day=date(2022, 5, 1),
-            settings=settings,
-            client=http,
-            local=sample("yichuang_stats_2022-05.csv"),
+        run = await ingest_local(
+            database, settings, http, "yichuang", date(2022, 5, 1), sample("yichuang_stats_2022-05.csv")
         )
         assert run.status == "succeeded", run.errors
         v = await value(client, "QS-08", QINGSHAN, "2022-05")
@@ -80,13 +86,8 @@ class TestSamples:
         assert v["value"] == pytest.approx(100 * num / den)
 
     async def test_haochaping_average_for_a_unit(self, database, settings, http, client) -> None:
-        run = await ingest_once(
-            database.sessions,
-            source("haochaping"),
-            day=date(2022, 5, 31),
-            settings=settings,
-            client=http,
-            local=sample("haochaping_detail_2022-05-31.csv"),
+        run = await ingest_local(
+            database, settings, http, "haochaping", date(2022, 5, 31), sample("haochaping_detail_2022-05-31.csv")
         )
         assert run.status == "succeeded", run.errors
         points = {"非常满意": 100, "满意": 80, "基本满意": 60, "不满意": 40, "非常不满意": 20}
@@ -102,13 +103,8 @@ class TestSamples:
         assert v["denominator"] == len(mine) and v["value"] == pytest.approx(sum(mine) / len(mine))
 
     async def test_no_personal_data_reaches_the_database(self, database, settings, http) -> None:
-        await ingest_once(
-            database.sessions,
-            source("haochaping"),
-            day=date(2022, 5, 31),
-            settings=settings,
-            client=http,
-            local=sample("haochaping_detail_2022-05-31.csv"),
+        await ingest_local(
+            database, settings, http, "haochaping", date(2022, 5, 31), sample("haochaping_detail_2022-05-31.csv")
         )
         text_ = (SAMPLES / "haochaping_detail_2022-05-31.csv").read_bytes().decode("gb18030")
         rows = list(csv.DictReader(io.StringIO(text_.split("\n", 1)[1])))
@@ -142,32 +138,23 @@ class TestRunOutcomes:
         assert f"run {first.id}" in second.message and second.inserted == second.updated == 0
 
     async def test_garbage_file_fails_and_writes_nothing(self, database, settings, http) -> None:
-        run = await ingest_once(
-            database.sessions,
-            source("wangban"),
-            day=date(2022, 5, 31),
-            settings=settings,
-            client=http,
-            local=LocalFile(b"PK\x03\x04 this is not a workbook", "x.xlsx"),
+        run = await ingest_local(
+            database,
+            settings,
+            http,
+            "wangban",
+            date(2022, 5, 31),
+            LocalFile(b"PK\x03\x04 this is not a workbook", "x.xlsx"),
         )
         assert run.status == "failed" and run.message
         async with database.sessions() as s:
             assert (await s.execute(select(Observation))).first() is None
 
     async def test_unknown_unit_row_is_rejected_others_kept(self, database, settings, http) -> None:
-        body = (
-            "统计月份,大厅名称,区划代码,依申请政务服务事项总数,纳入综合窗口办理事项数,一窗综合受理率\n"
-            "2022-05,青山区政务服务中心,150204000000,491,398,81.06%\n"
-            "2022-05,不存在的大厅,150204999000,100,50,50.00%\n"
-        ).encode("utf-8-sig")
-        run = await ingest_once(
-            database.sessions,
-            source("yichuang"),
-            day=date(2022, 5, 1),
-            settings=settings,
-            client=http,
-            local=LocalFile(body, "yichuang.csv"),
+        local = yichuang_csv(
+            "2022-05,青山区政务服务中心,150204000000,491,398,81.06%", "2022-05,不存在的大厅,150204999000,100,50,50.00%"
         )
+        run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), local)
         assert run.status == "succeeded" and run.rows_rejected == 1 and run.inserted == 1
         [err] = run.errors
         assert err["row"] == 3 and "150204999000" in err["message"]
@@ -209,13 +196,8 @@ class TestRunOutcomes:
     async def test_two_collectors_at_once(self, database, settings, http, pg_engine: AsyncEngine) -> None:
         async with pg_engine.connect() as other:
             await other.execute(text("SELECT pg_advisory_lock(hashtextextended('ingest:wangban', 0))"))
-            run = await ingest_once(
-                database.sessions,
-                source("wangban"),
-                day=date(2022, 5, 31),
-                settings=settings,
-                client=http,
-                local=sample("wangban_stats_2022-05-31.xlsx"),
+            run = await ingest_local(
+                database, settings, http, "wangban", date(2022, 5, 31), sample("wangban_stats_2022-05-31.xlsx")
             )
             await other.execute(text("SELECT pg_advisory_unlock_all()"))
         assert run.status == "busy" and run.inserted == 0
@@ -223,18 +205,10 @@ class TestRunOutcomes:
 
 class TestCorrections:
     async def test_corrected_export_replaces_and_keeps_history(self, database, settings, http) -> None:
-        header = "统计月份,大厅名称,区划代码,依申请政务服务事项总数,纳入综合窗口办理事项数,一窗综合受理率\n"
-        first = header + "2022-05,青山区政务服务中心,150204000000,491,398,81.06%\n"
-        fixed = header + "2022-05,青山区政务服务中心,150204000000,491,400,81.47%\n"
-        for body in (first, fixed):
-            run = await ingest_once(
-                database.sessions,
-                source("yichuang"),
-                day=date(2022, 5, 1),
-                settings=settings,
-                client=http,
-                local=LocalFile(body.encode("utf-8-sig"), "yichuang.csv"),
-            )
+        first = yichuang_csv("2022-05,青山区政务服务中心,150204000000,491,398,81.06%")
+        fixed = yichuang_csv("2022-05,青山区政务服务中心,150204000000,491,400,81.47%")
+        for local in (first, fixed):
+            run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), local)
             assert run.status == "succeeded", run.errors
         assert (run.inserted, run.updated) == (0, 1)
         async with database.sessions() as s:
@@ -298,19 +272,11 @@ class TestChunkedWrites:
         from services.collector import run as run_module
 
         monkeypatch.setattr(run_module, "WRITE_CHUNK", 1)
-        body = (
-            "统计月份,大厅名称,区划代码,依申请政务服务事项总数,纳入综合窗口办理事项数,一窗综合受理率\n"
-            "2022-05,青山区政务服务中心,150204000000,491,398,81.06%\n"
-            "2022-05,富强路街道便民服务中心,150204001000,503,421,83.70%\n"
-            "2022-05,不存在的大厅,150204999000,100,50,50.00%\n"
-        ).encode("utf-8-sig")
-        run = await ingest_once(
-            database.sessions,
-            source("yichuang"),
-            day=date(2022, 5, 1),
-            settings=settings,
-            client=http,
-            local=LocalFile(body, "y.csv"),
+        local = yichuang_csv(
+            "2022-05,青山区政务服务中心,150204000000,491,398,81.06%",
+            "2022-05,富强路街道便民服务中心,150204001000,503,421,83.70%",
+            "2022-05,不存在的大厅,150204999000,100,50,50.00%",
         )
+        run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), local)
         assert run.status == "succeeded" and (run.inserted, run.rows_accepted, run.rows_rejected) == (2, 2, 1)
         assert [e["row"] for e in run.errors] == [4]
