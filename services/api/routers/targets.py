@@ -30,17 +30,7 @@ async def put_targets(
 ) -> WriteCounts:
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     for t in body.targets:
-        row = TargetRow(
-            indicator=t.indicator,
-            org=t.org,
-            applies_to=t.applies_to,
-            year=t.year,
-            half=t.half,
-            comparator=t.comparator,
-            number=t.number,
-            text=t.text,
-            baseline=t.baseline,
-        )
+        row = TargetRow(**t.model_dump())  # the body's fields are TargetRow's, less derived/seed_cell
         outcome, _ = await target_store.put_target(session, row, actor=actor(key))
         counts[outcome] += 1
     return WriteCounts(**counts)
