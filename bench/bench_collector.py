@@ -43,12 +43,14 @@ import psycopg
 
 from bench.bench_push import verdict_at_least
 from bench.common import (
+    BARE_STAGE,
     REPO_ROOT,
     YEAR,
     Context,
     Row,
     StatementProfile,
-    copy_rows,
+    bare_copy,
+    bare_merge,
     create_database,
     drop_database,
     libpq,
@@ -76,17 +78,6 @@ sources:
       - {{indicator: QS-07, numerator: 全程网办事项数, denominator: 事项总数, printed_rate: 全程网办率}}
 """
 MEMORY_TARGET_MB, MEMORY_EXPORT_MB = 300, 200
-
-_STAGE_COLS = "indicator_id, org_id, obs_date, numerator, denominator, value"
-_STAGE_TYPES = ["int4", "int4", "date", "float8", "float8", "float8"]
-_BARE_STAGE = ("CREATE TEMP TABLE _bare_stage (indicator_id int4, org_id int4, obs_date date, numerator float8, "
-               "denominator float8, value float8) ON COMMIT DROP")
-_BARE_MERGE = (
-    f"INSERT INTO observations ({_STAGE_COLS}, source, recorded_at, recorded_by) "
-    f"SELECT {_STAGE_COLS}, 'bench:bare', now(), 'bench' FROM _bare_stage "
-    "ON CONFLICT (indicator_id, org_id, obs_date) DO UPDATE SET numerator = excluded.numerator, "
-    "denominator = excluded.denominator, value = excluded.value, source = excluded.source, "
-    "recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by")
 
 # Steps of ingest_once timed in the child: (label, module, attribute, parent label). The attribute is looked up
 # at call time by its caller, so replacing it in the module times every call. Parents come before children.
@@ -226,10 +217,10 @@ def bare(url: str, export: Export) -> tuple[float, float]:
     with psycopg.connect(libpq(url)) as conn:
         conn.execute("SELECT 1")
         started = time.perf_counter()
-        conn.execute(_BARE_STAGE)
-        copy_rows(conn, "_bare_stage", _STAGE_COLS, _STAGE_TYPES, rows)
+        conn.execute(BARE_STAGE)
+        bare_copy(conn, rows)
         copied = time.perf_counter()
-        merged = conn.execute(_BARE_MERGE).rowcount
+        merged = bare_merge(conn)
         conn.commit()
         seconds = time.perf_counter() - started
     if merged != len(rows):

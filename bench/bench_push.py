@@ -24,12 +24,13 @@ import httpx
 import psycopg
 
 from bench.common import (
+    BARE_STAGE,
     BODY_ROWS,
     Context,
     Row,
     StatementProfile,
+    bare_copy_merge,
     batched,
-    copy_rows,
     create_database,
     drop_database,
     figures,
@@ -38,17 +39,6 @@ from bench.common import (
 )
 
 PHASES = (("new rows", 0), ("every row changed", 1))
-_STAGE_COLS = "indicator_id, org_id, obs_date, numerator, denominator, value"
-_STAGE_TYPES = ["int4", "int4", "date", "float8", "float8", "float8"]
-_BARE_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS _bare_stage (indicator_id int4, org_id int4, obs_date date, "
-               "numerator float8, denominator float8, value float8) ON COMMIT DELETE ROWS")
-_BARE_MERGE = (
-    f"INSERT INTO observations ({_STAGE_COLS}, source, recorded_at, recorded_by) "
-    f"SELECT {_STAGE_COLS}, 'bench:bare', now(), 'bench' FROM _bare_stage "
-    "ON CONFLICT (indicator_id, org_id, obs_date) DO UPDATE SET numerator = excluded.numerator, "
-    "denominator = excluded.denominator, value = excluded.value, source = excluded.source, "
-    "recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by")
-
 # How write_observations' statements are named in the breakdown.
 STORE_LABELS = (
     ("CREATE TEMP TABLE IF NOT EXISTS _obs_stage", "_stage: CREATE TEMP TABLE IF NOT EXISTS"),
@@ -95,13 +85,12 @@ def _expect(variant: int, n: int, inserted: int, updated: int) -> None:
 def _bare_phase(url: str, ctx: Context, variant: int) -> Timing:
     t = Timing()
     with psycopg.connect(libpq(url)) as conn:
-        conn.execute(_BARE_STAGE)
+        conn.execute(BARE_STAGE)
         conn.commit()
         for chunk in _batches(ctx, variant):
             rows = [(f[2], f[3], f[4], f[5], f[6], f[7]) for f in chunk]
             started = time.perf_counter()
-            copy_rows(conn, "_bare_stage", _STAGE_COLS, _STAGE_TYPES, rows)
-            merged = conn.execute(_BARE_MERGE).rowcount
+            merged = bare_copy_merge(conn, rows)
             conn.commit()
             t.seconds += time.perf_counter() - started
             t.rows, t.bodies = t.rows + len(rows), t.bodies + 1

@@ -223,6 +223,34 @@ def copy_rows(conn: psycopg.Connection[Any], table: str, columns: str, types: li
             cp.write_row(row)
 
 
+_STAGE_COLS = "indicator_id, org_id, obs_date, numerator, denominator, value"
+_STAGE_TYPES = ["int4", "int4", "date", "float8", "float8", "float8"]
+BARE_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS _bare_stage (indicator_id int4, org_id int4, obs_date date, "
+              "numerator float8, denominator float8, value float8) ON COMMIT DELETE ROWS")
+_BARE_MERGE = (
+    f"INSERT INTO observations ({_STAGE_COLS}, source, recorded_at, recorded_by) "
+    f"SELECT {_STAGE_COLS}, 'bench:bare', now(), 'bench' FROM _bare_stage "
+    "ON CONFLICT (indicator_id, org_id, obs_date) DO UPDATE SET numerator = excluded.numerator, "
+    "denominator = excluded.denominator, value = excluded.value, source = excluded.source, "
+    "recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by")
+
+
+def bare_copy(conn: psycopg.Connection[Any], rows: Iterable[tuple[Any, ...]]) -> None:
+    """First half of the reference path: binary COPY into the staging table (BARE_STAGE executed before)."""
+    copy_rows(conn, "_bare_stage", _STAGE_COLS, _STAGE_TYPES, rows)
+
+
+def bare_merge(conn: psycopg.Connection[Any]) -> int:
+    """Second half: one idempotent upsert from the staging table; the caller commits. Returns rows merged."""
+    return int(conn.execute(_BARE_MERGE).rowcount)
+
+
+def bare_copy_merge(conn: psycopg.Connection[Any], rows: Iterable[tuple[Any, ...]]) -> int:
+    """The reference every ratio is against: COPY into a staging table, then one idempotent upsert."""
+    bare_copy(conn, rows)
+    return bare_merge(conn)
+
+
 def load_base(url: str, plan: Plan, cat: Catalogue) -> None:
     """Every figure before the push window, COPYed straight into observations (set-up, not measured), then
     the monthly pre-aggregate built from them in one statement per indicator."""
