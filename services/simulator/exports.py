@@ -136,6 +136,11 @@ class _StableZip(ZipFile):
             zinfo_or_arcname = info
         super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
 
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):  # type: ignore[no-untyped-def]
+        # openpyxl writes worksheets from a temporary file, whose mtime would leak into the entry.
+        with open(filename, "rb") as source:
+            self.writestr(arcname or filename, source.read())
+
 
 def wangban_xlsx(day: date) -> bytes:
     """青山区政务服务事项网办情况统计表 for one day, laid out like the platform's export."""
