@@ -81,7 +81,7 @@ async def _dispatch(args, settings, sources, sessions, client) -> int:  # type: 
         return 0
     source = _source(sources, args.source)
     if args.command == "run":
-        local = LocalFile(args.file.read_bytes(), args.file.name) if args.file else None
+        local = LocalFile(args.file, args.file.name) if args.file else None
         run = await ingest_once(
             sessions, source, day=args.date or clock.today(), settings=settings, client=client, local=local
         )

@@ -5,9 +5,11 @@ The httpx client is passed in, so tests use httpx.MockTransport and the end-to-e
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
 import httpx
@@ -20,12 +22,32 @@ class FetchError(Exception):
     """The export could not be fetched (after retries); the message says why."""
 
 
+_BLOCK = 1 << 20
+
+
 @dataclass(frozen=True)
 class Fetched:
-    content: bytes | None  # None: not modified since the last ingest (HTTP 304)
+    """What a fetch wrote into the caller's file. content_hash None: not modified since the last ingest (304)."""
+
+    content_hash: str | None
     etag: str | None = None
     last_modified: str | None = None
     filename: str | None = None
+
+
+def save_local(content: bytes | Path, into: BinaryIO, name: str) -> Fetched:
+    """Copy a local export (bytes, or a file read block by block) into `into`, hashing it on the way."""
+    digest = hashlib.sha256()
+    if isinstance(content, bytes):
+        digest.update(content)
+        into.write(content)
+    else:
+        with content.open("rb") as source:
+            while block := source.read(_BLOCK):
+                digest.update(block)
+                into.write(block)
+    into.seek(0)
+    return Fetched(content_hash=digest.hexdigest(), filename=name)
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -38,15 +60,17 @@ async def fetch(
     client: httpx.AsyncClient,
     source: SourceConfig,
     url: str,
+    into: BinaryIO,
     *,
     etag: str | None = None,
     last_modified: str | None = None,
     backoff_seconds: float = 1.0,
 ) -> Fetched:
+    """Stream the export at `url` into the file `into` (never whole in memory), hashing it on the way."""
     if url.startswith("file://"):
         path = Path(unquote(urlparse(url).path))
         try:
-            return Fetched(content=path.read_bytes(), filename=path.name)
+            return save_local(path, into, path.name)
         except OSError as exc:
             raise FetchError(f"cannot read {path}: {exc.strerror}") from None
     headers = _auth_headers(source)
@@ -62,9 +86,7 @@ async def fetch(
             wait=wait_exponential(multiplier=backoff_seconds, max=30 * backoff_seconds),
         ):
             with attempt:
-                response = await client.get(url, headers=headers, timeout=source.timeout_seconds)
-                if response.status_code != 304:
-                    response.raise_for_status()
+                fetched = await _download(client, url, into, headers, source.timeout_seconds)
     except httpx.HTTPStatusError as exc:
         raise FetchError(
             f"{url} answered HTTP {exc.response.status_code} after {source.retries + 1} tries"
@@ -73,10 +95,26 @@ async def fetch(
         ) from None
     except httpx.TransportError as exc:
         raise FetchError(f"{url} unreachable after {source.retries + 1} tries: {type(exc).__name__} {exc}") from None
-    if response.status_code == 304:
-        return Fetched(content=None, etag=etag, last_modified=last_modified)
+    if fetched.content_hash is None:
+        return Fetched(content_hash=None, etag=etag, last_modified=last_modified)
+    return fetched
+
+
+async def _download(client: httpx.AsyncClient, url: str, into: BinaryIO, headers: dict[str, str],
+                    timeout: float) -> Fetched:
+    into.seek(0)
+    into.truncate()
+    async with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+        if response.status_code == 304:
+            return Fetched(content_hash=None)
+        response.raise_for_status()
+        digest = hashlib.sha256()
+        async for block in response.aiter_bytes(_BLOCK):
+            digest.update(block)
+            into.write(block)
+    into.seek(0)
     return Fetched(
-        content=response.content,
+        content_hash=digest.hexdigest(),
         etag=response.headers.get("ETag"),
         last_modified=response.headers.get("Last-Modified"),
         filename=Path(urlparse(url).path).name,

@@ -9,18 +9,21 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from itertools import chain
+from typing import Any, BinaryIO
 
 from python_calamine import CalamineWorkbook
 
 from services.collector.clean import compact
-from services.collector.decode import decode
+from services.collector.decode import open_text
 from shared.core.errors import InvalidInput, Problem
 
 _MAX_STACK = 3            # header rows stacked under one another (wangban: 事项情况 over 事项总数)
 _MAX_HEADER_SEARCH = 100  # a header further down than this is not a header (and garbage fails fast)
+HEAD_ROWS = _MAX_HEADER_SEARCH + _MAX_STACK  # rows a reader of a stream keeps to find the header in
 _JSON_KEYS = ("data", "rows", "records")
 _DATA_CELL = re.compile(r"[\d.,%:/+\-]+")
 
@@ -43,61 +46,104 @@ class Header:
     width: int
 
 
+Row = tuple[int, list[str]]
+
+
 def read_table(content: bytes, fmt: str, encoding: str = "auto") -> tuple[Table, str]:
-    """Read an export of format csv, xlsx or json; returns the table and the text encoding used."""
+    """Read a whole export of format csv, xlsx or json; returns the table and the text encoding used."""
+    rows, used = iter_rows(io.BytesIO(content), fmt, encoding)
+    return Table(list(rows)), used
+
+
+def iter_rows(stream: BinaryIO, fmt: str, encoding: str = "auto") -> tuple[Iterator[Row], str]:
+    """The export's rows one by one, and the text encoding used ("binary" for XLSX). CSV is read as it streams;
+    an XLSX sheet is read by calamine at once (compact, in Rust) and a JSON document is parsed whole."""
     if fmt == "xlsx":
-        return read_xlsx(content), "binary"
-    text, used = decode(content, encoding)
+        return _xlsx_rows(stream), "binary"
+    blocks, used = open_text(stream, encoding)
     if fmt == "csv":
-        return read_csv(text), used
+        return _csv_rows(_lines(blocks)), used
     if fmt == "json":
-        return read_json(text), used
+        return iter(read_json("".join(blocks)).rows), used
     raise InvalidInput(f"unknown format {fmt!r}; use csv, xlsx or json", [Problem("unknown", field="format")])
 
 
 def read_csv(text: str) -> Table:
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    reader = csv.reader(io.StringIO(text, newline=""))
+    return Table(list(_csv_rows(_lines(iter([text])))))
+
+
+def _lines(blocks: Iterator[str]) -> Iterator[str]:
+    """Lines with their endings (\n, \r\n or \r, as csv wants them) from text blocks cut anywhere."""
+    carry = ""
+    for block in blocks:
+        lines = io.StringIO(carry + block, newline="").readlines()
+        # The last line may go on in the next block (also a "\r" whose "\n" comes next).
+        carry = lines.pop() if lines and (not lines[-1].endswith("\n")) else ""
+        yield from lines
+    if carry:
+        yield carry
+
+
+def _csv_rows(lines: Iterator[str]) -> Iterator[Row]:
+    first = next(lines, None)
+    if first is None:
+        return
+    reader = csv.reader(chain([first.removeprefix("\ufeff")], lines))
     line = 1
     try:
-        if '"' not in text:
-            # No quotes, so no record spans lines: the row number is the record number (fast path).
-            return Table(list(enumerate(reader, 1)))
-        rows: list[tuple[int, list[str]]] = []
         for cells in reader:
-            rows.append((line, cells))
+            yield line, cells
             # line_num counts physical lines read, so a quoted field spanning lines keeps numbers right.
             line = reader.line_num + 1
     except csv.Error as exc:
         raise _unreadable("CSV", f"line {line}: {exc}") from None
-    return Table(rows)
 
 
 def read_xlsx(content: bytes) -> Table:
+    return Table(list(_xlsx_rows(io.BytesIO(content))))
+
+
+def _xlsx_rows(stream: BinaryIO) -> Iterator[Row]:
     try:
-        sheet = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0)
-        # skip_empty_area=False keeps absolute positions, so merged ranges and row numbers line up.
-        grid = [[cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
+        sheet = CalamineWorkbook.from_filelike(stream).get_sheet_by_index(0)
         merged = sheet.merged_cell_ranges or []
+        left = (sheet.start or (0, 0))[1]
+        rows = sheet.iter_rows()
     except Exception as exc:  # calamine raises several types for broken zips and sheets
         raise _unreadable("XLSX", str(exc) or type(exc).__name__) from None
-    _fill_merged(grid, merged)
-    return Table([(i + 1, row) for i, row in enumerate(grid)])
+    # Positions are absolute (row numbers, merged ranges). iter_rows starts at the sheet's first row but at its
+    # first used column, so the empty columns on the left are put back.
+    spans = _merged_by_row(merged)
+    pad = [""] * left
+    carried: dict[int, tuple[str, int]] = {}  # column → (text, last row) of a merged range over this row
+    for number, values in enumerate(rows, 1):
+        cells = pad + [cell_text(v) for v in values]
+        _fill_merged_row(cells, number - 1, spans, carried)
+        yield number, cells
 
 
-def _fill_merged(grid: list[list[str]], merged: list[tuple[tuple[int, int], tuple[int, int]]]) -> None:
-    """A merged cell's text belongs to every cell it spans (a header over several columns)."""
+def _merged_by_row(merged: list[tuple[tuple[int, int], tuple[int, int]]]) -> dict[int, list[tuple[int, int, int]]]:
+    """Merged ranges by their first row: (first column, last column, last row)."""
+    spans: dict[int, list[tuple[int, int, int]]] = {}
     for (r0, c0), (r1, c1) in merged:
-        if r0 >= len(grid) or c0 >= len(grid[r0]):
+        spans.setdefault(r0, []).append((c0, c1, r1))
+    return spans
+
+
+def _fill_merged_row(cells: list[str], r: int, spans: dict[int, list[tuple[int, int, int]]],
+                     carried: dict[int, tuple[str, int]]) -> None:
+    """A merged cell's text belongs to every cell it spans (a header over several columns, or rows)."""
+    for c0, c1, r1 in spans.get(r, ()):
+        value = cells[c0] if c0 < len(cells) else ""
+        for c in range(c0, c1 + 1):
+            carried[c] = (value, r1)
+    for c, (value, last) in list(carried.items()):
+        if last < r:
+            del carried[c]
             continue
-        value = grid[r0][c0]
-        for r in range(r0, min(r1, len(grid) - 1) + 1):
-            row = grid[r]
-            if len(row) <= c1:
-                row.extend([""] * (c1 + 1 - len(row)))
-            for c in range(c0, c1 + 1):
-                row[c] = value
+        if len(cells) <= c:
+            cells.extend([""] * (c + 1 - len(cells)))
+        cells[c] = value
 
 
 def read_json(text: str) -> Table:

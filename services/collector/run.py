@@ -5,16 +5,21 @@ Data and the run record are written in one transaction; a run that fails writes 
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import logging
+import tempfile
+from collections.abc import AsyncGenerator, Callable, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from typing import TypeVar
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.collector import fetch as fetching
-from services.collector.mapping import ParsedExport, parse_export
+from services.collector.mapping import ParsedExport, iter_export
 from services.collector.sources import SourceConfig
 from shared.core import clock
 from shared.core.errors import Problem, ScorecardError
@@ -22,21 +27,19 @@ from shared.core.settings import Settings
 from shared.ingest import locks
 from shared.ingest import store as ingest_store
 from shared.ingest.models import IngestRun
-from shared.observations import store as observation_store
+from shared.observations.store import FigureWriter
 from shared.ratings import store as rating_store
 
 log = logging.getLogger("scorecard.collector")
 ACTOR = "collector"
-# Figures per write_observations call. Each call joins its rows with the current figures once, so small chunks
-# multiply that join (100k-figure chunks halved the 1 M-row throughput); this bounds only huge exports.
-WRITE_CHUNK = 2_000_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class LocalFile:
-    """An export read from disk instead of the source URL (`run SOURCE --file PATH`)."""
+    """An export read from disk instead of the source URL (`run SOURCE --file PATH`), or given as bytes."""
 
-    content: bytes
+    content: bytes | Path
     name: str
 
 
@@ -101,65 +104,69 @@ async def _ingest(
     backoff_seconds: float,
 ) -> None:
     previous = await ingest_store.last_succeeded(session, source.id, for_date=day)
-    if local is not None:
-        fetched = fetching.Fetched(content=local.content, filename=local.name)
-    else:
-        fetched = await fetching.fetch(
-            client,
-            source,
-            run.url or "",
-            backoff_seconds=backoff_seconds,
-            etag=previous.etag if previous else None,
-            last_modified=previous.last_modified if previous else None,
-        )
-    run.etag, run.last_modified = fetched.etag, fetched.last_modified
-    if fetched.content is None:
-        run.status, run.message = "not_modified", "the platform says the export has not changed (HTTP 304)"
-        run.content_hash = previous.content_hash if previous else None
-        return
-    run.content_hash = hashlib.sha256(fetched.content).hexdigest()
-    if previous is not None and previous.content_hash == run.content_hash:
-        run.status, run.message = "skipped", f"identical to the export ingested by run {previous.id}"
-        return
-    parsed = parse_export(source, fetched.content, filename=fetched.filename, today=clock.today())
-    log.info("source %s %s: %d rows read, writing…", source.id, day, parsed.rows_read)
-    await _write(session, run, source, parsed, settings)
+    # The export goes to a temporary file and is parsed from there in chunks: never whole in memory.
+    with tempfile.TemporaryFile(prefix="scorecard-export-") as spool:
+        if local is not None:
+            fetched = fetching.save_local(local.content, spool, local.name)
+        else:
+            fetched = await fetching.fetch(
+                client,
+                source,
+                run.url or "",
+                spool,
+                backoff_seconds=backoff_seconds,
+                etag=previous.etag if previous else None,
+                last_modified=previous.last_modified if previous else None,
+            )
+        run.etag, run.last_modified = fetched.etag, fetched.last_modified
+        if fetched.content_hash is None:
+            run.status, run.message = "not_modified", "the platform says the export has not changed (HTTP 304)"
+            run.content_hash = previous.content_hash if previous else None
+            return
+        run.content_hash = fetched.content_hash
+        if previous is not None and previous.content_hash == run.content_hash:
+            run.status, run.message = "skipped", f"identical to the export ingested by run {previous.id}"
+            return
+        chunks = iter_export(source, spool, filename=fetched.filename, today=clock.today())
+        await _write(session, run, source, chunks, settings)
 
 
 async def _write(
-    session: AsyncSession, run: IngestRun, source: SourceConfig, parsed: ParsedExport, settings: Settings
+    session: AsyncSession, run: IngestRun, source: SourceConfig, chunks: Iterator[ParsedExport], settings: Settings
 ) -> None:
     actor = f"{ACTOR}:{source.id}"
-    rejected: list[Problem] = list(parsed.errors)
+    seen = ParsedExport()  # counts, errors and warnings of every chunk; records only for ratings
     if source.kind == "ratings":
+        # A day's rating detail is small, and its daily figures are counted once from all of it.
+        async with aclosing(_ahead(chunks, _same)) as parsed:
+            async for chunk in parsed:
+                seen.absorb(chunk)
         result = await rating_store.write_ratings(
-            session, parsed.ratings, source=source.id, actor=actor, settings=settings.ratings
+            session, seen.ratings, source=source.id, actor=actor, settings=settings.ratings
         )
-        rejected += _file_rows(result.rejected, parsed.rating_rows)
-        run.inserted, run.updated, run.unchanged = (
-            result.figures.inserted,
-            result.figures.updated,
-            result.figures.unchanged,
-        )
+        rejected = [Problem(p.message, seen.rating_rows[p.row] if p.row is not None else None, p.field)
+                    for p in result.rejected]
+        written, duplicate_rows = result.figures, 0
     else:
-        # Written in chunks (one transaction still): validation and staging then hold one chunk, not the file.
-        for start in range(0, len(parsed.figures), WRITE_CHUNK):
-            chunk = parsed.figures[start : start + WRITE_CHUNK]
-            written = await observation_store.write_observations(
-                session, chunk, source=source.id, actor=actor, partial=True
-            )
-            rejected += _file_rows(written.rejected, parsed.figure_rows[start : start + WRITE_CHUNK])
-            run.inserted += written.inserted
-            run.updated += written.updated
-            run.unchanged += written.unchanged
-            if len(parsed.figures) > WRITE_CHUNK:
-                done = min(start + WRITE_CHUNK, len(parsed.figures))
-                log.info("source %s: %d of %d figures written", source.id, done, len(parsed.figures))
-    run.rows_read, run.rows_skipped = parsed.rows_read, parsed.rows_skipped
+        writer = await FigureWriter.open(session, source=source.id, actor=actor, partial=True, chunked=True,
+                                         indicators=[f.indicator for f in source.figures])
+        # The next chunk is parsed and validated in a worker thread while PostgreSQL merges this one.
+        async with aclosing(_ahead(chunks, lambda c: (writer.prepare(c.figures, c.figure_rows), c))) as prepared:
+            async for ready, chunk in prepared:
+                seen.absorb(ParsedExport(errors=chunk.errors, warnings=chunk.warnings, rows_read=chunk.rows_read,
+                                         rows_skipped=chunk.rows_skipped, duplicates=chunk.duplicates))
+                await writer.write(ready)
+                log.info("source %s: %d rows read, %d figures written so far", source.id, seen.rows_read,
+                         writer.result.inserted + writer.result.updated)
+        written = await writer.finish()
+        rejected, duplicate_rows = written.rejected, len(written.duplicate_rows)
+    rejected += seen.errors
+    run.inserted, run.updated, run.unchanged = written.inserted, written.updated, written.unchanged
+    run.rows_read, run.rows_skipped = seen.rows_read, seen.rows_skipped + duplicate_rows
     run.rows_rejected = len({p.row for p in rejected})
-    run.rows_accepted = parsed.rows_read - parsed.duplicates - run.rows_rejected
-    run.errors = [p.as_dict() for p in rejected]
-    run.warnings = [p.as_dict() for p in parsed.warnings]
+    run.rows_accepted = seen.rows_read - seen.duplicates - duplicate_rows - run.rows_rejected
+    run.errors = [p.as_dict() for p in sorted(rejected, key=lambda p: p.row or 0)]
+    run.warnings = [p.as_dict() for p in seen.warnings]
     run.status = "succeeded"
     run.message = (
         f"{run.rows_accepted} rows accepted, {run.rows_rejected} rejected; figures: {run.inserted} new, "
@@ -167,9 +174,26 @@ async def _write(
     )
 
 
-def _file_rows(problems: list[Problem], rows: list[int]) -> list[Problem]:
-    """Store problems index the record list; give them the export's own row numbers."""
-    return [Problem(p.message, rows[p.row] if p.row is not None else None, p.field) for p in problems]
+def _same(chunk: ParsedExport) -> ParsedExport:
+    return chunk
+
+
+async def _ahead(chunks: Iterator[ParsedExport], then: Callable[[ParsedExport], T]) -> AsyncGenerator[T]:
+    """`then(chunk)` for each chunk, the next one already being made in a worker thread meanwhile."""
+
+    def step() -> tuple[T] | None:
+        chunk = next(chunks, None)
+        return None if chunk is None else (then(chunk),)
+
+    pending = asyncio.ensure_future(asyncio.to_thread(step))
+    try:
+        while (item := await pending) is not None:
+            pending = asyncio.ensure_future(asyncio.to_thread(step))
+            yield item[0]
+    finally:
+        # A failed write stops here: let the thread finish its chunk (a thread cannot be cancelled) before the
+        # file it reads is closed; what it made is dropped.
+        await asyncio.gather(pending, return_exceptions=True)
 
 
 async def _record(session: AsyncSession, run: IngestRun, status: str, message: str | None) -> IngestRun:

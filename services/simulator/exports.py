@@ -139,7 +139,7 @@ class _StableZip(ZipFile):
     def write(self, filename, arcname=None, compress_type=None, compresslevel=None):  # type: ignore[no-untyped-def]
         # openpyxl writes worksheets from a temporary file, whose mtime would leak into the entry.
         with open(filename, "rb") as source:
-            self.writestr(arcname or filename, source.read())
+            self.writestr(arcname or filename, source.read())  # type: ignore[no-untyped-call]
 
 
 def wangban_xlsx(day: date) -> bytes:

@@ -1,6 +1,6 @@
 """The pre-aggregates kept in step with every figure write (PRODUCT.md §6: roll-ups in milliseconds):
 `observation_months` per unit × month and `rollup_months` per region × month, plus the reporting levels.
-Called by `store.write_observations` inside its transaction; never on its own."""
+Driven by `store.FigureWriter` inside its transaction (start → note per chunk → refresh once); never on its own."""
 
 from __future__ import annotations
 
@@ -9,17 +9,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core.db import analyze_temp_table, month_start_sql, reset_temp_table
 
+TOUCHED = "_obs_touched"
 
-async def refresh(session: AsyncSession, stage: str) -> None:
-    """Rebuild the pre-aggregate rows of every (indicator, unit, month) the staged figures touch."""
+
+async def start(session: AsyncSession) -> None:
+    """Begin a write: no (indicator, unit, month) touched yet."""
+    await reset_temp_table(
+        session, TOUCHED, "indicator_id integer, org_id integer, month date, next_month date, "
+        "PRIMARY KEY (indicator_id, org_id, month)"
+    )
+
+
+async def note(session: AsyncSession, stage: str) -> None:
+    """Remember the (indicator, unit, month)s of the figures in `stage`; `refresh` rebuilds them all at once."""
     dialect = (await session.connection()).dialect.name
-    await reset_temp_table(session, "_obs_touched", "indicator_id integer, org_id integer, month date, next_month date")
     await session.execute(
         text(
-            f"INSERT INTO _obs_touched SELECT DISTINCT indicator_id, org_id, {month_start_sql(dialect, 'obs_date')}, "
-            f"{month_start_sql(dialect, 'obs_date', next_month=True)} FROM {stage}"
+            f"INSERT INTO {TOUCHED} SELECT DISTINCT indicator_id, org_id, {month_start_sql(dialect, 'obs_date')}, "
+            f"{month_start_sql(dialect, 'obs_date', next_month=True)} FROM {stage} WHERE true ON CONFLICT DO NOTHING"
         )
     )
+
+
+async def refresh(session: AsyncSession) -> None:
+    """Rebuild the pre-aggregate rows of every (indicator, unit, month) noted since `start`."""
     await analyze_temp_table(session, "_obs_touched")
     await session.execute(
         text(

@@ -1,10 +1,11 @@
-"""The one write path for figures (`write_observations`, used by the push API and the collector) and the SQL
-that keeps the monthly pre-aggregate in step. Stage → history → merge → pre-aggregate, in the caller's transaction.
+"""The one write path for figures (`write_observations` and, in chunks, `FigureWriter`; used by the push API,
+the collector and the ratings store). Validate → stage → history + merge per chunk → pre-aggregates once, in the
+caller's transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -22,7 +23,9 @@ from shared.observations.types import ObservationIn
 from shared.org_units.models import OrgUnit
 
 STAGE = "_obs_stage"
+WRITTEN = "_obs_written"  # (key, row) of every figure a chunked writer wrote: row numbers for later conflicts
 _COLUMNS = "indicator_id, org_id, obs_date, numerator, denominator, value"
+_KEY_COLUMNS = "indicator_id, org_id, obs_date, row_no"
 
 
 @dataclass
@@ -31,6 +34,17 @@ class WriteResult:
     updated: int = 0
     unchanged: int = 0
     rejected: list[Problem] = field(default_factory=list)
+    duplicates: int = 0  # figures repeating, with the same values, one this write already took: skipped
+    duplicate_rows: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A validated chunk ready to stage; built without I/O, so a collector prepares it in a worker thread."""
+
+    rows: list[validate.CheckedFigure]
+    problems: list[Problem]
+    count: int
 
 
 async def catalogue_maps(
@@ -63,39 +77,202 @@ async def write_observations(
     """Validate every figure and write them in the caller's transaction (监测数据, PRODUCT.md §2.1).
 
     All-or-nothing by default: any bad row raises InvalidInput listing every problem and nothing is written.
-    With partial=True (the collector) the good rows are written and the problems returned in `rejected`.
+    With partial=True the good rows are written and the problems returned in `rejected`.
     A changed figure replaces the current one and the old one goes to observation_history; a resent identical
     figure is counted as unchanged and writes nothing.
     """
-    indicators, units = await catalogue_maps(session)
-    good, problems = validate.check_figures(items, indicators=indicators, units=units, today=today or clock.today())
-    if problems and not partial:
-        raise InvalidInput(
-            f"{len({p.row for p in problems})} of {len(items)} rows are not valid; nothing was "
-            "written — fix the rows listed in details and resend",
-            problems,
+    writer = await FigureWriter.open(session, source=source, actor=actor, today=today, partial=partial)
+    await writer.write(writer.prepare(items))
+    return await writer.finish()
+
+
+class FigureWriter:
+    """The write path in chunks: `prepare` (pure Python) → `write` (stage, history + merge) per chunk, then
+    `finish` (pre-aggregates once, audit). The collector prepares chunk k+1 in a thread while PostgreSQL merges
+    chunk k, and never holds more than two chunks.
+
+    A key this writer wrote from an earlier chunk may come again (an export's repeated row): with the same values
+    it is skipped and counted in `duplicates`; with other values both rows are rejected and the earlier figure is
+    withdrawn (restored to what it was before this write), as the export does not say which one is right.
+    """
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        maps: tuple[dict[str, validate.IndicatorInfo], dict[str, validate.UnitInfo]],
+        *,
+        source: str,
+        actor: str,
+        today: date,
+        partial: bool,
+        chunked: bool,
+    ) -> None:
+        self.session, self.source, self.actor, self.today = session, source, actor, today
+        self.partial, self.chunked = partial, chunked
+        self.indicators, self.units = maps
+        self.codes = {info.id: code for code, info in self.indicators.items()}
+        self.now = clock.now()  # the stamp of every figure this writer writes: how a repeat is recognised
+        self.result = WriteResult()
+        self._offset = 0
+        self._writes = 0
+        self._locked: set[int] = set()
+        self._withdrawn: dict[tuple[int, int, date], int] = {}  # conflicting key → the row that withdrew it
+
+    @classmethod
+    async def open(
+        cls,
+        session: AsyncSession,
+        *,
+        source: str,
+        actor: str,
+        today: date | None = None,
+        partial: bool = False,
+        chunked: bool = False,
+        indicators: Collection[str] = (),
+    ) -> FigureWriter:
+        """Start a write. `chunked`: more than one `write` will follow. `indicators`: codes to lock at once
+        (a collector knows its source's indicators; taking all locks in one ascending pass cannot deadlock)."""
+        maps = await catalogue_maps(session)
+        writer = cls(session, maps, source=source, actor=actor, today=today or clock.today(), partial=partial,
+                     chunked=chunked)
+        await preaggregate.start(session)
+        if chunked:
+            await reset_temp_table(session, WRITTEN, "indicator_id integer, org_id integer, obs_date date, "
+                                                     "row_no integer")
+        await writer._lock({writer.indicators[c].id for c in indicators if c in writer.indicators})
+        return writer
+
+    def prepare(self, items: Sequence[ObservationIn], rows: Sequence[int] | None = None) -> Prepared:
+        """Validate a chunk. `rows` are the items' own row numbers (file rows); else they are numbered on from 0
+        (a push body's list index). Touches no database, so it may run in another thread."""
+        numbers = rows if rows is not None else range(self._offset, self._offset + len(items))
+        self._offset += len(items)
+        good, problems = validate.check_figures(
+            items, indicators=self.indicators, units=self.units, today=self.today, rows=numbers
         )
-    result = WriteResult(rejected=problems)
-    if good:
-        await _lock_indicators(session, sorted({g.indicator_id for g in good}))
-        await _stage(session, good)
-        result.inserted, result.updated, result.unchanged = await _merge(session, actor=actor, source=source)
-        if result.inserted or result.updated:
-            await preaggregate.refresh(session, STAGE)
-    await audit.record(
-        session,
-        actor=actor,
-        action="write",
-        entity="observations",
-        entity_key=source,
-        after={
-            "inserted": result.inserted,
-            "updated": result.updated,
-            "unchanged": result.unchanged,
-            "rejected_rows": len({p.row for p in problems}),
-        },
-    )
-    return result
+        return Prepared(good, problems, len(items))
+
+    async def write(self, chunk: Prepared) -> None:
+        """Stage and merge one prepared chunk. Without partial, any problem raises before anything is written."""
+        if chunk.problems and not self.partial:
+            raise InvalidInput(
+                f"{len({p.row for p in chunk.problems})} of {chunk.count} rows are not valid; nothing was "
+                "written — fix the rows listed in details and resend",
+                chunk.problems,
+            )
+        assert self.chunked or not self._writes, "open the writer with chunked=True to write more than once"
+        self._writes += 1
+        self.result.rejected += chunk.problems
+        if not chunk.rows:
+            return
+        await self._lock({r[0] for r in chunk.rows})
+        await _stage(self.session, chunk.rows)
+        if self._withdrawn:
+            await self._reject_withdrawn()
+        inserted, updated, unchanged, repeats = await _merge(
+            self.session, actor=self.actor, source=self.source, now=self.now
+        )
+        self.result.inserted += inserted
+        self.result.updated += updated
+        self.result.unchanged += unchanged
+        if repeats:
+            await self._settle_repeats()
+        if self.chunked:
+            await self.session.execute(text(f"INSERT INTO {WRITTEN} SELECT {_KEY_COLUMNS} FROM {STAGE}"))
+        await preaggregate.note(self.session, STAGE)
+
+    async def finish(self) -> WriteResult:
+        """Re-aggregate every touched month once, and write the audit entry."""
+        if self.result.inserted or self.result.updated or self._withdrawn:
+            await preaggregate.refresh(self.session)
+        self.result.rejected.sort(key=lambda p: -1 if p.row is None else p.row)
+        await audit.record(
+            self.session,
+            actor=self.actor,
+            action="write",
+            entity="observations",
+            entity_key=self.source,
+            after={
+                "inserted": self.result.inserted,
+                "updated": self.result.updated,
+                "unchanged": self.result.unchanged,
+                "duplicates": self.result.duplicates,
+                "rejected_rows": len({p.row for p in self.result.rejected}),
+            },
+        )
+        return self.result
+
+    async def _lock(self, indicator_ids: set[int]) -> None:
+        # Ascending within a call. A later chunk naming a new, lower id than one held could meet another writer
+        # holding it and waiting for ours: PostgreSQL then aborts one of the two and that run fails (and retries).
+        new = sorted(indicator_ids - self._locked)
+        await _lock_indicators(self.session, new)
+        self._locked.update(new)
+
+    async def _settle_repeats(self) -> None:
+        """Staged rows whose key this writer already wrote from an earlier chunk (the merge left them alone):
+        count the exact repeats; reject both rows of a conflict and withdraw the earlier figure."""
+        marker = {"now": self.now, "source": self.source}
+        pg = (await self.session.connection()).dialect.name == "postgresql"
+        repeats = (await self.session.execute(text(_REPEATS.format(same=_SAME_PG if pg else _SAME)), marker)).all()
+        await self.session.execute(text(_DROP_REPEATS), marker)
+        message = "conflicts with row {}: same indicator, unit and date, different values; both rows rejected"
+        for indicator_id, org_id, day, row, earlier, same in repeats:
+            if same:
+                self.result.duplicates += 1
+                self.result.duplicate_rows.add(row)
+                continue
+            code = self.codes[indicator_id]
+            self.result.rejected += [Problem(message.format(earlier), row, code),
+                                     Problem(message.format(row), earlier, code)]
+            self._withdrawn[(indicator_id, org_id, day)] = row
+            key = {"i": indicator_id, "o": org_id, "d": day, "now": self.now, "actor": self.actor}
+            restored = (await self.session.execute(text(_WITHDRAW_RESTORE), key)).rowcount  # type: ignore[attr-defined]
+            await self.session.execute(text(_WITHDRAW_HISTORY), key)
+            await self.session.execute(text(_WITHDRAW_NEW), key)
+            if restored:
+                self.result.updated -= 1
+            else:
+                self.result.inserted -= 1
+
+    async def _reject_withdrawn(self) -> None:
+        """A withdrawn key stays out for the rest of this write: a third row cannot bring it back."""
+        staged = await self.session.execute(text(f"SELECT {_KEY_COLUMNS} FROM {STAGE}"))
+        for indicator_id, org_id, day, row in staged.all():
+            first = self._withdrawn.get((indicator_id, org_id, day))
+            if first is None:
+                continue
+            message = f"conflicts with row {first}: same indicator, unit and date, different values; rejected"
+            self.result.rejected.append(Problem(message, row, self.codes[indicator_id]))
+            await self.session.execute(
+                text(f"DELETE FROM {STAGE} WHERE indicator_id = :i AND org_id = :o AND obs_date = :d"),
+                {"i": indicator_id, "o": org_id, "d": day},
+            )
+
+
+_KEY = "indicator_id = :i AND org_id = :o AND obs_date = :d"
+_BY_THIS_WRITER = "o.recorded_at = :now AND o.source = :source"
+_SAME = "(o.numerator IS s.numerator AND o.denominator IS s.denominator AND o.value IS s.value)"
+_SAME_PG = "((o.numerator, o.denominator, o.value) IS NOT DISTINCT FROM (s.numerator, s.denominator, s.value))"
+_REPEATS = f"""
+    SELECT s.indicator_id, s.org_id, s.obs_date, s.row_no, w.row_no, {{same}}
+    FROM {STAGE} s
+    JOIN observations o ON o.indicator_id = s.indicator_id AND o.org_id = s.org_id AND o.obs_date = s.obs_date
+    JOIN {WRITTEN} w ON w.indicator_id = s.indicator_id AND w.org_id = s.org_id AND w.obs_date = s.obs_date
+    WHERE {_BY_THIS_WRITER}
+    ORDER BY s.row_no"""
+_DROP_REPEATS = f"""
+    DELETE FROM {STAGE} WHERE EXISTS (SELECT 1 FROM observations o WHERE o.indicator_id = {STAGE}.indicator_id
+        AND o.org_id = {STAGE}.org_id AND o.obs_date = {STAGE}.obs_date AND {_BY_THIS_WRITER})"""
+# Withdrawing a figure this writer wrote: back to the version it replaced, or gone if it was new.
+_REPLACED = f"FROM observation_history h WHERE h.{_KEY.replace(' AND ', ' AND h.')} " \
+            "AND h.replaced_at = :now AND h.replaced_by = :actor"
+_WITHDRAW_RESTORE = f"""
+    UPDATE observations SET (numerator, denominator, value, source, recorded_at, recorded_by) =
+        (SELECT h.numerator, h.denominator, h.value, h.source, h.recorded_at, h.recorded_by {_REPLACED})
+    WHERE {_KEY} AND EXISTS (SELECT 1 {_REPLACED})"""
+_WITHDRAW_HISTORY = f"DELETE FROM observation_history WHERE {_KEY} AND replaced_at = :now AND replaced_by = :actor"
+_WITHDRAW_NEW = f"DELETE FROM observations WHERE {_KEY} AND recorded_at = :now AND recorded_by = :actor"
 
 
 async def _lock_indicators(session: AsyncSession, indicator_ids: Sequence[int]) -> None:
@@ -105,7 +282,7 @@ async def _lock_indicators(session: AsyncSession, indicator_ids: Sequence[int]) 
     otherwise deadlock on them. Taking the locks in ascending order cannot deadlock. SQLite's BEGIN IMMEDIATE
     already serialises writers.
     """
-    if (await session.connection()).dialect.name != "postgresql":
+    if not indicator_ids or (await session.connection()).dialect.name != "postgresql":
         return
     for indicator_id in indicator_ids:
         await session.execute(
@@ -118,21 +295,21 @@ async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) 
         session,
         STAGE,
         "indicator_id integer, org_id integer, obs_date date, numerator double precision, "
-        "denominator double precision, value double precision",
+        "denominator double precision, value double precision, row_no integer",
     )
-    tuples = [(r.indicator_id, r.org_id, r.date, r.numerator, r.denominator, r.value) for r in rows]
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
         raw = (await conn.get_raw_connection()).driver_connection
         assert raw is not None
-        async with raw.cursor() as cur, cur.copy(f"COPY {STAGE} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(["int4", "int4", "date", "float8", "float8", "float8"])
-            for t in tuples:
-                await copy.write_row(t)
+        copy_sql = f"COPY {STAGE} ({_COLUMNS}, row_no) FROM STDIN (FORMAT BINARY)"
+        async with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+            copy.set_types(["int4", "int4", "date", "float8", "float8", "float8", "int4"])
+            for row in rows:
+                await copy.write_row(row)
     else:
         await session.execute(
-            text(f"INSERT INTO {STAGE} ({_COLUMNS}) VALUES (:i, :o, :d, :n, :den, :v)"),
-            [{"i": t[0], "o": t[1], "d": t[2], "n": t[3], "den": t[4], "v": t[5]} for t in tuples],
+            text(f"INSERT INTO {STAGE} ({_COLUMNS}, row_no) VALUES (:i, :o, :d, :n, :den, :v, :r)"),
+            [{"i": t[0], "o": t[1], "d": t[2], "n": t[3], "den": t[4], "v": t[5], "r": t[6]} for t in rows],
         )
     await analyze_temp_table(session, STAGE)
 
@@ -146,10 +323,13 @@ _EXCLUDED_CHANGED = (
 _JOIN = "o.indicator_id = s.indicator_id AND o.org_id = s.org_id AND o.obs_date = s.obs_date"
 
 
+# `repeat`: the current figure was written by this very writer from an earlier chunk; the merge leaves it
+# alone and FigureWriter._settle_repeats decides.
 _MERGE_PG = f"""
 WITH old AS MATERIALIZED (
     SELECT s.indicator_id, s.org_id, s.obs_date, s.numerator, s.denominator, s.value,
            o.indicator_id IS NOT NULL AS existed, o.indicator_id IS NOT NULL AND {_CHANGED_PG} AS changed,
+           coalesce({_BY_THIS_WRITER}, false) AS repeat,
            o.numerator AS o_num, o.denominator AS o_den, o.value AS o_val, o.source AS o_source,
            o.recorded_at AS o_at, o.recorded_by AS o_by
     FROM {STAGE} s LEFT JOIN observations o ON {_JOIN}
@@ -157,42 +337,47 @@ WITH old AS MATERIALIZED (
     INSERT INTO observation_history (indicator_id, org_id, obs_date, numerator, denominator, value, source,
                                      recorded_at, recorded_by, replaced_at, replaced_by)
     SELECT indicator_id, org_id, obs_date, o_num, o_den, o_val, o_source, o_at, o_by, :now, :actor
-    FROM old WHERE changed
+    FROM old WHERE changed AND NOT repeat
 ), merged AS (
     INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by)
-    SELECT {_COLUMNS}, :source, :now, :actor FROM old WHERE changed OR NOT existed
+    SELECT {_COLUMNS}, :source, :now, :actor FROM old WHERE (changed AND NOT repeat) OR NOT existed
     ORDER BY indicator_id, org_id, obs_date  -- index order: the upsert touches the key's pages in sequence
     ON CONFLICT (indicator_id, org_id, obs_date) DO UPDATE SET numerator = excluded.numerator,
         denominator = excluded.denominator, value = excluded.value, source = excluded.source,
         recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by
 )
-SELECT count(*), count(*) FILTER (WHERE existed), count(*) FILTER (WHERE changed) FROM old
+SELECT count(*), count(*) FILTER (WHERE existed), count(*) FILTER (WHERE changed AND NOT repeat),
+       count(*) FILTER (WHERE repeat) FROM old
 """
 
 
-async def _merge(session: AsyncSession, *, actor: str, source: str) -> tuple[int, int, int]:
-    """Returns (inserted, updated, unchanged). Resending known figures writes nothing."""
-    pg = (await session.connection()).dialect.name == "postgresql"
-    now = clock.now()
-    if pg:
+async def _merge(session: AsyncSession, *, actor: str, source: str, now: datetime) -> tuple[int, int, int, int]:
+    """Returns (inserted, updated, unchanged, repeats). Resending known figures writes nothing."""
+    if (await session.connection()).dialect.name == "postgresql":
         # One join of the staged rows with the current figures feeds the history and the upsert (one pass).
-        total, existing, updated = (
+        total, existing, updated, repeats = (
             await session.execute(text(_MERGE_PG), {"now": now, "actor": actor, "source": source})
         ).one()
-        return total - existing, updated, existing - updated
-    return await _merge_portable(session, actor=actor, source=source, now=now)
+    else:
+        total, existing, updated, repeats = await _merge_portable(session, actor=actor, source=source, now=now)
+    return total - existing, updated, existing - updated - repeats, repeats
 
 
-async def _merge_portable(session: AsyncSession, *, actor: str, source: str, now: datetime) -> tuple[int, int, int]:
+async def _merge_portable(
+    session: AsyncSession, *, actor: str, source: str, now: datetime
+) -> tuple[int, int, int, int]:
     """The same merge in three statements for SQLite (no data-modifying WITH)."""
-    changed = _CHANGED
-    total, existing, updated = (
+    fresh_change = f"{_CHANGED} AND NOT ({_BY_THIS_WRITER})"
+    marker = {"now": now, "source": source}
+    total, existing, updated, repeats = (
         await session.execute(
             text(
                 f"SELECT count(*), count(o.indicator_id), "
-                f"coalesce(sum(CASE WHEN o.indicator_id IS NOT NULL AND {changed} THEN 1 ELSE 0 END), 0) "
+                f"coalesce(sum(CASE WHEN o.indicator_id IS NOT NULL AND {fresh_change} THEN 1 ELSE 0 END), 0), "
+                f"coalesce(sum(CASE WHEN {_BY_THIS_WRITER} THEN 1 ELSE 0 END), 0) "
                 f"FROM {STAGE} s LEFT JOIN observations o ON {_JOIN}"
-            )
+            ),
+            marker,
         )
     ).one()
     if updated:
@@ -202,15 +387,16 @@ async def _merge_portable(session: AsyncSession, *, actor: str, source: str, now
                 "source, recorded_at, recorded_by, replaced_at, replaced_by) "
                 "SELECT o.indicator_id, o.org_id, o.obs_date, o.numerator, o.denominator, o.value, o.source, "
                 f"o.recorded_at, o.recorded_by, :now, :actor FROM {STAGE} s JOIN observations o ON {_JOIN} "
-                f"WHERE {changed}"
+                f"WHERE {fresh_change}"
             ),
-            {"now": now, "actor": actor},
+            {"actor": actor, **marker},
         )
     if total > existing or updated:
         on_conflict = (
             "DO UPDATE SET numerator = excluded.numerator, denominator = excluded.denominator, "
             "value = excluded.value, source = excluded.source, recorded_at = excluded.recorded_at, "
-            f"recorded_by = excluded.recorded_by WHERE {_EXCLUDED_CHANGED}"
+            f"recorded_by = excluded.recorded_by WHERE {_EXCLUDED_CHANGED} "
+            "AND NOT (observations.recorded_at = :now AND observations.source = :source)"
             if updated
             else "DO NOTHING"
         )
@@ -220,9 +406,9 @@ async def _merge_portable(session: AsyncSession, *, actor: str, source: str, now
                 f"SELECT {_COLUMNS}, :source, :now, :actor FROM {STAGE} WHERE true "
                 f"ON CONFLICT (indicator_id, org_id, obs_date) {on_conflict}"
             ),
-            {"source": source, "now": now, "actor": actor},
+            {"actor": actor, **marker},
         )
-    return total - existing, updated, existing - updated
+    return total, existing, updated, repeats
 
 
 async def history_of(session: AsyncSession, *, indicator_id: int, org_id: int, day: date) -> list[ObservationHistory]:

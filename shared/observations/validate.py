@@ -31,15 +31,9 @@ class UnitInfo:
     valid_to: date | None
 
 
-@dataclass(frozen=True, slots=True)
-class CheckedFigure:
-    index: int
-    indicator_id: int
-    org_id: int
-    date: date
-    numerator: float | None
-    denominator: float | None
-    value: float | None  # computed: factor × numerator / denominator, None when denominator is 0
+# A figure that passed: (indicator_id, org_id, date, numerator, denominator, value, row number) — the
+# columns it is staged with. value is computed for ratios: factor × numerator / denominator, None for 0.
+CheckedFigure = tuple[int, int, date, float | None, float | None, float | None, int]
 
 
 def computed_value(
@@ -59,33 +53,50 @@ def check_figures(
     indicators: Mapping[str, IndicatorInfo],
     units: Mapping[str, UnitInfo],
     today: date,
+    rows: Sequence[int] | None = None,
 ) -> tuple[list[CheckedFigure], list[Problem]]:
-    """Every rule on every row; returns the good rows and one Problem per broken rule (row = list index)."""
+    """Every rule on every row; returns the good figures and one Problem per broken rule. `rows` numbers the
+    items (file rows); by default their list index."""
+    numbers = rows if rows is not None else range(len(items))
     good: list[CheckedFigure] = []
     problems: list[Problem] = []
     seen: dict[tuple[str, str, date], int] = {}
+    isfinite = math.isfinite
     for i, item in enumerate(items):
-        row_problems = _check_one(i, item, indicators, units, today)
+        row = numbers[i]
         key = (item.indicator, item.org, item.date)
-        if key in seen:
-            row_problems.append(Problem(f"duplicate of row {seen[key]} (same indicator, org and date)", i, "date"))
-        else:
-            seen[key] = i
-        if row_problems:
-            problems.extend(row_problems)
+        first = seen.setdefault(key, row)
+        ind, unit = indicators.get(item.indicator), units.get(item.org)
+        num, den, value = item.numerator, item.denominator, item.value
+        # The usual figure (a known ratio with sane counts, or a count) passes these few tests inline; anything
+        # else goes through every rule one by one, so its messages are exact.
+        if (
+            first == row
+            and ind is not None
+            and unit is not None
+            and item.date <= today
+            and unit.valid_from <= item.date
+            and (unit.valid_to is None or item.date <= unit.valid_to)
+        ):
+            if ind.measure == "ratio":
+                if (
+                    num is not None and den is not None and value is None and num >= 0 and den >= 0
+                    and isfinite(num) and isfinite(den) and (num <= den or ind.factor != 100)
+                ):
+                    good.append((ind.id, unit.id, item.date, num, den, ind.factor * num / den if den else None, row))
+                    continue
+            elif num is None and den is None and value is not None and isfinite(value) and value >= 0:
+                good.append((ind.id, unit.id, item.date, None, None, value, row))
+                continue
+        found = _check_one(row, item, indicators, units, today)
+        if first != row:
+            found.append(Problem(f"duplicate of row {first} (same indicator, org and date)", row, "date"))
+        if found:
+            problems.extend(found)
             continue
         ind, unit = indicators[item.indicator], units[item.org]
-        good.append(
-            CheckedFigure(
-                i,
-                ind.id,
-                unit.id,
-                item.date,
-                item.numerator,
-                item.denominator,
-                computed_value(ind.measure, ind.factor, item.numerator, item.denominator, item.value),
-            )
-        )
+        good.append((ind.id, unit.id, item.date, num, den, computed_value(ind.measure, ind.factor, num, den, value),
+                     row))
     return good, problems
 
 

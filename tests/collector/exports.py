@@ -58,13 +58,14 @@ def csv_bytes(rows: Sequence[Sequence[Any]], *, encoding: str = "utf-8", title: 
     return text.encode(encoding)
 
 
-def xlsx_bytes(rows: Sequence[Sequence[Any]], *, merges: Sequence[str] = (), start_row: int = 1) -> bytes:
-    """An XLSX export with openpyxl: rows from start_row, and merged ranges such as "A1:H1"."""
+def xlsx_bytes(rows: Sequence[Sequence[Any]], *, merges: Sequence[str] = (), start_row: int = 1,
+               start_col: int = 1) -> bytes:
+    """An XLSX export with openpyxl: rows from start_row and start_col, and merged ranges such as "A1:H1"."""
     book = openpyxl.Workbook()
     sheet = book.active
     assert sheet is not None
     for r, row in enumerate(rows, start=start_row):
-        for c, value in enumerate(row, start=1):
+        for c, value in enumerate(row, start=start_col):
             if value is not None:
                 sheet.cell(row=r, column=c, value=value)
     for cells in merges:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date, datetime
 
 import pytest
 
-from services.collector.readers import Table, cell_text, find_header, read_csv, read_json, read_table, read_xlsx
+from services.collector.readers import (
+    Table,
+    cell_text,
+    find_header,
+    iter_rows,
+    read_csv,
+    read_json,
+    read_table,
+    read_xlsx,
+)
 from shared.core.errors import InvalidInput
 from tests.collector.exports import SAMPLES, WANGBAN_COLUMNS, csv_bytes, wangban_xlsx, xlsx_bytes
 
@@ -145,3 +155,25 @@ class TestFindHeader:
     def test_unused_duplicates_are_fine(self) -> None:
         header = find_header(self.table(["区划代码", "备注", "备注"]), {"区划代码"})
         assert header.columns == {"区划代码": 0}
+
+
+class TestStreaming:
+    """iter_rows reads a stream block by block; a line or a character cut at a block edge comes out whole."""
+
+    def test_rows_and_numbers_survive_any_block_edge(self, monkeypatch) -> None:
+        from services.collector import decode as decoding
+
+        text = '标题\r\n区划代码,名称\r\n150204001000,"富强路\r\n街道"\r\n150204002000,幸福路街道\r\n'
+        expected = [(1, ["标题"]), (2, ["区划代码", "名称"]), (3, ["150204001000", "富强路\r\n街道"]),
+                    (5, ["150204002000", "幸福路街道"])]
+        for encoding in ("utf-8", "gb18030"):
+            content = text.encode(encoding)
+            for block in range(1, 12):  # every edge: inside a character, between \r and \n, inside quotes
+                monkeypatch.setattr(decoding, "PROBE", block)
+                rows, used = iter_rows(io.BytesIO(content), "csv")
+                assert list(rows) == expected, (encoding, block)
+
+    def test_xlsx_left_empty_columns_are_kept(self) -> None:
+        content = xlsx_bytes([["区划代码", "事项总数"], ["150204001000", 5]], start_row=2, start_col=3)
+        rows, _ = iter_rows(io.BytesIO(content), "xlsx")
+        assert list(rows)[1:] == [(2, ["", "", "区划代码", "事项总数"]), (3, ["", "", "150204001000", "5"])]

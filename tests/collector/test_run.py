@@ -10,10 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.deps import Database
+from services.collector import mapping
 from services.collector.run import LocalFile, ingest_once
 from services.collector.sources import SourceConfig, load_sources
 from shared.core.settings import Settings
@@ -269,9 +270,7 @@ class TestChunkedWrites:
     async def test_rejected_rows_keep_their_file_row_numbers_across_chunks(
         self, database, settings, http, monkeypatch
     ) -> None:
-        from services.collector import run as run_module
-
-        monkeypatch.setattr(run_module, "WRITE_CHUNK", 1)
+        monkeypatch.setattr(mapping, "CHUNK_ROWS", 1)
         local = yichuang_csv(
             "2022-05,青山区政务服务中心,150204000000,491,398,81.06%",
             "2022-05,富强路街道便民服务中心,150204001000,503,421,83.70%",
@@ -280,3 +279,42 @@ class TestChunkedWrites:
         run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), local)
         assert run.status == "succeeded" and (run.inserted, run.rows_accepted, run.rows_rejected) == (2, 2, 1)
         assert [e["row"] for e in run.errors] == [4]
+
+    async def test_a_row_repeated_in_a_later_chunk_is_skipped(self, database, settings, http, monkeypatch) -> None:
+        monkeypatch.setattr(mapping, "CHUNK_ROWS", 2)
+        repeated = "2022-05,富强路街道便民服务中心,150204001000,503,421,83.70%"
+        local = yichuang_csv("2022-05,青山区政务服务中心,150204000000,491,398,81.06%", repeated, repeated)
+        run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), local)
+        assert run.status == "succeeded" and run.errors == []
+        assert (run.rows_read, run.rows_accepted, run.rows_skipped, run.inserted, run.unchanged) == (3, 2, 1, 2, 0)
+
+    async def test_conflicting_rows_in_two_chunks_are_both_rejected(
+        self, database, settings, http, monkeypatch
+    ) -> None:
+        earlier = yichuang_csv("2022-05,富强路街道便民服务中心,150204001000,503,400,79.52%")
+        assert (await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), earlier)).inserted == 1
+        monkeypatch.setattr(mapping, "CHUNK_ROWS", 2)
+        local = yichuang_csv(
+            "2022-05,青山区政务服务中心,150204000000,491,398,81.06%",
+            "2022-05,富强路街道便民服务中心,150204001000,503,421,83.70%",
+            "2022-05,富强路街道便民服务中心,150204001000,503,430,85.49%",
+        )
+        run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), local)
+        assert run.status == "succeeded" and [e["row"] for e in run.errors] == [3, 4]
+        assert "conflicts with row 4" in run.errors[0]["message"]
+        assert (run.rows_accepted, run.rows_rejected, run.inserted, run.updated) == (1, 2, 1, 0)
+        async with database.sessions() as s:
+            kept = await s.scalar(select(Observation.numerator).where(Observation.source == "yichuang",
+                                                                      Observation.obs_date == date(2022, 5, 1),
+                                                                      Observation.numerator.in_([400, 421, 430])))
+            assert kept == 400  # 富强路 keeps the figure of the earlier export
+
+    async def test_undecodable_bytes_far_into_the_file_fail_the_run_and_write_nothing(
+        self, database, settings, http
+    ) -> None:
+        good = "2022-05,青山区政务服务中心,150204000000,491,398,81.06%\n" * 30_000  # past the codec probe
+        content = (YICHUANG_HEADER + good).encode("utf-8") + b"2022-05,\xff\xfe\n"
+        run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), LocalFile(content, "y.csv"))
+        assert run.status == "failed" and "invalid byte at offset" in run.message
+        async with database.sessions() as s:
+            assert await s.scalar(select(func.count()).select_from(Observation)) == 0

@@ -4,6 +4,7 @@ import asyncio
 from datetime import date
 
 import pytest
+from sqlalchemy import text
 
 from services.api.deps import Database
 from shared.core.errors import InvalidInput
@@ -56,6 +57,88 @@ class TestWriteObservations:
                 s, rows, source="t", actor="t", today=TODAY, partial=True
             )
             assert result.inserted == 1 and [p.row for p in result.rejected] == [1]
+
+
+async def current(s, org: str, day: date) -> tuple[float | None, float | None] | None:
+    ind = await indicator_store.get_by_code(s, "QS-07")
+    unit = await org_store.get_by_code(s, org)
+    found = await s.execute(
+        text("SELECT numerator, denominator FROM observations "
+             "WHERE indicator_id = :i AND org_id = :o AND obs_date = :d"),
+        {"i": ind.id, "o": unit.id, "d": day},
+    )
+    row = found.one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def month_total(s, org: str) -> tuple[float, float, int]:
+    ind = await indicator_store.get_by_code(s, "QS-07")
+    root = await org_store.get_by_code(s, org)
+    found = await rollup.rollup(s, indicator_id=ind.id, time_aggregation="last", rollup_rule="sum",
+                                root_ids=[root.id], period=parse_period("2022-05"))
+    basis = found.get(root.id)
+    return (0, 0, 0) if basis is None else (basis.numerator, basis.denominator, basis.units_reporting)
+
+
+class TestChunkedWriter:
+    """A collector writes an export in chunks; a key repeated in a later chunk is an in-file duplicate."""
+
+    async def write_chunks(self, s, *chunks: list[tuple[ObservationIn, int]]) -> observation_store.WriteResult:
+        writer = await observation_store.FigureWriter.open(
+            s, source="export", actor="collector:t", today=TODAY, partial=True, chunked=True, indicators=["QS-07"]
+        )
+        for chunk in chunks:
+            await writer.write(writer.prepare([item for item, _ in chunk], [row for _, row in chunk]))
+        return await writer.finish()
+
+    async def test_exact_repeat_in_a_later_chunk_is_skipped(self, any_database: Database) -> None:
+        day = date(2022, 5, 31)
+        async with any_database.sessions() as s:
+            fuqiang = ObservationIn("QS-07", FUQIANG, day, 80, 100)
+            result = await self.write_chunks(
+                s, [(fuqiang, 3), (ObservationIn("QS-07", XINGFU, day, 9, 10), 4)], [(fuqiang, 9)]
+            )
+            assert (result.inserted, result.updated, result.unchanged, result.duplicates) == (2, 0, 0, 1)
+            assert result.duplicate_rows == {9} and result.rejected == []
+            assert await month_total(s, QINGSHAN) == (89, 110, 2)
+
+    async def test_conflicting_rows_in_two_chunks_are_both_rejected_and_the_earlier_withdrawn(
+        self, any_database: Database
+    ) -> None:
+        day = date(2022, 5, 31)
+        async with any_database.sessions() as s:
+            before = await observation_store.write_observations(
+                s, [ObservationIn("QS-07", FUQIANG, day, 50, 100)], source="earlier", actor="t", today=TODAY
+            )
+            assert before.inserted == 1
+            result = await self.write_chunks(
+                s,
+                [(ObservationIn("QS-07", FUQIANG, day, 80, 100), 3), (ObservationIn("QS-07", XINGFU, day, 9, 10), 4)],
+                [(ObservationIn("QS-07", FUQIANG, day, 85, 100), 7)],
+                [(ObservationIn("QS-07", FUQIANG, day, 80, 100), 12)],  # a third row cannot revive it
+            )
+            assert [(p.row, p.message) for p in result.rejected] == [
+                (3, "conflicts with row 7: same indicator, unit and date, different values; both rows rejected"),
+                (7, "conflicts with row 3: same indicator, unit and date, different values; both rows rejected"),
+                (12, "conflicts with row 7: same indicator, unit and date, different values; rejected"),
+            ]
+            # 富强路 keeps the figure it had before this write; only 幸福路's new figure was written.
+            assert (result.inserted, result.updated, result.duplicates) == (1, 0, 0)
+            assert await current(s, FUQIANG, day) == (50, 100)
+            assert await observation_store.history_of(s, indicator_id=(await indicator_store.get_by_code(
+                s, "QS-07")).id, org_id=(await org_store.get_by_code(s, FUQIANG)).id, day=day) == []
+            assert await month_total(s, QINGSHAN) == (59, 110, 2)
+
+    async def test_a_conflict_on_a_new_key_leaves_no_figure(self, any_database: Database) -> None:
+        day = date(2022, 5, 30)
+        async with any_database.sessions() as s:
+            result = await self.write_chunks(
+                s, [(ObservationIn("QS-07", FUQIANG, day, 80, 100), 2)],
+                [(ObservationIn("QS-07", FUQIANG, day, 81, 100), 5)],
+            )
+            assert (result.inserted, result.updated) == (0, 0) and [p.row for p in result.rejected] == [2, 5]
+            assert await current(s, FUQIANG, day) is None
+            assert await month_total(s, FUQIANG) == (0, 0, 0)
 
 
 class TestConcurrentWriters:
