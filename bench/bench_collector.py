@@ -84,35 +84,33 @@ MEMORY_TARGET_MB, MEMORY_EXPORT_MB = 300, 200
 STEPS = (
     ("lock: locks.try_source_lock", "shared.ingest.locks", "try_source_lock", ""),
     ("ingest_store.last_succeeded", "shared.ingest.store", "last_succeeded", ""),
-    ("parse_export", "services.collector.run", "parse_export", ""),
-    ("read_table", "services.collector.mapping", "read_table", "parse_export"),
-    ("decode (bytes → str)", "services.collector.readers", "decode", "read_table"),
-    ("read_csv (csv.reader → row lists)", "services.collector.readers", "read_csv", "read_table"),
-    ("find_header", "services.collector.mapping", "find_header", "parse_export"),
-    ("_data_rows (filler + total rows)", "services.collector.mapping", "_data_rows", "parse_export"),
-    ("clean.total_rows", "services.collector.clean", "total_rows", "_data_rows (filler + total rows)"),
-    ("_figures", "services.collector.mapping", "_figures", "parse_export"),
-    ("_units (code column)", "services.collector.mapping", "_units", "_figures"),
-    ("_days (date column)", "services.collector.mapping", "_days", "_figures"),
-    ("clean.parse_counts (3 count columns)", "services.collector.clean", "parse_counts", "_figures"),
-    ("_rate_remarks (printed rates)", "services.collector.mapping", "_rate_remarks", "_figures"),
-    ("_Sheet.dedupe", "services.collector.mapping", "_Sheet.dedupe", "_figures"),
-    ("write_observations", "shared.observations.store", "write_observations", ""),
-    ("catalogue_maps", "shared.observations.store", "catalogue_maps", "write_observations"),
-    ("validate.check_figures (Python, per figure)", "shared.observations.validate", "check_figures",
-     "write_observations"),
-    ("_lock_indicators", "shared.observations.store", "_lock_indicators", "write_observations"),
-    ("_stage (tuples + COPY + ANALYZE)", "shared.observations.store", "_stage", "write_observations"),
-    ("_merge (one statement)", "shared.observations.store", "_merge", "write_observations"),
-    ("preaggregate.refresh", "shared.observations.preaggregate", "refresh", "write_observations"),
+    ("fetch.save_local (copy to the spool file + sha256)", "services.collector.fetch", "save_local", ""),
+    ("[thread] find_header", "services.collector.mapping", "find_header", ""),
+    ("[thread] _data_rows (filler + total rows)", "services.collector.mapping", "_data_rows", ""),
+    ("clean.total_rows", "services.collector.clean", "total_rows", "[thread] _data_rows (filler + total rows)"),
+    ("[thread] _figures", "services.collector.mapping", "_figures", ""),
+    ("_units (code column)", "services.collector.mapping", "_units", "[thread] _figures"),
+    ("_days (date column)", "services.collector.mapping", "_days", "[thread] _figures"),
+    ("clean.parse_counts (3 count columns)", "services.collector.clean", "parse_counts", "[thread] _figures"),
+    ("_rate_remarks (printed rates)", "services.collector.mapping", "_rate_remarks", "[thread] _figures"),
+    ("_Sheet.dedupe", "services.collector.mapping", "_Sheet.dedupe", "[thread] _figures"),
+    ("[thread] FigureWriter.prepare (validation)", "shared.observations.store", "FigureWriter.prepare", ""),
+    ("FigureWriter.write (per chunk)", "shared.observations.store", "FigureWriter.write", ""),
+    ("_lock_indicators", "shared.observations.store", "_lock_indicators", "FigureWriter.write (per chunk)"),
+    ("_stage (COPY + ANALYZE)", "shared.observations.store", "_stage", "FigureWriter.write (per chunk)"),
+    ("_merge (one statement)", "shared.observations.store", "_merge", "FigureWriter.write (per chunk)"),
+    ("preaggregate.note", "shared.observations.preaggregate", "note", "FigureWriter.write (per chunk)"),
+    ("FigureWriter.finish", "shared.observations.store", "FigureWriter.finish", ""),
+    ("preaggregate.refresh", "shared.observations.preaggregate", "refresh", "FigureWriter.finish"),
     ("_rebuild_rollups", "shared.observations.preaggregate", "_rebuild_rollups", "preaggregate.refresh"),
-    ("audit.record", "shared.access.audit", "record", "write_observations"),
+    ("audit.record", "shared.access.audit", "record", "FigureWriter.finish"),
     ("ingest_store.add_run (run record)", "shared.ingest.store", "add_run", ""),
 )
-REST = {"": "rest: commit, session, sha256, bookkeeping", "parse_export": "rest of parse_export",
-        "read_table": "rest of read_table", "_figures": "rest of _figures (ObservationIn records, keys)",
-        "write_observations": "rest of write_observations", "preaggregate.refresh": "rest of preaggregate.refresh",
-        "_data_rows (filler + total rows)": "rest of _data_rows"}
+REST = {"": "rest: commit, session, waiting for the parse thread; minus the overlap of the [thread] steps",
+        "[thread] _figures": "rest of _figures (ObservationIn records, keys)",
+        "FigureWriter.write (per chunk)": "rest of FigureWriter.write (WRITTEN keys, repeats)",
+        "FigureWriter.finish": "rest of FigureWriter.finish", "preaggregate.refresh": "rest of preaggregate.refresh",
+        "[thread] _data_rows (filler + total rows)": "rest of _data_rows"}
 
 SQL_LABELS = (
     ("SELECT pg_try_advisory_xact_lock", "lock: pg_try_advisory_xact_lock"),
@@ -129,9 +127,12 @@ SQL_LABELS = (
     ("TRUNCATE _obs_touched_up", "refresh: TRUNCATE _up"),
     ("INSERT INTO _obs_touched_up", "refresh: touched ancestors (⋈ org_unit_paths)"),
     ("ANALYZE _obs_touched_up", "refresh: ANALYZE _up"),
-    ("CREATE TEMP TABLE IF NOT EXISTS _obs_touched", "refresh: CREATE TEMP TABLE"),
-    ("TRUNCATE _obs_touched", "refresh: TRUNCATE"),
-    ("INSERT INTO _obs_touched", "refresh: touched (indicator, org, month)"),
+    ("CREATE TEMP TABLE IF NOT EXISTS _obs_touched", "start: CREATE TEMP TABLE _obs_touched"),
+    ("TRUNCATE _obs_touched", "start: TRUNCATE _obs_touched"),
+    ("INSERT INTO _obs_touched", "note: touched (indicator, org, month) per chunk"),
+    ("CREATE TEMP TABLE IF NOT EXISTS _obs_written", "open: CREATE TEMP TABLE _obs_written"),
+    ("TRUNCATE _obs_written", "open: TRUNCATE _obs_written"),
+    ("INSERT INTO _obs_written", "write: keys and rows written (for later conflicts)"),
     ("ANALYZE _obs_touched", "refresh: ANALYZE"),
     ("DELETE FROM observation_months", "refresh: DELETE touched months"),
     ("INSERT INTO observation_months", "refresh: re-aggregate touched months from raw"),
@@ -335,8 +336,8 @@ async def _child_async(spec: dict[str, Any]) -> dict[str, Any]:
     from shared.core.settings import DatabaseSettings, Settings
 
     source = parse_sources(spec["yaml"])[0]
-    content = Path(spec["csv"]).read_bytes()
-    local = LocalFile(content, spec["name"])
+    # A path, as `run SOURCE --file PATH` passes it: the collector streams it, so its memory is what is measured.
+    local = LocalFile(Path(spec["csv"]), spec["name"])
     day = date.fromisoformat(spec["day"])
     settings = Settings(db=DatabaseSettings(url=spec["db_url"]))
     engine = make_engine(settings.db, "scorecard-bench-collector")
@@ -346,7 +347,7 @@ async def _child_async(spec: dict[str, Any]) -> dict[str, Any]:
     steps, gcw = _Steps(), _GcWatch()
     gc.callbacks.append(gcw)
     started = time.perf_counter()
-    digest = hashlib.sha256(content).hexdigest()
+    digest = hashlib.sha256(Path(spec["csv"]).read_bytes()).hexdigest()
     sha_seconds = time.perf_counter() - started
     out: dict[str, Any] = {"sha256_seconds": sha_seconds, "digest": digest, "runs": [], "missing": steps.missing}
     try:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import tempfile
 from collections.abc import AsyncGenerator, Callable, Iterator
-from contextlib import aclosing
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,7 +20,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.collector import fetch as fetching
-from services.collector.mapping import ParsedExport, iter_export
+from services.collector.mapping import ParsedExport, gc_paused, iter_export
 from services.collector.sources import SourceConfig
 from shared.core import clock
 from shared.core.errors import Problem, ScorecardError
@@ -33,6 +34,7 @@ from shared.ratings import store as rating_store
 log = logging.getLogger("scorecard.collector")
 ACTOR = "collector"
 T = TypeVar("T")
+PROBLEMS_KEPT = 1_000  # errors (and warnings) listed in a run record; all are counted
 
 
 @dataclass(frozen=True)
@@ -128,50 +130,107 @@ async def _ingest(
             run.status, run.message = "skipped", f"identical to the export ingested by run {previous.id}"
             return
         chunks = iter_export(source, spool, filename=fetched.filename, today=clock.today())
-        await _write(session, run, source, chunks, settings)
+        with gc_paused(), _quick_gil_handover():
+            await _write(session, run, source, chunks, settings)
 
 
 async def _write(
     session: AsyncSession, run: IngestRun, source: SourceConfig, chunks: Iterator[ParsedExport], settings: Settings
 ) -> None:
     actor = f"{ACTOR}:{source.id}"
-    seen = ParsedExport()  # counts, errors and warnings of every chunk; records only for ratings
+    tally = _Tally()
+    rows_read = rows_skipped = duplicates = 0
     if source.kind == "ratings":
         # A day's rating detail is small, and its daily figures are counted once from all of it.
+        whole = ParsedExport()
         async with aclosing(_ahead(chunks, _same)) as parsed:
             async for chunk in parsed:
-                seen.absorb(chunk)
+                whole.absorb(chunk)
         result = await rating_store.write_ratings(
-            session, seen.ratings, source=source.id, actor=actor, settings=settings.ratings
+            session, whole.ratings, source=source.id, actor=actor, settings=settings.ratings
         )
-        rejected = [Problem(p.message, seen.rating_rows[p.row] if p.row is not None else None, p.field)
-                    for p in result.rejected]
-        written, duplicate_rows = result.figures, 0
+        tally.reject(whole.errors)
+        tally.reject([Problem(p.message, whole.rating_rows[p.row] if p.row is not None else None, p.field)
+                      for p in result.rejected])
+        tally.remark(whole.warnings)
+        written = result.figures
+        rows_read, rows_skipped, duplicates = whole.rows_read, whole.rows_skipped, whole.duplicates
     else:
         writer = await FigureWriter.open(session, source=source.id, actor=actor, partial=True, chunked=True,
                                          indicators=[f.indicator for f in source.figures])
         # The next chunk is parsed and validated in a worker thread while PostgreSQL merges this one.
         async with aclosing(_ahead(chunks, lambda c: (writer.prepare(c.figures, c.figure_rows), c))) as prepared:
             async for ready, chunk in prepared:
-                seen.absorb(ParsedExport(errors=chunk.errors, warnings=chunk.warnings, rows_read=chunk.rows_read,
-                                         rows_skipped=chunk.rows_skipped, duplicates=chunk.duplicates))
-                await writer.write(ready)
-                log.info("source %s: %d rows read, %d figures written so far", source.id, seen.rows_read,
+                tally.reject(chunk.errors)
+                tally.remark(chunk.warnings)
+                tally.reject(await writer.write(ready))
+                rows_read += chunk.rows_read
+                rows_skipped += chunk.rows_skipped
+                duplicates += chunk.duplicates
+                log.info("source %s: %d rows read, %d figures written so far", source.id, rows_read,
                          writer.result.inserted + writer.result.updated)
         written = await writer.finish()
-        rejected, duplicate_rows = written.rejected, len(written.duplicate_rows)
-    rejected += seen.errors
+        rows_skipped += len(written.duplicate_rows)
+        duplicates += len(written.duplicate_rows)
     run.inserted, run.updated, run.unchanged = written.inserted, written.updated, written.unchanged
-    run.rows_read, run.rows_skipped = seen.rows_read, seen.rows_skipped + duplicate_rows
-    run.rows_rejected = len({p.row for p in rejected})
-    run.rows_accepted = seen.rows_read - seen.duplicates - duplicate_rows - run.rows_rejected
-    run.errors = [p.as_dict() for p in sorted(rejected, key=lambda p: p.row or 0)]
-    run.warnings = [p.as_dict() for p in seen.warnings]
+    run.rows_read, run.rows_skipped = rows_read, rows_skipped
+    run.rows_rejected = tally.rows_rejected
+    run.rows_accepted = rows_read - duplicates - run.rows_rejected
+    run.errors, run.warnings = tally.listed()
     run.status = "succeeded"
     run.message = (
         f"{run.rows_accepted} rows accepted, {run.rows_rejected} rejected; figures: {run.inserted} new, "
         f"{run.updated} corrected, {run.unchanged} unchanged"
     )
+
+
+class _Tally:
+    """A run's rejected rows and remarks: all counted, the first PROBLEMS_KEPT of each kept for the run record
+    (an export of a million bad rows must not become a million-entry record, nor fill the memory)."""
+
+    def __init__(self) -> None:
+        self.errors: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.errors_seen = self.warnings_seen = 0
+        self._rejected = bytearray()  # one byte per file row: 1 = rejected
+
+    def reject(self, problems: list[Problem]) -> None:
+        for p in problems:
+            if p.row is not None:
+                if p.row >= len(self._rejected):
+                    self._rejected.extend(bytes(max(p.row + 1 - len(self._rejected), len(self._rejected))))
+                self._rejected[p.row] = 1
+        self.errors_seen += len(problems)
+        self.errors += problems[: max(0, PROBLEMS_KEPT - len(self.errors))]
+
+    def remark(self, problems: list[Problem]) -> None:
+        self.warnings_seen += len(problems)
+        self.warnings += problems[: max(0, PROBLEMS_KEPT - len(self.warnings))]
+
+    @property
+    def rows_rejected(self) -> int:
+        return self._rejected.count(1)
+
+    def listed(self) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        out = []
+        for kept, seen in ((self.errors, self.errors_seen), (self.warnings, self.warnings_seen)):
+            items = [p.as_dict() for p in sorted(kept, key=lambda p: p.row or 0)]
+            if seen > len(kept):
+                items.append(Problem(f"… and {seen - len(kept)} more not listed (the first {len(kept)} are)").as_dict())
+            out.append(items)
+        return out[0], out[1]
+
+
+@contextmanager
+def _quick_gil_handover() -> Iterator[None]:
+    """While a worker thread parses, the event loop needs the GIL back as soon as PostgreSQL answers: by
+    default the thread keeps it up to 5 ms, which every one of a chunk's statements would wait."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 def _same(chunk: ParsedExport) -> ParsedExport:

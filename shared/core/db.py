@@ -89,6 +89,11 @@ async def reset_temp_table(session: AsyncSession, name: str, columns: str) -> No
     """Create a per-connection scratch table once, and empty it. TRUNCATE on PostgreSQL: a DELETE would leave
     dead rows that autovacuum never visits in temp tables, and the planner would soon misjudge the table."""
     await session.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})"))
+    await empty_temp_table(session, name)
+
+
+async def empty_temp_table(session: AsyncSession, name: str) -> None:
+    """Empty a scratch table made by reset_temp_table."""
     pg = (await session.connection()).dialect.name == "postgresql"
     await session.execute(text(f"TRUNCATE {name}" if pg else f"DELETE FROM {name}"))
 
@@ -97,3 +102,10 @@ async def analyze_temp_table(session: AsyncSession, name: str) -> None:
     """Give the planner real row counts for a freshly filled scratch table (PostgreSQL; no-op on SQLite)."""
     if (await session.connection()).dialect.name == "postgresql":
         await session.execute(text(f"ANALYZE {name}"))
+
+
+async def small_analyze_samples(session: AsyncSession) -> None:
+    """For the rest of the transaction, ANALYZE samples 3,000 rows instead of 30,000: enough for the row counts
+    and key spreads of scratch tables, and ten times cheaper (PostgreSQL; no-op on SQLite)."""
+    if (await session.connection()).dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL default_statistics_target = 10"))

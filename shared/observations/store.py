@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access import audit
 from shared.core import clock
-from shared.core.db import analyze_temp_table, reset_temp_table
+from shared.core.db import analyze_temp_table, empty_temp_table, reset_temp_table, small_analyze_samples
 from shared.core.errors import InvalidInput, Problem
 from shared.indicators.models import Indicator
 from shared.observations import preaggregate, validate
@@ -26,6 +26,10 @@ STAGE = "_obs_stage"
 WRITTEN = "_obs_written"  # (key, row) of every figure a chunked writer wrote: row numbers for later conflicts
 _COLUMNS = "indicator_id, org_id, obs_date, numerator, denominator, value"
 _KEY_COLUMNS = "indicator_id, org_id, obs_date, row_no"
+_STAGE_COLUMNS = (
+    "indicator_id integer, org_id integer, obs_date date, numerator double precision, "
+    "denominator double precision, value double precision, row_no integer"
+)
 
 
 @dataclass
@@ -33,7 +37,7 @@ class WriteResult:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    rejected: list[Problem] = field(default_factory=list)
+    rejected: list[Problem] = field(default_factory=list)  # write_observations; a chunked write returns them per chunk
     duplicates: int = 0  # figures repeating, with the same values, one this write already took: skipped
     duplicate_rows: set[int] = field(default_factory=set)
 
@@ -82,8 +86,10 @@ async def write_observations(
     figure is counted as unchanged and writes nothing.
     """
     writer = await FigureWriter.open(session, source=source, actor=actor, today=today, partial=partial)
-    await writer.write(writer.prepare(items))
-    return await writer.finish()
+    rejected = await writer.write(writer.prepare(items))
+    result = await writer.finish()
+    result.rejected = sorted(rejected, key=lambda p: -1 if p.row is None else p.row)
+    return result
 
 
 class FigureWriter:
@@ -113,6 +119,7 @@ class FigureWriter:
         self.codes = {info.id: code for code, info in self.indicators.items()}
         self.now = clock.now()  # the stamp of every figure this writer writes: how a repeat is recognised
         self.result = WriteResult()
+        self.rejected_rows = 0  # distinct rows per chunk (a row is in one chunk; a withdrawn one counts again)
         self._offset = 0
         self._writes = 0
         self._locked: set[int] = set()
@@ -136,6 +143,8 @@ class FigureWriter:
         writer = cls(session, maps, source=source, actor=actor, today=today or clock.today(), partial=partial,
                      chunked=chunked)
         await preaggregate.start(session)
+        await small_analyze_samples(session)
+        await reset_temp_table(session, STAGE, _STAGE_COLUMNS)
         if chunked:
             await reset_temp_table(session, WRITTEN, "indicator_id integer, org_id integer, obs_date date, "
                                                      "row_no integer")
@@ -152,8 +161,9 @@ class FigureWriter:
         )
         return Prepared(good, problems, len(items))
 
-    async def write(self, chunk: Prepared) -> None:
-        """Stage and merge one prepared chunk. Without partial, any problem raises before anything is written."""
+    async def write(self, chunk: Prepared) -> list[Problem]:
+        """Stage and merge one prepared chunk; returns its rejected rows (with partial), including both rows of
+        a conflict with an earlier chunk. Without partial, any problem raises before anything is written."""
         if chunk.problems and not self.partial:
             raise InvalidInput(
                 f"{len({p.row for p in chunk.problems})} of {chunk.count} rows are not valid; nothing was "
@@ -162,13 +172,14 @@ class FigureWriter:
             )
         assert self.chunked or not self._writes, "open the writer with chunked=True to write more than once"
         self._writes += 1
-        self.result.rejected += chunk.problems
+        rejected = list(chunk.problems)
         if not chunk.rows:
-            return
+            self.rejected_rows += len({p.row for p in rejected})
+            return rejected
         await self._lock({r[0] for r in chunk.rows})
         await _stage(self.session, chunk.rows)
         if self._withdrawn:
-            await self._reject_withdrawn()
+            rejected += await self._reject_withdrawn()
         inserted, updated, unchanged, repeats = await _merge(
             self.session, actor=self.actor, source=self.source, now=self.now
         )
@@ -176,16 +187,17 @@ class FigureWriter:
         self.result.updated += updated
         self.result.unchanged += unchanged
         if repeats:
-            await self._settle_repeats()
+            rejected += await self._settle_repeats()
         if self.chunked:
             await self.session.execute(text(f"INSERT INTO {WRITTEN} SELECT {_KEY_COLUMNS} FROM {STAGE}"))
         await preaggregate.note(self.session, STAGE)
+        self.rejected_rows += len({p.row for p in rejected})
+        return rejected
 
     async def finish(self) -> WriteResult:
         """Re-aggregate every touched month once, and write the audit entry."""
         if self.result.inserted or self.result.updated or self._withdrawn:
             await preaggregate.refresh(self.session)
-        self.result.rejected.sort(key=lambda p: -1 if p.row is None else p.row)
         await audit.record(
             self.session,
             actor=self.actor,
@@ -197,7 +209,7 @@ class FigureWriter:
                 "updated": self.result.updated,
                 "unchanged": self.result.unchanged,
                 "duplicates": self.result.duplicates,
-                "rejected_rows": len({p.row for p in self.result.rejected}),
+                "rejected_rows": self.rejected_rows,
             },
         )
         return self.result
@@ -209,7 +221,7 @@ class FigureWriter:
         await _lock_indicators(self.session, new)
         self._locked.update(new)
 
-    async def _settle_repeats(self) -> None:
+    async def _settle_repeats(self) -> list[Problem]:
         """Staged rows whose key this writer already wrote from an earlier chunk (the merge left them alone):
         count the exact repeats; reject both rows of a conflict and withdraw the earlier figure."""
         marker = {"now": self.now, "source": self.source}
@@ -217,14 +229,14 @@ class FigureWriter:
         repeats = (await self.session.execute(text(_REPEATS.format(same=_SAME_PG if pg else _SAME)), marker)).all()
         await self.session.execute(text(_DROP_REPEATS), marker)
         message = "conflicts with row {}: same indicator, unit and date, different values; both rows rejected"
+        rejected: list[Problem] = []
         for indicator_id, org_id, day, row, earlier, same in repeats:
             if same:
                 self.result.duplicates += 1
                 self.result.duplicate_rows.add(row)
                 continue
             code = self.codes[indicator_id]
-            self.result.rejected += [Problem(message.format(earlier), row, code),
-                                     Problem(message.format(row), earlier, code)]
+            rejected += [Problem(message.format(earlier), row, code), Problem(message.format(row), earlier, code)]
             self._withdrawn[(indicator_id, org_id, day)] = row
             key = {"i": indicator_id, "o": org_id, "d": day, "now": self.now, "actor": self.actor}
             restored = (await self.session.execute(text(_WITHDRAW_RESTORE), key)).rowcount  # type: ignore[attr-defined]
@@ -234,20 +246,23 @@ class FigureWriter:
                 self.result.updated -= 1
             else:
                 self.result.inserted -= 1
+        return rejected
 
-    async def _reject_withdrawn(self) -> None:
+    async def _reject_withdrawn(self) -> list[Problem]:
         """A withdrawn key stays out for the rest of this write: a third row cannot bring it back."""
+        rejected: list[Problem] = []
         staged = await self.session.execute(text(f"SELECT {_KEY_COLUMNS} FROM {STAGE}"))
         for indicator_id, org_id, day, row in staged.all():
             first = self._withdrawn.get((indicator_id, org_id, day))
             if first is None:
                 continue
             message = f"conflicts with row {first}: same indicator, unit and date, different values; rejected"
-            self.result.rejected.append(Problem(message, row, self.codes[indicator_id]))
+            rejected.append(Problem(message, row, self.codes[indicator_id]))
             await self.session.execute(
                 text(f"DELETE FROM {STAGE} WHERE indicator_id = :i AND org_id = :o AND obs_date = :d"),
                 {"i": indicator_id, "o": org_id, "d": day},
             )
+        return rejected
 
 
 _KEY = "indicator_id = :i AND org_id = :o AND obs_date = :d"
@@ -291,12 +306,7 @@ async def _lock_indicators(session: AsyncSession, indicator_ids: Sequence[int]) 
 
 
 async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) -> None:
-    await reset_temp_table(
-        session,
-        STAGE,
-        "indicator_id integer, org_id integer, obs_date date, numerator double precision, "
-        "denominator double precision, value double precision, row_no integer",
-    )
+    await empty_temp_table(session, STAGE)
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
         raw = (await conn.get_raw_connection()).driver_connection

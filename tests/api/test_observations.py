@@ -68,7 +68,9 @@ class TestPush:
 
     async def test_every_write_is_audited(self, client, qingshan_key, session) -> None:
         await push(client, qingshan_key, obs("QS-07", FUQIANG, "2022-05-31", 1010, 1281))
-        entry = (await session.execute(select(AuditEntry).where(AuditEntry.entity == "observations"))).scalar_one()
+        # Only this push's entry: tests that really commit leave audit rows behind (the log is append-only).
+        pushed = select(AuditEntry).where(AuditEntry.entity == "observations", AuditEntry.entity_key.like("push:%"))
+        entry = (await session.execute(pushed)).scalar_one()
         assert entry.after["inserted"] == 1 and "一体化平台" in entry.actor
 
 

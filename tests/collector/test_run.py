@@ -318,3 +318,18 @@ class TestChunkedWrites:
         assert run.status == "failed" and "invalid byte at offset" in run.message
         async with database.sessions() as s:
             assert await s.scalar(select(func.count()).select_from(Observation)) == 0
+
+    async def test_a_run_lists_the_first_problems_and_counts_them_all(
+        self, database, settings, http, monkeypatch
+    ) -> None:
+        from services.collector import run as run_module
+
+        monkeypatch.setattr(run_module, "PROBLEMS_KEPT", 2)
+        local = yichuang_csv(
+            "2022-05,青山区政务服务中心,150204000000,491,398,81.06%",
+            *(f"2022-05,不存在的大厅{i},15020499{i}000,100,50,50.00%" for i in range(3)),
+        )
+        run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), local)
+        assert run.status == "succeeded" and (run.rows_accepted, run.rows_rejected, run.inserted) == (1, 3, 1)
+        assert [e["row"] for e in run.errors] == [3, 4, None]
+        assert run.errors[-1]["message"] == "… and 1 more not listed (the first 2 are)"

@@ -87,9 +87,12 @@ class TestChunkedWriter:
         writer = await observation_store.FigureWriter.open(
             s, source="export", actor="collector:t", today=TODAY, partial=True, chunked=True, indicators=["QS-07"]
         )
+        rejected = []
         for chunk in chunks:
-            await writer.write(writer.prepare([item for item, _ in chunk], [row for _, row in chunk]))
-        return await writer.finish()
+            rejected += await writer.write(writer.prepare([item for item, _ in chunk], [row for _, row in chunk]))
+        result = await writer.finish()
+        result.rejected = sorted(rejected, key=lambda p: p.row)  # a chunked write returns them chunk by chunk
+        return result
 
     async def test_exact_repeat_in_a_later_chunk_is_skipped(self, any_database: Database) -> None:
         day = date(2022, 5, 31)
