@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.access import audit
 from shared.core import clock
 from shared.core.db import analyze_temp_table, empty_temp_table, reset_temp_table, small_analyze_samples
-from shared.core.errors import InvalidInput, Problem
+from shared.core.errors import Forbidden, InvalidInput, Problem
 from shared.indicators.models import Indicator
 from shared.observations import preaggregate, validate
 from shared.observations.models import ObservationHistory
 from shared.observations.types import ObservationIn
+from shared.org_units import store as org_store
 from shared.org_units.models import OrgUnit
 
 STAGE = "_obs_stage"
@@ -52,8 +53,12 @@ class Prepared:
 
 
 async def catalogue_maps(
-    session: AsyncSession,
+    session: AsyncSession, unit_codes: Collection[str] | None = None
 ) -> tuple[dict[str, validate.IndicatorInfo], dict[str, validate.UnitInfo]]:
+    """Every indicator, and the units named in `unit_codes` (all units when None)."""
+    named = select(OrgUnit.code, OrgUnit.id, OrgUnit.valid_from, OrgUnit.valid_to)
+    if unit_codes is not None:
+        named = named.where(OrgUnit.code.in_(list(unit_codes)))
     indicators = {
         code: validate.IndicatorInfo(i, m, f)
         for code, i, m, f in await session.execute(
@@ -62,9 +67,7 @@ async def catalogue_maps(
     }
     units = {
         code: validate.UnitInfo(i, vf, vt)
-        for code, i, vf, vt in await session.execute(
-            select(OrgUnit.code, OrgUnit.id, OrgUnit.valid_from, OrgUnit.valid_to)
-        )
+        for code, i, vf, vt in await session.execute(named)
     }
     return indicators, units
 
@@ -77,15 +80,20 @@ async def write_observations(
     actor: str,
     today: date | None = None,
     partial: bool = False,
+    within: int | None = None,
 ) -> WriteResult:
     """Validate every figure and write them in the caller's transaction (监测数据, PRODUCT.md §2.1).
 
     All-or-nothing by default: any bad row raises InvalidInput listing every problem and nothing is written.
     With partial=True the good rows are written and the problems returned in `rejected`.
     A changed figure replaces the current one and the old one goes to observation_history; a resent identical
-    figure is counted as unchanged and writes nothing.
+    figure is counted as unchanged and writes nothing. `within`: an org unit id the figures must all belong
+    under (an integration key's subtree); a row outside raises Forbidden and nothing is written.
     """
-    writer = await FigureWriter.open(session, source=source, actor=actor, today=today, partial=partial)
+    writer = await FigureWriter.open(session, source=source, actor=actor, today=today, partial=partial,
+                                     unit_codes={item.org for item in items})
+    if within is not None:
+        await writer.require_within(within, items)
     rejected = await writer.write(writer.prepare(items))
     result = await writer.finish()
     result.rejected = sorted(rejected, key=lambda p: -1 if p.row is None else p.row)
@@ -136,10 +144,12 @@ class FigureWriter:
         partial: bool = False,
         chunked: bool = False,
         indicators: Collection[str] = (),
+        unit_codes: Collection[str] | None = None,
     ) -> FigureWriter:
         """Start a write. `chunked`: more than one `write` will follow. `indicators`: codes to lock at once
-        (a collector knows its source's indicators; taking all locks in one ascending pass cannot deadlock)."""
-        maps = await catalogue_maps(session)
+        (a collector knows its source's indicators; taking all locks in one ascending pass cannot deadlock).
+        `unit_codes`: the only units the figures may name (a push body's), else every unit is loaded."""
+        maps = await catalogue_maps(session, unit_codes)
         writer = cls(session, maps, source=source, actor=actor, today=today or clock.today(), partial=partial,
                      chunked=chunked)
         await preaggregate.start(session)
@@ -150,6 +160,17 @@ class FigureWriter:
                                                      "row_no integer")
         await writer._lock({writer.indicators[c].id for c in indicators if c in writer.indicators})
         return writer
+
+    async def require_within(self, root_id: int, items: Sequence[ObservationIn]) -> None:
+        """Raise Forbidden listing every row for a known unit outside the subtree of `root_id`."""
+        allowed = await org_store.subtree_ids(self.session, root_id)
+        outside = [
+            Problem(f"org '{item.org}' is outside this key's subtree", i, "org")
+            for i, item in enumerate(items)
+            if item.org in self.units and self.units[item.org].id not in allowed
+        ]
+        if outside:
+            raise Forbidden(f"{len(outside)} rows are for units this key may not write; nothing was written", outside)
 
     def prepare(self, items: Sequence[ObservationIn], rows: Sequence[int] | None = None) -> Prepared:
         """Validate a chunk. `rows` are the items' own row numbers (file rows); else they are numbered on from 0
@@ -333,11 +354,12 @@ _EXCLUDED_CHANGED = (
 _JOIN = "o.indicator_id = s.indicator_id AND o.org_id = s.org_id AND o.obs_date = s.obs_date"
 
 
+# One join of the staged rows with the current figures feeds the history, the corrections and the new rows.
 # `repeat`: the current figure was written by this very writer from an earlier chunk; the merge leaves it
 # alone and FigureWriter._settle_repeats decides.
 _MERGE_PG = f"""
 WITH old AS MATERIALIZED (
-    SELECT s.indicator_id, s.org_id, s.obs_date, s.numerator, s.denominator, s.value,
+    SELECT s.indicator_id, s.org_id, s.obs_date, s.numerator, s.denominator, s.value, o.ctid AS o_ctid,
            o.indicator_id IS NOT NULL AS existed, o.indicator_id IS NOT NULL AND {_CHANGED_PG} AS changed,
            coalesce({_BY_THIS_WRITER}, false) AS repeat,
            o.numerator AS o_num, o.denominator AS o_den, o.value AS o_val, o.source AS o_source,
@@ -348,13 +370,16 @@ WITH old AS MATERIALIZED (
                                      recorded_at, recorded_by, replaced_at, replaced_by)
     SELECT indicator_id, org_id, obs_date, o_num, o_den, o_val, o_source, o_at, o_by, :now, :actor
     FROM old WHERE changed AND NOT repeat
-), merged AS (
+), corrected AS (
+    -- The row found by the join, by its physical address: no second index look-up. Safe because writers of
+    -- an indicator hold its advisory lock, so nobody moves the row in between.
+    UPDATE observations o SET numerator = old.numerator, denominator = old.denominator, value = old.value,
+        source = :source, recorded_at = :now, recorded_by = :actor
+    FROM old WHERE o.ctid = old.o_ctid AND old.changed AND NOT old.repeat
+), added AS (
     INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by)
-    SELECT {_COLUMNS}, :source, :now, :actor FROM old WHERE (changed AND NOT repeat) OR NOT existed
-    ORDER BY indicator_id, org_id, obs_date  -- index order: the upsert touches the key's pages in sequence
-    ON CONFLICT (indicator_id, org_id, obs_date) DO UPDATE SET numerator = excluded.numerator,
-        denominator = excluded.denominator, value = excluded.value, source = excluded.source,
-        recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by
+    SELECT {_COLUMNS}, :source, :now, :actor FROM old WHERE NOT existed
+    ORDER BY indicator_id, org_id, obs_date  -- index order: the inserts touch the key's pages in sequence
 )
 SELECT count(*), count(*) FILTER (WHERE existed), count(*) FILTER (WHERE changed AND NOT repeat),
        count(*) FILTER (WHERE repeat) FROM old
@@ -364,7 +389,6 @@ SELECT count(*), count(*) FILTER (WHERE existed), count(*) FILTER (WHERE changed
 async def _merge(session: AsyncSession, *, actor: str, source: str, now: datetime) -> tuple[int, int, int, int]:
     """Returns (inserted, updated, unchanged, repeats). Resending known figures writes nothing."""
     if (await session.connection()).dialect.name == "postgresql":
-        # One join of the staged rows with the current figures feeds the history and the upsert (one pass).
         total, existing, updated, repeats = (
             await session.execute(text(_MERGE_PG), {"now": now, "actor": actor, "source": source})
         ).one()

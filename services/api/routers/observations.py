@@ -11,11 +11,10 @@ from fastapi.responses import JSONResponse
 from services.api.deps import SettingsDep, WriteSessionDep, actor, require
 from services.api.schemas.observations import ObservationsPush, PushResult
 from shared.access.models import ApiKey
-from shared.core.errors import Conflict, Forbidden, InvalidInput, Problem
+from shared.core.errors import Conflict, InvalidInput
 from shared.ingest import store as ingest_store
 from shared.observations import store as observation_store
 from shared.observations.types import ObservationIn
-from shared.org_units import store as org_store
 
 router = APIRouter(tags=["observations"])
 
@@ -49,8 +48,11 @@ async def push_observations(
                 )
             return JSONResponse(seen.response, status_code=seen.status_code, headers={"Idempotent-Replayed": "true"})
     items = [ObservationIn(o.indicator, o.org, o.date, o.numerator, o.denominator, o.value) for o in body.observations]
-    await _check_subtree(session, key, items)
-    written = await observation_store.write_observations(session, items, source=f"push:{key.name}", actor=actor(key))
+    # An integration key may push only for its own org subtree.
+    within = key.org_id if key.role == "integration" else None
+    written = await observation_store.write_observations(
+        session, items, source=f"push:{key.name}", actor=actor(key), within=within
+    )
     result = PushResult(inserted=written.inserted, updated=written.updated, unchanged=written.unchanged)
     if scoped_key:
         await ingest_store.remember_idempotent(
@@ -62,18 +64,3 @@ async def push_observations(
             response=result.model_dump(),
         )
     return result
-
-
-async def _check_subtree(session: WriteSessionDep, key: ApiKey, items: list[ObservationIn]) -> None:
-    """An integration key may push only for its own org subtree."""
-    if key.role != "integration" or key.org_id is None:
-        return
-    allowed = await org_store.subtree_ids(session, key.org_id)
-    units = await org_store.units_by_code(session)
-    outside = [
-        Problem(f"org '{o.org}' is outside this key's subtree", i, "org")
-        for i, o in enumerate(items)
-        if o.org in units and units[o.org].id not in allowed
-    ]
-    if outside:
-        raise Forbidden(f"{len(outside)} rows are for units this key may not write; nothing was written", outside)
