@@ -4,58 +4,107 @@ Driven by `store.FigureWriter` inside its transaction (start → note per chunk 
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core.db import analyze_temp_table, month_start_sql, reset_temp_table
 
-TOUCHED = "_obs_touched"
+TOUCHED = "_obs_touched"  # (indicator, unit, month) touched by this write; `rebuild`: re-aggregate from raw
+_MONTH_COLUMNS = ("indicator_id, org_id, month, days, sum_numerator, sum_denominator, sum_value, last_date, "
+                  "last_numerator, last_denominator, last_value")
+# The sums and the latest figure of (indicator, unit, month) groups over `{rows}`, which has obs_date, month.
+_AGGREGATE = """
+    SELECT indicator_id, org_id, month, count(*), sum(numerator), sum(denominator), sum(value),
+        max(obs_date), max(CASE WHEN rn = 1 THEN numerator END), max(CASE WHEN rn = 1 THEN denominator END),
+        max(CASE WHEN rn = 1 THEN value END)
+    FROM (SELECT indicator_id, org_id, month, obs_date, numerator, denominator, value,
+                 row_number() OVER (PARTITION BY indicator_id, org_id, month ORDER BY obs_date DESC) AS rn
+          FROM {rows}) ranked
+    GROUP BY indicator_id, org_id, month"""
+
+
+def _plus(column: str) -> str:
+    """A month's sum plus the sum of new figures, NULL only while both are (as sum() over all of them)."""
+    old, new = f"observation_months.{column}", f"excluded.{column}"
+    return f"CASE WHEN {old} IS NULL THEN {new} WHEN {new} IS NULL THEN {old} ELSE {old} + {new} END"
+
+
+def _later(column: str) -> str:
+    return (f"CASE WHEN excluded.last_date > observation_months.last_date THEN excluded.{column} "
+            f"ELSE observation_months.{column} END")
+
+
+def merge_ctes(rows: str) -> str:
+    """Data-modifying CTEs for the PostgreSQL merge statement, over its CTE `rows` (staged figures with
+    `existed`, `changed`, `repeat`): new figures are added to their month's row at once (exact: sums add, and a
+    new key is never the existing latest day); months with a corrected figure are noted for `refresh`."""
+    month = month_start_sql("postgresql", "obs_date")
+    next_month = month_start_sql("postgresql", "obs_date", next_month=True)
+    return f"""
+, appended AS (
+    INSERT INTO observation_months ({_MONTH_COLUMNS})
+    {_AGGREGATE.format(rows=f"(SELECT *, {month} AS month FROM {rows} WHERE NOT existed) AS added")}
+    ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET days = observation_months.days + excluded.days,
+        sum_numerator = {_plus("sum_numerator")}, sum_denominator = {_plus("sum_denominator")},
+        sum_value = {_plus("sum_value")}, last_numerator = {_later("last_numerator")},
+        last_denominator = {_later("last_denominator")}, last_value = {_later("last_value")},
+        last_date = greatest(observation_months.last_date, excluded.last_date)
+), noted AS (
+    INSERT INTO {TOUCHED} (indicator_id, org_id, month, next_month, rebuild)
+    SELECT indicator_id, org_id, {month}, {next_month}, bool_or(changed AND NOT repeat)
+    FROM {rows} WHERE NOT repeat GROUP BY 1, 2, 3, 4
+    ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET rebuild = {TOUCHED}.rebuild OR excluded.rebuild
+)"""
 
 
 async def start(session: AsyncSession) -> None:
     """Begin a write: no (indicator, unit, month) touched yet."""
     await reset_temp_table(
-        session, TOUCHED, "indicator_id integer, org_id integer, month date, next_month date, "
+        session, TOUCHED, "indicator_id integer, org_id integer, month date, next_month date, rebuild boolean, "
         "PRIMARY KEY (indicator_id, org_id, month)"
     )
 
 
 async def note(session: AsyncSession, stage: str) -> None:
-    """Remember the (indicator, unit, month)s of the figures in `stage`; `refresh` rebuilds them all at once."""
+    """Note the (indicator, unit, month)s of the figures in `stage` for `refresh` to re-aggregate from the raw
+    figures (the portable way; on PostgreSQL the merge statement does it with `merge_ctes`)."""
     dialect = (await session.connection()).dialect.name
     await session.execute(
         text(
             f"INSERT INTO {TOUCHED} SELECT DISTINCT indicator_id, org_id, {month_start_sql(dialect, 'obs_date')}, "
-            f"{month_start_sql(dialect, 'obs_date', next_month=True)} FROM {stage} WHERE true ON CONFLICT DO NOTHING"
+            f"{month_start_sql(dialect, 'obs_date', next_month=True)}, true FROM {stage} WHERE true "
+            f"ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET rebuild = true"
         )
     )
 
 
+async def rebuild_month(session: AsyncSession, indicator_id: int, org_id: int, day: date) -> None:
+    """Have `refresh` re-aggregate the noted month of `day` from the raw figures (a figure was withdrawn)."""
+    month = month_start_sql((await session.connection()).dialect.name, ":d")
+    await session.execute(
+        text(f"UPDATE {TOUCHED} SET rebuild = true WHERE indicator_id = :i AND org_id = :o AND month = {month}"),
+        {"i": indicator_id, "o": org_id, "d": day},
+    )
+
+
 async def refresh(session: AsyncSession) -> None:
-    """Rebuild the pre-aggregate rows of every (indicator, unit, month) noted since `start`."""
-    await analyze_temp_table(session, "_obs_touched")
+    """Bring the pre-aggregates of every (indicator, unit, month) noted since `start` up to date: re-aggregate
+    the months marked `rebuild` from the raw figures, then the region rows over all noted months."""
+    await analyze_temp_table(session, TOUCHED)
     await session.execute(
         text(
-            "DELETE FROM observation_months WHERE EXISTS (SELECT 1 FROM _obs_touched t WHERE "
+            "DELETE FROM observation_months WHERE EXISTS (SELECT 1 FROM _obs_touched t WHERE t.rebuild AND "
             "t.indicator_id = observation_months.indicator_id AND t.org_id = observation_months.org_id "
             "AND t.month = observation_months.month)"
         )
     )
     # A date range (not month_of(obs_date) = month) so the primary-key index on observations is used.
-    await session.execute(
-        text("""
-        INSERT INTO observation_months (indicator_id, org_id, month, days, sum_numerator, sum_denominator,
-            sum_value, last_date, last_numerator, last_denominator, last_value)
-        SELECT indicator_id, org_id, month, count(*), sum(numerator), sum(denominator), sum(value),
-            max(obs_date), max(CASE WHEN rn = 1 THEN numerator END), max(CASE WHEN rn = 1 THEN denominator END),
-            max(CASE WHEN rn = 1 THEN value END)
-        FROM (SELECT o.indicator_id, o.org_id, t.month, o.obs_date, o.numerator, o.denominator, o.value,
-                     row_number() OVER (PARTITION BY o.indicator_id, o.org_id, t.month
-                                        ORDER BY o.obs_date DESC) AS rn
-              FROM observations o JOIN _obs_touched t ON o.indicator_id = t.indicator_id
-                   AND o.org_id = t.org_id AND o.obs_date >= t.month AND o.obs_date < t.next_month) ranked
-        GROUP BY indicator_id, org_id, month""")
-    )
+    raw = """(SELECT o.indicator_id, o.org_id, t.month, o.obs_date, o.numerator, o.denominator, o.value
+              FROM observations o JOIN _obs_touched t ON t.rebuild AND o.indicator_id = t.indicator_id
+                   AND o.org_id = t.org_id AND o.obs_date >= t.month AND o.obs_date < t.next_month) AS raw"""
+    await session.execute(text(f"INSERT INTO observation_months ({_MONTH_COLUMNS}) {_AGGREGATE.format(rows=raw)}"))
     await reset_temp_table(session, "_obs_touched_up", "indicator_id integer, org_id integer, month date")
     await session.execute(
         text(

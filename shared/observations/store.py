@@ -211,7 +211,8 @@ class FigureWriter:
             rejected += await self._settle_repeats()
         if self.chunked:
             await self.session.execute(text(f"INSERT INTO {WRITTEN} SELECT {_KEY_COLUMNS} FROM {STAGE}"))
-        await preaggregate.note(self.session, STAGE)
+        if (await self.session.connection()).dialect.name != "postgresql":
+            await preaggregate.note(self.session, STAGE)  # PostgreSQL's merge statement did it
         self.rejected_rows += len({p.row for p in rejected})
         return rejected
 
@@ -263,6 +264,7 @@ class FigureWriter:
             restored = (await self.session.execute(text(_WITHDRAW_RESTORE), key)).rowcount  # type: ignore[attr-defined]
             await self.session.execute(text(_WITHDRAW_HISTORY), key)
             await self.session.execute(text(_WITHDRAW_NEW), key)
+            await preaggregate.rebuild_month(self.session, indicator_id, org_id, day)
             if restored:
                 self.result.updated -= 1
             else:
@@ -380,7 +382,7 @@ WITH old AS MATERIALIZED (
     INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by)
     SELECT {_COLUMNS}, :source, :now, :actor FROM old WHERE NOT existed
     ORDER BY indicator_id, org_id, obs_date  -- index order: the inserts touch the key's pages in sequence
-)
+){preaggregate.merge_ctes("old")}
 SELECT count(*), count(*) FILTER (WHERE existed), count(*) FILTER (WHERE changed AND NOT repeat),
        count(*) FILTER (WHERE repeat) FROM old
 """
