@@ -36,25 +36,60 @@ def _later(column: str) -> str:
             f"ELSE observation_months.{column} END")
 
 
+def _delta_last(column: str, source: str) -> str:
+    return f"CASE WHEN d.last_day = m.last_date THEN d.last_{source} ELSE m.{column} END"
+
+
 def merge_ctes(rows: str) -> str:
     """Data-modifying CTEs for the PostgreSQL merge statement, over its CTE `rows` (staged figures with
-    `existed`, `changed`, `repeat`): new figures are added to their month's row at once (exact: sums add, and a
-    new key is never the existing latest day); months with a corrected figure are noted for `refresh`."""
+    `existed`, `changed`, `repeat` and the current figure as o_num, o_den, o_val). Each touched month is kept in
+    step at once when that is exact, and otherwise marked for `refresh` to re-aggregate from the raw figures:
+
+    * only new figures: their sums are added, and "last" is a comparison of dates (a new key is never the
+      month's existing latest day);
+    * only corrections that leave every number's NULL-ness as it was: the differences are added, and the
+      latest figure is replaced when it is the one corrected;
+    * anything else (both at once, a value becoming NULL, …): re-aggregated from the raw figures.
+    """
     month = month_start_sql("postgresql", "obs_date")
     next_month = month_start_sql("postgresql", "obs_date", next_month=True)
+    same_nulls = ("(numerator IS NULL) = (o_num IS NULL) AND (denominator IS NULL) = (o_den IS NULL) "
+                  "AND (value IS NULL) = (o_val IS NULL)")
     return f"""
-, appended AS (
+, months_written AS MATERIALIZED (
+    SELECT *, {month} AS month, {next_month} AS next_month FROM {rows}
+    WHERE NOT repeat AND (NOT existed OR changed)
+), months_kinds AS MATERIALIZED (
+    SELECT indicator_id, org_id, month, next_month, bool_or(NOT existed) AS has_new, bool_or(existed) AS has_changed,
+           bool_and(NOT existed OR ({same_nulls})) AS same_nulls
+    FROM months_written GROUP BY 1, 2, 3, 4
+), months_appended AS (
     INSERT INTO observation_months ({_MONTH_COLUMNS})
-    {_AGGREGATE.format(rows=f"(SELECT *, {month} AS month FROM {rows} WHERE NOT existed) AS added")}
+    {_AGGREGATE.format(rows="(SELECT w.* FROM months_written w JOIN months_kinds k "
+                            "USING (indicator_id, org_id, month) WHERE NOT k.has_changed) AS added")}
     ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET days = observation_months.days + excluded.days,
         sum_numerator = {_plus("sum_numerator")}, sum_denominator = {_plus("sum_denominator")},
         sum_value = {_plus("sum_value")}, last_numerator = {_later("last_numerator")},
         last_denominator = {_later("last_denominator")}, last_value = {_later("last_value")},
         last_date = greatest(observation_months.last_date, excluded.last_date)
-), noted AS (
+), months_corrected AS (
+    UPDATE observation_months m SET sum_numerator = m.sum_numerator + coalesce(d.d_num, 0),
+        sum_denominator = m.sum_denominator + coalesce(d.d_den, 0), sum_value = m.sum_value + coalesce(d.d_val, 0),
+        last_numerator = {_delta_last("last_numerator", "num")},
+        last_denominator = {_delta_last("last_denominator", "den")},
+        last_value = {_delta_last("last_value", "val")}
+    FROM (SELECT w.indicator_id, w.org_id, w.month, sum(w.numerator - w.o_num) AS d_num,
+                 sum(w.denominator - w.o_den) AS d_den, sum(w.value - w.o_val) AS d_val, max(w.obs_date) AS last_day,
+                 (array_agg(w.numerator ORDER BY w.obs_date DESC))[1] AS last_num,
+                 (array_agg(w.denominator ORDER BY w.obs_date DESC))[1] AS last_den,
+                 (array_agg(w.value ORDER BY w.obs_date DESC))[1] AS last_val
+          FROM months_written w JOIN months_kinds k USING (indicator_id, org_id, month)
+          WHERE k.has_changed AND NOT k.has_new AND k.same_nulls
+          GROUP BY 1, 2, 3) d
+    WHERE m.indicator_id = d.indicator_id AND m.org_id = d.org_id AND m.month = d.month
+), months_noted AS (
     INSERT INTO {TOUCHED} (indicator_id, org_id, month, next_month, rebuild)
-    SELECT indicator_id, org_id, {month}, {next_month}, bool_or(changed AND NOT repeat)
-    FROM {rows} WHERE NOT repeat GROUP BY 1, 2, 3, 4
+    SELECT indicator_id, org_id, month, next_month, has_changed AND (has_new OR NOT same_nulls) FROM months_kinds
     ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET rebuild = {TOUCHED}.rebuild OR excluded.rebuild
 )"""
 

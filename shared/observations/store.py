@@ -90,8 +90,10 @@ async def write_observations(
     figure is counted as unchanged and writes nothing. `within`: an org unit id the figures must all belong
     under (an integration key's subtree); a row outside raises Forbidden and nothing is written.
     """
+    named = {item.org for item in items}
+    # A few units are looked up by code; for many, reading the whole (small) table beats a long IN list.
     writer = await FigureWriter.open(session, source=source, actor=actor, today=today, partial=partial,
-                                     unit_codes={item.org for item in items})
+                                     unit_codes=named if len(named) <= 200 else None)
     if within is not None:
         await writer.require_within(within, items)
     rejected = await writer.write(writer.prepare(items))

@@ -162,6 +162,9 @@ class TestPreAggregates:
             # a later day (the latest changes), an earlier day (it does not), and a correction
             await write(s, [fig(FUQIANG, may[4], 7, 10), fig(FUQIANG, may[1], 3, 4), fig(FUQIANG, may[2], 6, 10)],
                         source="b", actor="t", today=TODAY)
+            # corrections only: the latest day of 富强路's May, an earlier day, and a value that was NULL (0/0)
+            await write(s, [fig(FUQIANG, may[4], 8, 10), fig(XINGFU, may[1], 2, 2), fig(XINGFU, may[3], 1, 1)],
+                        source="b", actor="t", today=TODAY)
             writer = await observation_store.FigureWriter.open(
                 s, source="c", actor="t", today=TODAY, partial=True, chunked=True
             )
@@ -186,7 +189,7 @@ class TestPreAggregates:
             assert [tuple(r) for r in (await s.execute(text(regions))).all()] == kept_regions
             fuqiang_may = [r for r in kept if r[2] in (date(2022, 5, 1), "2022-05-01") and r[3] == 4]
             assert [r[3:] for r in fuqiang_may] == [
-                (4, 26.0, 44.0, 255.0, may[4] if isinstance(kept[0][2], date) else "2022-05-05", 7.0, 10.0, 70.0)
+                (4, 27.0, 44.0, 265.0, may[4] if isinstance(kept[0][2], date) else "2022-05-05", 8.0, 10.0, 80.0)
             ]
 
 
