@@ -3,7 +3,7 @@ URL), builds a province-sized data set, and prints the product's push throughput
 against the bare psycopg path measured in the same run (/work/shared/docs/PERFORMANCE.md).
 
     .venv/bin/python -m bench.run_all [--scale 0.1] [--push-rows 200000] [--requests 50] [--raw-reps 10]
-                                      [--collector-rows N]
+                                      [--collector-rows N] [--memory-mb 200]
 """
 
 from __future__ import annotations
@@ -55,8 +55,14 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     # PERFORMANCE.md's collector target is for a 1 M-row CSV whatever the scale of the rest.
     p.add_argument("--collector-rows", type=int, default=1_000_000,
                    help="CSV rows of the collector export (default 1000000; 2 figures a row; 0 = 1 M × --scale)")
+    p.add_argument("--memory-mb", type=int, default=bench_collector_mod.MEMORY_EXPORT_MB,
+                   help="size in MB of a second export (new days, written straight to a file) ingested once for the "
+                        "collector's peak RSS (default 200, the PERFORMANCE.md case; 0 = skip that run)")
     p.add_argument("--keep", action="store_true", help="keep the databases on SCORECARD_BENCH_DATABASE_URL")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.memory_mb < 0:
+        p.error("--memory-mb must be ≥ 0")
+    return args
 
 
 @dataclass
@@ -155,12 +161,13 @@ def _catalogue(url: str, plan: Plan) -> Catalogue:
     return cat
 
 
-def bench_collector(ctx: Context, n_rows: int) -> tuple[list[Row], Any]:
+def bench_collector(ctx: Context, n_rows: int, memory_mb: int) -> tuple[list[Row], Any]:
     """The collector targets of PERFORMANCE.md (bench/bench_collector.py): an n_rows-row CSV export through
     services.collector.run.ingest_once (in a child process, for its own peak RSS) against the bare COPY-merge of
-    the same figures, each on a copy of the loaded database; then the same export again (must be skipped).
+    the same figures, each on a copy of the loaded database; then the same export again (must be skipped); then
+    (unless memory_mb is 0) a second export of ≥ memory_mb MB, ingested once in the same child for its peak RSS.
     Returns the table rows and the result (for the breakdown printed after the others)."""
-    result = bench_collector_mod.bench_collector(ctx, n_rows)
+    result = bench_collector_mod.bench_collector(ctx, n_rows, memory_mb)
     return bench_collector_mod.rows(result), result
 
 
@@ -181,7 +188,7 @@ def _build(res: Resources, args: argparse.Namespace, plan: Plan) -> Context:
     return Context(res.server_url, main_url, plan, cat, key, pepper, args.requests, args.raw_reps)
 
 
-def _measure(res: Resources, ctx: Context, collector_rows: int) -> list[Row]:
+def _measure(res: Resources, ctx: Context, collector_rows: int, memory_mb: int) -> list[Row]:
     log(f"push: {ctx.plan.push_rows:,} rows per phase ({ctx.plan.push_days} days × {ctx.plan.rows_per_day:,} rows), "
         f"{BODY_ROWS:,}-row batches, each path on an identical copy of the database")
     bare = bench_push.bench_bare(ctx)
@@ -198,7 +205,7 @@ def _measure(res: Resources, ctx: Context, collector_rows: int) -> list[Row]:
     log("VACUUM ANALYZE of the API's database after the pushes")
     log(f"/v1/values: {ctx.requests} timed requests per indicator after {bench_values.WARMUP} warm-up")
     values = bench_values.bench_values(ctx)
-    collector, collected = bench_collector(ctx, collector_rows)
+    collector, collected = bench_collector(ctx, collector_rows, memory_mb)
     rows = bench_push.rows(bare, store, api) + values + collector
     bench_push.print_breakdown(store, profiles)
     bench_values.print_values_breakdown(ctx)
@@ -216,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         ctx = _build(res, args, plan)
-        rows = _measure(res, ctx, bench_collector_mod.collector_rows(args.scale, args.collector_rows))
+        rows = _measure(res, ctx, bench_collector_mod.collector_rows(args.scale, args.collector_rows),
+                        args.memory_mb)
     except KeyboardInterrupt:
         print("\ninterrupted: cleaning up", file=sys.stderr)
         return 130
