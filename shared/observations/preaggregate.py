@@ -40,7 +40,7 @@ def _delta_last(column: str, source: str) -> str:
     return f"CASE WHEN d.last_day = m.last_date THEN d.last_{source} ELSE m.{column} END"
 
 
-def merge_ctes(rows: str) -> str:
+def merge_ctes(rows: str, *, incremental: bool) -> str:
     """Data-modifying CTEs for the PostgreSQL merge statement, over its CTE `rows` (staged figures with
     `existed`, `changed`, `repeat` and the current figure as o_num, o_den, o_val). Each touched month is kept in
     step at once when that is exact, and otherwise marked for `refresh` to re-aggregate from the raw figures:
@@ -50,9 +50,18 @@ def merge_ctes(rows: str) -> str:
     * only corrections that leave every number's NULL-ness as it was: the differences are added, and the
       latest figure is replaced when it is the one corrected;
     * anything else (both at once, a value becoming NULL, …): re-aggregated from the raw figures.
+
+    Not `incremental`: every touched month is only noted, for `refresh` to re-aggregate from the raw figures.
     """
     month = month_start_sql("postgresql", "obs_date")
     next_month = month_start_sql("postgresql", "obs_date", next_month=True)
+    if not incremental:
+        return f"""
+, months_noted AS (
+    INSERT INTO {TOUCHED} (indicator_id, org_id, month, next_month, rebuild)
+    SELECT DISTINCT indicator_id, org_id, {month}, {next_month}, true FROM {rows} WHERE NOT repeat
+    ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET rebuild = true
+)"""
     same_nulls = ("(numerator IS NULL) = (o_num IS NULL) AND (denominator IS NULL) = (o_den IS NULL) "
                   "AND (value IS NULL) = (o_val IS NULL)")
     return f"""

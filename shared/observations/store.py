@@ -103,9 +103,10 @@ async def write_observations(
 
 
 class FigureWriter:
-    """The write path in chunks: `prepare` (pure Python) → `write` (stage, history + merge) per chunk, then
-    `finish` (pre-aggregates once, audit). The collector prepares chunk k+1 in a thread while PostgreSQL merges
-    chunk k, and never holds more than two chunks.
+    """The write path in chunks: `prepare` (pure Python) → `write` (stage, history, merge, the monthly rows it can
+    update exactly) per chunk, then `finish` (the months to re-aggregate from raw and the region rows, once;
+    audit). The collector prepares chunk k+1 in a thread while PostgreSQL merges chunk k, and never holds more
+    than two chunks.
 
     A key this writer wrote from an earlier chunk may come again (an export's repeated row): with the same values
     it is skipped and counted in `duplicates`; with other values both rows are rejected and the earlier figure is
@@ -204,7 +205,7 @@ class FigureWriter:
         if self._withdrawn:
             rejected += await self._reject_withdrawn()
         inserted, updated, unchanged, repeats = await _merge(
-            self.session, actor=self.actor, source=self.source, now=self.now
+            self.session, actor=self.actor, source=self.source, now=self.now, bulk=self.chunked
         )
         self.result.inserted += inserted
         self.result.updated += updated
@@ -219,7 +220,7 @@ class FigureWriter:
         return rejected
 
     async def finish(self) -> WriteResult:
-        """Re-aggregate every touched month once, and write the audit entry."""
+        """Bring the pre-aggregates of every touched month up to date (once per write), and write the audit entry."""
         if self.result.inserted or self.result.updated or self._withdrawn:
             await preaggregate.refresh(self.session)
         await audit.record(
@@ -384,17 +385,26 @@ WITH old AS MATERIALIZED (
     INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by)
     SELECT {_COLUMNS}, :source, :now, :actor FROM old WHERE NOT existed
     ORDER BY indicator_id, org_id, obs_date  -- index order: the inserts touch the key's pages in sequence
-){preaggregate.merge_ctes("old")}
+){{months}}
 SELECT count(*), count(*) FILTER (WHERE existed), count(*) FILTER (WHERE changed AND NOT repeat),
        count(*) FILTER (WHERE repeat) FROM old
 """
 
 
-async def _merge(session: AsyncSession, *, actor: str, source: str, now: datetime) -> tuple[int, int, int, int]:
+# A bulk write (chunked: an export) re-aggregates its months from the raw table once at the end, which costs
+# less than keeping them in step chunk by chunk; a push (one chunk) keeps them in step in the merge itself.
+_MERGES_PG = {
+    bulk: _MERGE_PG.replace("{months}", preaggregate.merge_ctes("old", incremental=not bulk)) for bulk in (True, False)
+}
+
+
+async def _merge(
+    session: AsyncSession, *, actor: str, source: str, now: datetime, bulk: bool
+) -> tuple[int, int, int, int]:
     """Returns (inserted, updated, unchanged, repeats). Resending known figures writes nothing."""
     if (await session.connection()).dialect.name == "postgresql":
         total, existing, updated, repeats = (
-            await session.execute(text(_MERGE_PG), {"now": now, "actor": actor, "source": source})
+            await session.execute(text(_MERGES_PG[bulk]), {"now": now, "actor": actor, "source": source})
         ).one()
     else:
         total, existing, updated, repeats = await _merge_portable(session, actor=actor, source=source, now=now)
