@@ -27,13 +27,14 @@ class Observation(Base):
 
 
 class ObservationHistory(Base):
-    """A figure as it was before a correction replaced it (who wrote it, who replaced it, when)."""
+    """A figure as it was before a correction replaced it (who wrote it, who replaced it, when). No foreign keys:
+    each row is copied from `observations`, which has them, and units and indicators are never deleted."""
 
     __tablename__ = "observation_history"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
-    org_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    indicator_id: Mapped[int] = mapped_column(Integer)
+    org_id: Mapped[int] = mapped_column(Integer)
     obs_date: Mapped[date] = mapped_column(Date)
     numerator: Mapped[float | None] = mapped_column(Float)
     denominator: Mapped[float | None] = mapped_column(Float)
