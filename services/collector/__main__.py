@@ -81,6 +81,8 @@ async def _dispatch(args, settings, sources, sessions, client) -> int:  # type: 
         return 0
     source = _source(sources, args.source)
     if args.command == "run":
+        if args.file and not args.file.is_file():
+            raise ScorecardError(f"--file {args.file}: no such file")
         local = LocalFile(args.file, args.file.name) if args.file else None
         run = await ingest_once(
             sessions, source, day=args.date or clock.today(), settings=settings, client=client, local=local
