@@ -6,11 +6,9 @@ PII columns are never indexed here, so their values cannot reach a record, an er
 
 from __future__ import annotations
 
-import gc
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain, compress, islice, repeat
@@ -19,6 +17,7 @@ from typing import Any, BinaryIO
 
 from services.collector import clean
 from services.collector.readers import HEAD_ROWS, Header, Row, Table, find_header, iter_rows
+from services.collector.runtime import gc_paused
 from services.collector.sources import RatingsConfig, SourceConfig, UnitConfig
 from shared.core.errors import InvalidInput, Problem
 from shared.observations.types import ObservationIn
@@ -111,19 +110,6 @@ def iter_export(
         yield out
         if len(batch) < chunk_rows:
             return
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: it would rescan every row list again and again while they are
-    built (3-6x slower parsing). Nothing built here has reference cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _data_rows(rows: list[Row], header: Header, source: SourceConfig, out: ParsedExport) -> list[Row]:

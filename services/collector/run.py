@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import tempfile
 from collections.abc import AsyncGenerator, Callable, Iterator
-from contextlib import aclosing, contextmanager
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,7 +19,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.collector import fetch as fetching
-from services.collector.mapping import ParsedExport, gc_paused, iter_export
+from services.collector import runtime
+from services.collector.mapping import ParsedExport, iter_export
 from services.collector.sources import SourceConfig
 from shared.core import clock
 from shared.core.errors import Problem, ScorecardError
@@ -130,7 +130,7 @@ async def _ingest(
             run.status, run.message = "skipped", f"identical to the export ingested by run {previous.id}"
             return
         chunks = iter_export(source, spool, filename=fetched.filename, today=clock.today())
-        with gc_paused(), _quick_gil_handover():
+        with runtime.gc_paused(), runtime.quick_gil_handover():
             await _write(session, run, source, chunks, settings)
 
 
@@ -219,18 +219,6 @@ class _Tally:
                 items.append(Problem(f"… and {seen - len(kept)} more not listed (the first {len(kept)} are)").as_dict())
             out.append(items)
         return out[0], out[1]
-
-
-@contextmanager
-def _quick_gil_handover() -> Iterator[None]:
-    """While a worker thread parses, the event loop needs the GIL back as soon as PostgreSQL answers: by
-    default the thread keeps it up to 5 ms, which every one of a chunk's statements would wait."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(0.0005)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 def _same(chunk: ParsedExport) -> ParsedExport:
