@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -21,6 +22,7 @@ _DETECTOR_CANDIDATES = ["utf_16", "utf_32", "big5", "gb18030"]
 
 
 PROBE = 1 << 20  # bytes read to choose the codec of a streamed export
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 def decode(content: bytes, encoding: str = "auto") -> tuple[str, str]:
@@ -35,8 +37,24 @@ def open_text(stream: BinaryIO, encoding: str = "auto") -> tuple[Iterator[str], 
     A byte the codec cannot decode further on raises InvalidInput naming its offset (the run then fails whole).
     """
     head = stream.read(PROBE)
-    name = choose_codec(head, encoding, complete=len(head) < PROBE)
+    sample, complete = head, len(head) < PROBE
+    if encoding == "auto" and head.isascii() and not complete and stream.seekable():
+        # Plain ASCII so far says nothing about the codec: judge by the first text that is not ASCII.
+        sample, complete = _first_non_ascii(stream)
+        stream.seek(len(head))
+    name = choose_codec(sample, encoding, complete=complete)
     return _blocks(head, stream, name), name
+
+
+def _first_non_ascii(stream: BinaryIO) -> tuple[bytes, bool]:
+    """PROBE bytes from the first non-ASCII byte on (a character boundary in UTF-8 and GB18030 alike, as every
+    byte before it is a whole character), and whether that is the end of the stream."""
+    while block := stream.read(PROBE):
+        if found := _NON_ASCII.search(block):
+            start = found.start()
+            sample = block[start:] + stream.read(start)
+            return sample, len(sample) < PROBE
+    return b"", True
 
 
 def choose_codec(head: bytes, encoding: str = "auto", *, complete: bool = True) -> str:

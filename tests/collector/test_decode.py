@@ -82,3 +82,16 @@ class TestGarbage:
     def test_nul_bytes_mean_binary(self) -> None:
         with pytest.raises(InvalidInput, match="binary data"):
             decode(b"a,b\x00\x00c\n")
+
+
+class TestStreamed:
+    def test_codec_judged_by_the_first_chinese_text_after_a_long_ascii_start(self, monkeypatch) -> None:
+        import io
+
+        from services.collector import decode as decoding
+
+        monkeypatch.setattr(decoding, "PROBE", 64)
+        text = "code,day,total\n" + "150204001000,2022-05-31,1281\n" * 20 + "150204002000,幸福路街道,7\n"
+        for encoding, expected in (("gbk", "gb18030"), ("utf-8", "utf-8")):
+            blocks, used = decoding.open_text(io.BytesIO(text.encode(encoding)))
+            assert used == expected and "".join(blocks) == text
