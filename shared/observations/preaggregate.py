@@ -153,7 +153,7 @@ async def refresh(session: AsyncSession) -> None:
     await session.execute(
         text(
             "INSERT INTO _obs_touched_up SELECT DISTINCT t.indicator_id, p.ancestor_id, t.month "
-            "FROM _obs_touched t JOIN org_unit_paths p ON p.descendant_id = t.org_id"
+            f"FROM _obs_touched t JOIN org_unit_paths p ON p.descendant_id = t.org_id WHERE {_HAS_CHILDREN}"
         )
     )
     await analyze_temp_table(session, "_obs_touched_up")
@@ -166,6 +166,10 @@ async def refresh(session: AsyncSession) -> None:
         )
     )
 
+
+# Region rows are kept for units with descendants only: a leaf's region is its own monthly rows, which the
+# roll-up reads directly (shared/values/rollup.py), and leaves are most units — most of the rows to rewrite.
+_HAS_CHILDREN = "EXISTS (SELECT 1 FROM org_unit_paths c WHERE c.ancestor_id = p.ancestor_id AND c.depth = 1)"
 
 _ROLLUP_INSERT = """
     INSERT INTO rollup_months (indicator_id, org_id, month, units, sum_numerator, sum_denominator, sum_value,
@@ -197,7 +201,7 @@ async def rebuild_all_rollups(session: AsyncSession) -> None:
     await session.execute(
         text(
             "INSERT INTO _obs_touched_up SELECT DISTINCT m.indicator_id, p.ancestor_id, m.month "
-            "FROM observation_months m JOIN org_unit_paths p ON p.descendant_id = m.org_id"
+            f"FROM observation_months m JOIN org_unit_paths p ON p.descendant_id = m.org_id WHERE {_HAS_CHILDREN}"
         )
     )
     await session.execute(text(_ROLLUP_INSERT.format(keys="_obs_touched_up")))

@@ -128,13 +128,18 @@ async def rolled_up(
     )
     bases: dict[int, Basis] = {}
     unsure: list[int] = []
+    # Roots without region rows: units without descendants (their own monthly rows are read by the per-unit
+    # roll-up, see preaggregate._HAS_CHILDREN), or no figures at all.
+    missing = set(root_ids)
     for org_id, num, den, val, units, months in rows:
+        missing.discard(org_id)
         # Exact when one month is read, or when every expected unit reported in the month(s) read: then
         # `units` is the distinct count (sum) and each unit's latest figure lies in the latest month (last).
         if months == 1 and time_aggregation == "sum" or units >= expected.get(org_id, 0):
             bases[org_id] = Basis(num, den, val, units)
         else:
             unsure.append(org_id)
+    unsure += sorted(missing)
     if unsure:
         bases.update(
             await rollup(
