@@ -28,7 +28,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+    return out or "body"  # the body as a whole (not JSON at all, or empty)
 
 
 async def _scorecard(_: Request, exc: Exception) -> JSONResponse:

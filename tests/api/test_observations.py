@@ -196,3 +196,10 @@ class TestConcurrentIdempotency:
         assert {str(r.json()) for r in results if r.status_code == 200} == {
             str({"inserted": 1, "updated": 0, "unchanged": 0})
         }
+
+
+async def test_a_body_that_is_not_json_gets_a_422_naming_where_it_breaks(client, qingshan_key) -> None:
+    r = await client.post("/v1/observations", content=b'{"observations": [', headers=qingshan_key)
+    assert r.status_code == 422
+    [detail] = r.json()["error"]["details"]
+    assert detail["field"] == "body" and detail["message"].startswith("Invalid JSON") and "line 1" in detail["message"]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from services.api.deps import SettingsDep, WriteSessionDep, actor, require
 from services.api.schemas.observations import ObservationsPush, PushResult
@@ -19,24 +21,44 @@ from shared.observations.types import ObservationIn
 router = APIRouter(tags=["observations"])
 
 
+def _body_schema() -> dict[str, Any]:
+    """ObservationsPush's JSON schema with its row model inlined, for the docs (the body is parsed by hand)."""
+    schema = ObservationsPush.model_json_schema()
+    rows = schema.pop("$defs")["ObservationBody"]
+    schema["properties"]["observations"]["items"] = rows
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _parse_body(raw: bytes) -> ObservationsPush:
+    """The body straight from its bytes (pydantic's JSON parser: a 10k-row body costs half what FastAPI's
+    json.loads + validation does); errors are reported exactly as FastAPI reports a bad body."""
+    try:
+        return ObservationsPush.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]
+        raise RequestValidationError(errors) from None
+
+
 @router.post(
     "/observations",
     response_model=PushResult,
     responses={422: {"description": "every bad row listed; nothing written"}},
+    openapi_extra=_body_schema(),
 )
 async def push_observations(
     request: Request,
-    body: ObservationsPush,
     session: WriteSessionDep,
     settings: SettingsDep,
     key: Annotated[ApiKey, Depends(require("admin", "integration"))],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> PushResult | JSONResponse:
+    raw = await request.body()
+    body = _parse_body(raw)
     if len(body.observations) > settings.api.max_push_rows:
         raise InvalidInput(
             f"{len(body.observations)} rows is more than {settings.api.max_push_rows} per request; split the body"
         )
-    body_hash = hashlib.sha256(await request.body()).hexdigest()
+    body_hash = hashlib.sha256(raw).hexdigest()
     scoped_key = f"{key.id}:{idempotency_key}" if idempotency_key else None
     if scoped_key:
         seen = await ingest_store.find_idempotent(session, scoped_key)
