@@ -1,6 +1,6 @@
 """The one write path for figures (`write_observations` and, in chunks, `FigureWriter`; used by the push API,
-the collector and the ratings store). Validate → stage → history + merge per chunk → pre-aggregates once, in the
-caller's transaction.
+the collector and the ratings store), in the caller's transaction: validate → stage → history + merge per chunk
+(with the monthly rows it can keep in step exactly) → the rest of the pre-aggregates once, at the end.
 """
 
 from __future__ import annotations
