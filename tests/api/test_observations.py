@@ -203,3 +203,11 @@ async def test_a_body_that_is_not_json_gets_a_422_naming_where_it_breaks(client,
     assert r.status_code == 422
     [detail] = r.json()["error"]["details"]
     assert detail["field"] == "body" and detail["message"].startswith("Invalid JSON") and "line 1" in detail["message"]
+
+
+async def test_the_push_body_is_documented_in_openapi(client) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    body = spec["paths"]["/v1/observations"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    row = body["properties"]["observations"]["items"]
+    assert set(row["required"]) == {"indicator", "org", "date"} and "numerator" in row["properties"]
+    assert "$ref" not in str(body)  # inlined: the row model is not among the components
