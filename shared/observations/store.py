@@ -19,7 +19,7 @@ from shared.core.errors import Forbidden, InvalidInput, Problem
 from shared.indicators.models import Indicator
 from shared.observations import preaggregate, validate
 from shared.observations.models import ObservationHistory
-from shared.observations.types import ObservationIn
+from shared.observations.types import Figure
 from shared.org_units import store as org_store
 from shared.org_units.models import OrgUnit
 
@@ -74,7 +74,7 @@ async def catalogue_maps(
 
 async def write_observations(
     session: AsyncSession,
-    items: Sequence[ObservationIn],
+    items: Sequence[Figure],
     *,
     source: str,
     actor: str,
@@ -164,7 +164,7 @@ class FigureWriter:
         await writer._lock({writer.indicators[c].id for c in indicators if c in writer.indicators})
         return writer
 
-    async def require_within(self, root_id: int, items: Sequence[ObservationIn]) -> None:
+    async def require_within(self, root_id: int, items: Sequence[Figure]) -> None:
         """Raise Forbidden listing every row for a known unit outside the subtree of `root_id`."""
         allowed = await org_store.subtree_ids(self.session, root_id)
         outside = [
@@ -175,7 +175,7 @@ class FigureWriter:
         if outside:
             raise Forbidden(f"{len(outside)} rows are for units this key may not write; nothing was written", outside)
 
-    def prepare(self, items: Sequence[ObservationIn], rows: Sequence[int] | None = None) -> Prepared:
+    def prepare(self, items: Sequence[Figure], rows: Sequence[int] | None = None) -> Prepared:
         """Validate a chunk. `rows` are the items' own row numbers (file rows); else they are numbered on from 0
         (a push body's list index). Touches no database, so it may run in another thread."""
         numbers = rows if rows is not None else range(self._offset, self._offset + len(items))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from shared.core.errors import Problem
-from shared.observations.types import ObservationIn
+from shared.observations.types import Figure
 
 # A value sent together with numerator/denominator must agree with them to within rounding to one decimal.
 VALUE_TOLERANCE = 0.05
@@ -48,7 +48,7 @@ def computed_value(
 
 
 def check_figures(
-    items: Sequence[ObservationIn],
+    items: Sequence[Figure],
     *,
     indicators: Mapping[str, IndicatorInfo],
     units: Mapping[str, UnitInfo],
@@ -101,7 +101,7 @@ def check_figures(
 
 
 def _check_one(
-    i: int, item: ObservationIn, indicators: Mapping[str, IndicatorInfo], units: Mapping[str, UnitInfo], today: date
+    i: int, item: Figure, indicators: Mapping[str, IndicatorInfo], units: Mapping[str, UnitInfo], today: date
 ) -> list[Problem]:
     out: list[Problem] = []
     ind = indicators.get(item.indicator)
@@ -127,7 +127,7 @@ def _check_one(
     return out
 
 
-def _check_numbers(i: int, item: ObservationIn) -> list[Problem]:
+def _check_numbers(i: int, item: Figure) -> list[Problem]:
     out = []
     for name in ("numerator", "denominator", "value"):
         v = getattr(item, name)
@@ -140,7 +140,7 @@ def _check_numbers(i: int, item: ObservationIn) -> list[Problem]:
     return out
 
 
-def _check_measure(i: int, item: ObservationIn, ind: IndicatorInfo) -> list[Problem]:
+def _check_measure(i: int, item: Figure, ind: IndicatorInfo) -> list[Problem]:
     num, den, value = item.numerator, item.denominator, item.value
     if ind.measure == "count":
         if value is None:
