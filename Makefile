@@ -33,7 +33,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy shared
+	$(VENV)/bin/mypy shared services
 	$(VENV)/bin/lint-imports
 
 bench: install
