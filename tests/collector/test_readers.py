@@ -173,6 +173,15 @@ class TestStreaming:
                 rows, used = iter_rows(io.BytesIO(content), "csv")
                 assert list(rows) == expected, (encoding, block)
 
+    def test_a_date_merged_down_the_data_rows_belongs_to_each_of_them(self) -> None:
+        content = xlsx_bytes(
+            [["统计日期", "区划代码"], ["2022-05-31", "150204001000"], [None, "150204002000"], [None, "150204003000"],
+             ["2022-06-01", "150204001000"]],
+            merges=["A2:A4"],
+        )
+        rows, _ = iter_rows(io.BytesIO(content), "xlsx")
+        assert [cells[0] for _, cells in rows] == ["统计日期", "2022-05-31", "2022-05-31", "2022-05-31", "2022-06-01"]
+
     def test_xlsx_left_empty_columns_are_kept(self) -> None:
         content = xlsx_bytes([["区划代码", "事项总数"], ["150204001000", 5]], start_row=2, start_col=3)
         rows, _ = iter_rows(io.BytesIO(content), "xlsx")
