@@ -85,7 +85,9 @@ def iter_export(
     """
     chunk_rows = chunk_rows or CHUNK_ROWS
     rows, encoding = iter_rows(stream, source.format, source.encoding)
-    head = list(islice(rows, HEAD_ROWS))
+    # Enough rows to find the header in: the search window, or down to a configured header row.
+    wanted = HEAD_ROWS if source.header_row == "auto" else max(HEAD_ROWS, int(source.header_row) + HEAD_ROWS)
+    head = list(islice(rows, wanted))
     table = Table(head)
     optional = {f.printed_rate for f in source.figures if f.printed_rate}
     header = find_header(table, set(source.mapped_columns()), source.header_row, optional)
