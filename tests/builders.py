@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 QINGSHAN = "150204000000"
-FUQIANG = "150204001000"  # 富强路街道
+FUQIANG = "150204004000"  # 富强路街道
 XINGFU = "150204002000"  # 幸福路街道
 
 

@@ -1,10 +1,11 @@
-"""Org units (考评对象): regions with 12-digit division codes, zones and departments, in one tree with history."""
+"""Org units (考评对象): regions with 12-digit division codes, zones and departments, in one tree with history,
+and the other names (aliases) documents use for them."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.core.db import Base
@@ -43,3 +44,19 @@ class OrgUnitPath(Base):
     ancestor_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
     descendant_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True, index=True)
     depth: Mapped[int] = mapped_column(Integer)
+
+
+class OrgUnitAlias(Base):
+    """Another name a document or an export uses for a unit (稀土高新区, 达茂旗, 审批服务局).
+
+    An alias names one unit only, so a name always resolves the same way. `product_reading` marks an alias the
+    product inferred (the seed does not say the two names are one body, e.g. 市文旅局 for 市文旅广电局).
+    """
+
+    __tablename__ = "org_unit_aliases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    alias: Mapped[str] = mapped_column(String(100), unique=True)
+    product_reading: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    note: Mapped[str | None] = mapped_column(String(300))

@@ -13,11 +13,14 @@ from typing import Any
 import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.core import clock
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import get_settings
 from shared.indicators import store as indicator_store
-from shared.observations import preaggregate
+from shared.observations import org_tree
+from shared.org_units import divisions
 from shared.org_units import store as org_store
+from shared.schemes import store as scheme_store
 from shared.targets import rules as target_rules
 from shared.targets import store as target_store
 from shared.targets.resolve import TargetRow
@@ -50,20 +53,10 @@ def _read(name: str) -> Any:
 
 async def load_all(session: AsyncSession) -> dict[str, int]:
     """Load every seed file; returns how many rows were inserted or changed per kind."""
-    units = [
-        org_store.UnitSpec(
-            code=str(u["code"]),
-            name=u["name"],
-            kind=u["kind"],
-            level=u.get("level"),
-            parent=str(u["parent"]) if u.get("parent") else None,
-        )
-        for u in _read("org_units.yaml")
-    ]
-    counts = {"org_units": await org_store.upsert_units(session, units), "plans": 0, "indicators": 0, "targets": 0}
-    if counts["org_units"]:
-        # The tree changed, so the region-level roll-ups of existing figures must follow it.
-        await preaggregate.rebuild_all_rollups(session)
+    units, aliases = org_specs()
+    # Through org_tree so that the region-level roll-ups of existing figures follow a changed tree.
+    tree = await org_tree.change_tree(session, units, aliases=aliases, today=clock.today())
+    counts = {"org_units": tree.added + tree.updated, "plans": 0, "indicators": 0, "targets": 0}
     catalogue = _read("indicators.yaml")
     plans = {p["code"]: p for p in catalogue["plans"]}
     for code, p in plans.items():
@@ -86,7 +79,28 @@ async def load_all(session: AsyncSession) -> dict[str, int]:
         plan = plans.get(spec.get("plan") or "")
         if plan is not None:
             counts["targets"] += await _load_targets(session, spec, plan)
+    counts["schemes"] = await scheme_store.load_seed_schemes(session, actor=ACTOR)
     return counts
+
+
+def org_specs() -> tuple[list[org_store.UnitSpec], list[org_store.AliasSpec]]:
+    """The seeded tree: the chosen rows of the official division list (org_units.yaml), then the departments
+    (departments.yaml), parents first; and every alias."""
+    conf = _read("org_units.yaml")
+    rows = divisions.parse((SEED_DIR / conf["divisions_file"]).read_text(encoding="utf-8"))
+    alone, trees = {str(c) for c in conf["units"]}, [str(c) for c in conf["trees"]]
+    chosen = [d for d in rows if d.code in alone or any(divisions.within(d.code, root) for root in trees)]
+    units = org_tree.unit_specs(chosen)
+    aliases = [_alias(str(a["code"]), a) for a in conf.get("aliases") or []]
+    depts = _read("departments.yaml")
+    for d in depts["departments"]:
+        units.append(org_store.UnitSpec(str(d["code"]), d["name"], "department", None, str(depts["parent"])))
+        aliases += [_alias(str(d["code"]), a) for a in d.get("aliases") or []]
+    return units, aliases
+
+
+def _alias(code: str, a: dict[str, Any]) -> org_store.AliasSpec:
+    return org_store.AliasSpec(code, a["alias"], bool(a.get("product_reading")), a.get("note"))
 
 
 def _indicator_fields(spec: dict[str, Any]) -> dict[str, Any]:

@@ -8,16 +8,18 @@ class TestOrgUnits:
         r = await client.get("/v1/org-units", params={"parent": "150204000000"})
         assert r.status_code == 200
         units = {u["code"]: u for u in r.json()}
-        assert len(units) == 10
-        assert units["150204001000"]["name"] == "富强路街道"
+        assert len(units) == 11  # 8 街道, 2 镇 and 包头市装备制造产业园区 (a zone)
+        assert units["150204004000"]["name"] == "富强路街道"
+        assert units["150204401000"]["kind"] == "zone"
         assert units["150204100000"]["name"] == "青福镇"
         assert {u["level"] for u in units.values()} == {"township"}
 
     async def test_filters_level_and_kind(self, client: httpx.AsyncClient) -> None:
         counties = (await client.get("/v1/org-units", params={"parent": "150200000000", "level": "county"})).json()
-        assert "稀土高新区" in {u["name"] for u in counties}
-        zones = (await client.get("/v1/org-units", params={"kind": "zone"})).json()
-        assert [u["code"] for u in zones] == ["150271000000"]
+        assert "包头稀土高新技术产业开发区" in {u["name"] for u in counties}
+        zones = (await client.get("/v1/org-units", params={"kind": "zone", "subtree": "150200000000"})).json()
+        assert [u["code"] for u in zones] == ["150202400000", "150204401000", "150205400000", "150221500000",
+                                              "150271000000"]
 
     async def test_subtree_includes_root_and_descendants(self, client: httpx.AsyncClient) -> None:
         r = await client.get("/v1/org-units", params={"subtree": "150200000000"})

@@ -100,7 +100,7 @@ class TestValidation:
         r = await client.post(
             "/v1/observations",
             headers={**qingshan_key, "Content-Type": "application/json"},
-            content='{"observations": [{"indicator": "QS-07", "org": "150204001000", '
+            content='{"observations": [{"indicator": "QS-07", "org": "150204004000", '
             '"date": "2022-05-31", "numerator": NaN, "denominator": 2}]}',
         )
         assert r.status_code == 422

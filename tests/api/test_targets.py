@@ -48,7 +48,7 @@ class TestGetTargets:
         assert r.status_code == 404 and "NOPE" in r.json()["error"]["message"]
 
 
-BODY = {"targets": [{"indicator": "QS-07", "org": "150204001000", "year": 2022, "comparator": ">=", "number": 92}]}
+BODY = {"targets": [{"indicator": "QS-07", "org": "150204004000", "year": 2022, "comparator": ">=", "number": 92}]}
 
 
 class TestPutTargets:
@@ -70,7 +70,7 @@ class TestPutTargets:
         key = await make_key("admin", name="专班")
         r = await client.put("/v1/targets", json=BODY, headers=bearer(key))
         assert r.json() == {"inserted": 1, "updated": 0, "unchanged": 0}
-        [t] = await targets(client, indicator="QS-07", org="150204001000", year=2022)
+        [t] = await targets(client, indicator="QS-07", org="150204004000", year=2022)
         assert t["number"] == 92.0
         body = {"targets": [{**BODY["targets"][0], "number": 93}]}
         assert (await client.put("/v1/targets", json=body, headers=bearer(key))).json()["updated"] == 1
@@ -87,8 +87,8 @@ class TestPutTargets:
     async def test_bad_body_lists_each_field(self, client: httpx.AsyncClient, make_key: MakeKey) -> None:
         body = {
             "targets": [
-                {"indicator": "QS-07", "org": "150204001000", "year": "soon", "number": 9},
-                {"indicator": "QS-07", "org": "150204001000", "year": 2022, "half": 3, "number": 1, "comparator": ">="},
+                {"indicator": "QS-07", "org": "150204004000", "year": "soon", "number": 9},
+                {"indicator": "QS-07", "org": "150204004000", "year": 2022, "half": 3, "number": 1, "comparator": ">="},
             ]
         }
         r = await client.put("/v1/targets", json=body, headers=bearer(await make_key("admin")))
@@ -101,4 +101,4 @@ class TestPutTargets:
         body = {"targets": [BODY["targets"][0], {**BODY["targets"][0], "org": "159999000000"}]}
         r = await client.put("/v1/targets", json=body, headers=bearer(key))
         assert r.status_code == 404 and "159999000000" in r.json()["error"]["message"]
-        assert await targets(client, indicator="QS-07", org="150204001000") == []
+        assert await targets(client, indicator="QS-07", org="150204004000") == []

@@ -12,8 +12,7 @@ from shared.core import migrations
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import DatabaseSettings, get_settings
 from shared.seeds import load as seed_load
-
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+from tests.collector.exports import SAMPLES
 
 
 @pytest.fixture
@@ -54,7 +53,6 @@ class TestCheckSources:
         assert "format" in err and "url" in err and "schedule" in err
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="sample exports not found")
 class TestRunAndRuns:
     def test_run_a_local_file_then_list_runs(self, cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
         sample = SAMPLES / "wangban_stats_2022-05-31.xlsx"

@@ -39,43 +39,41 @@ class TestCsv:
             read_csv('a,b\n"1,2\n' + "x" * 200_000)
 
     def test_read_table_decodes_gbk(self) -> None:
-        content = csv_bytes([["区划代码", "事项总数"], ["150204001000", '"1,281"']], encoding="gbk", title="标题")
+        content = csv_bytes([["区划代码", "事项总数"], ["150204004000", '"1,281"']], encoding="gbk", title="标题")
         table, used = read_table(content, "csv")
         assert used == "gb18030"
-        assert table.rows == [(1, ["标题"]), (2, ["区划代码", "事项总数"]), (3, ["150204001000", "1,281"])]
+        assert table.rows == [(1, ["标题"]), (2, ["区划代码", "事项总数"]), (3, ["150204004000", "1,281"])]
 
 
 class TestXlsx:
     def test_merged_title_and_header_cells_are_filled(self) -> None:
-        content = wangban_xlsx([("2022-05-31", "150204001000", "富强路街道", 1281, 1161, 1010, "90.63%", "78.84%")])
+        content = wangban_xlsx([("2022-05-31", "150204004000", "富强路街道", 1281, 1161, 1010, "90.63%", "78.84%")])
         rows = read_xlsx(content).rows
         assert rows[0] == (1, ["青山区政务服务事项网办情况统计表（2022-05-31）"] * 8)
         assert rows[1] == (2, ["统计日期", "区划代码", "区划名称", "事项情况", "事项情况", "事项情况", "比率", "比率"])
         assert rows[2] == (3, ["统计日期", "区划代码", "区划名称", *WANGBAN_COLUMNS[3:]])
-        assert rows[3] == (4, ["2022-05-31", "150204001000", "富强路街道", "1281", "1161", "1010", "90.63%", "78.84%"])
+        assert rows[3] == (4, ["2022-05-31", "150204004000", "富强路街道", "1281", "1161", "1010", "90.63%", "78.84%"])
 
     def test_values_as_text(self) -> None:
         content = xlsx_bytes([["a", "b", "c", "d", "e"], [1281, 0.9063, date(2022, 5, 31),
-                                                         datetime(2022, 5, 31, 14, 43, 40), 150204001000]])
-        expected = ["1281", "0.9063", "2022-05-31", "2022-05-31 14:43:40", "150204001000"]
+                                                         datetime(2022, 5, 31, 14, 43, 40), 150204004000]])
+        expected = ["1281", "0.9063", "2022-05-31", "2022-05-31 14:43:40", "150204004000"]
         assert read_xlsx(content).rows[1] == (2, expected)
 
     def test_leading_empty_rows_keep_file_row_numbers(self) -> None:
-        rows = read_xlsx(xlsx_bytes([["区划代码", "事项总数"], ["150204001000", 5]], start_row=4)).rows
+        rows = read_xlsx(xlsx_bytes([["区划代码", "事项总数"], ["150204004000", 5]], start_row=4)).rows
         assert rows[3] == (4, ["区划代码", "事项总数"])
-        assert rows[4] == (5, ["150204001000", "5"])
+        assert rows[4] == (5, ["150204004000", "5"])
 
     def test_sample(self) -> None:
         path = SAMPLES / "wangban_stats_2022-05-31.xlsx"
-        if not path.exists():
-            pytest.skip(f"sample exports not found at {SAMPLES}")
         rows = read_xlsx(path.read_bytes()).rows
         assert len(rows) == 14
         assert rows[13] == (14, ["合计", "", "", "11126", "10487", "9534", "94.26%", "85.69%"])
 
     @pytest.mark.parametrize("cut", [0.5, 0.9])
     def test_truncated_file(self, cut: float) -> None:
-        content = wangban_xlsx([("2022-05-31", "150204001000", "富强路街道", 1281, 1161, 1010, "90.63%", "78.84%")])
+        content = wangban_xlsx([("2022-05-31", "150204004000", "富强路街道", 1281, 1161, 1010, "90.63%", "78.84%")])
         with pytest.raises(InvalidInput, match="cannot read the export as XLSX"):
             read_xlsx(content[: int(len(content) * cut)])
 
@@ -86,11 +84,11 @@ class TestXlsx:
 
 class TestJson:
     def test_list_of_objects(self) -> None:
-        records = [{"区划代码": "150204001000", "事项总数": 1281.0, "备注": None},
+        records = [{"区划代码": "150204004000", "事项总数": 1281.0, "备注": None},
                    {"区划代码": "150204002000", "事项总数": 3, "extra": True}]
         rows = read_json(json.dumps(records, ensure_ascii=False)).rows
         assert rows == [(0, ["区划代码", "事项总数", "备注", "extra"]),
-                        (1, ["150204001000", "1281", "", ""]), (2, ["150204002000", "3", "", "true"])]
+                        (1, ["150204004000", "1281", "", ""]), (2, ["150204002000", "3", "", "true"])]
 
     @pytest.mark.parametrize("key", ["data", "rows", "records"])
     def test_wrapped(self, key: str) -> None:
@@ -117,19 +115,19 @@ class TestFindHeader:
         return Table([(i + 1, list(r)) for i, r in enumerate(rows)])
 
     def test_stacked_merged_header(self) -> None:
-        content = wangban_xlsx([("2022-05-31", "150204001000", "富强路街道", 1281, 1161, 1010, "90.63%", "78.84%")])
+        content = wangban_xlsx([("2022-05-31", "150204004000", "富强路街道", 1281, 1161, 1010, "90.63%", "78.84%")])
         header = find_header(read_xlsx(content), WANGBAN_NEEDS, "auto", {"网上可办率"})
         assert (header.row, header.start, header.data_start) == (3, 1, 3)
         assert header.columns == {"统计日期": 0, "区划代码": 1, "事项总数": 3, "网上可办事项数": 4, "全程网办事项数": 5,
                                   "网上可办率": 6}
 
     def test_column_order_and_spacing_do_not_matter(self) -> None:
-        table = self.table(["标题"], ["事项 总数", "区划代码\u3000", "ｘ"], ["1", "150204001000", ""])
+        table = self.table(["标题"], ["事项 总数", "区划代码\u3000", "ｘ"], ["1", "150204004000", ""])
         header = find_header(table, {"区划代码", "事项总数"})
         assert header.columns == {"区划代码": 1, "事项总数": 0} and header.data_start == 2
 
     def test_explicit_header_row(self) -> None:
-        table = self.table(["区划代码", "x"], ["区划代码", "事项总数"], ["150204001000", "1"])
+        table = self.table(["区划代码", "x"], ["区划代码", "事项总数"], ["150204004000", "1"])
         assert find_header(table, {"区划代码", "事项总数"}, 2).columns == {"区划代码": 0, "事项总数": 1}
 
     def test_header_row_beyond_the_file(self) -> None:
@@ -137,7 +135,7 @@ class TestFindHeader:
             find_header(self.table(["a"]), {"a"}, 9)
 
     def test_missing_columns_are_named_with_what_was_found(self) -> None:
-        table = self.table(["区划代码", "事项数"], ["150204001000", "1"], ["1", "2"], ["3", "4"])
+        table = self.table(["区划代码", "事项数"], ["150204004000", "1"], ["1", "2"], ["3", "4"])
         with pytest.raises(InvalidInput) as caught:
             find_header(table, {"区划代码", "事项总数", "全程网办事项数"})
         # Rows holding bare numbers are data, never stacked into the header's labels.
@@ -163,8 +161,8 @@ class TestStreaming:
     def test_rows_and_numbers_survive_any_block_edge(self, monkeypatch) -> None:
         from services.collector import decode as decoding
 
-        text = '标题\r\n区划代码,名称\r\n150204001000,"富强路\r\n街道"\r\n150204002000,幸福路街道\r\n'
-        expected = [(1, ["标题"]), (2, ["区划代码", "名称"]), (3, ["150204001000", "富强路\r\n街道"]),
+        text = '标题\r\n区划代码,名称\r\n150204004000,"富强路\r\n街道"\r\n150204002000,幸福路街道\r\n'
+        expected = [(1, ["标题"]), (2, ["区划代码", "名称"]), (3, ["150204004000", "富强路\r\n街道"]),
                     (5, ["150204002000", "幸福路街道"])]
         for encoding in ("utf-8", "gb18030"):
             content = text.encode(encoding)
@@ -175,14 +173,14 @@ class TestStreaming:
 
     def test_a_date_merged_down_the_data_rows_belongs_to_each_of_them(self) -> None:
         content = xlsx_bytes(
-            [["统计日期", "区划代码"], ["2022-05-31", "150204001000"], [None, "150204002000"], [None, "150204003000"],
-             ["2022-06-01", "150204001000"]],
+            [["统计日期", "区划代码"], ["2022-05-31", "150204004000"], [None, "150204002000"], [None, "150204007000"],
+             ["2022-06-01", "150204004000"]],
             merges=["A2:A4"],
         )
         rows, _ = iter_rows(io.BytesIO(content), "xlsx")
         assert [cells[0] for _, cells in rows] == ["统计日期", "2022-05-31", "2022-05-31", "2022-05-31", "2022-06-01"]
 
     def test_xlsx_left_empty_columns_are_kept(self) -> None:
-        content = xlsx_bytes([["区划代码", "事项总数"], ["150204001000", 5]], start_row=2, start_col=3)
+        content = xlsx_bytes([["区划代码", "事项总数"], ["150204004000", 5]], start_row=2, start_col=3)
         rows, _ = iter_rows(io.BytesIO(content), "xlsx")
-        assert list(rows)[1:] == [(2, ["", "", "区划代码", "事项总数"]), (3, ["", "", "150204001000", "5"])]
+        assert list(rows)[1:] == [(2, ["", "", "区划代码", "事项总数"]), (3, ["", "", "150204004000", "5"])]

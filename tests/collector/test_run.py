@@ -6,7 +6,6 @@ import asyncio
 import csv
 import io
 from datetime import date
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,9 +19,8 @@ from services.collector.sources import SourceConfig, load_sources
 from shared.core.settings import Settings
 from shared.ingest.models import IngestRun
 from shared.observations.models import Observation, ObservationHistory
+from tests.collector.exports import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
-pytestmark = pytest.mark.skipif(not SAMPLES.exists(), reason=f"sample exports not found at {SAMPLES}")
 QINGSHAN = "150204000000"
 
 
@@ -69,7 +67,7 @@ class TestSamples:
         )
         assert run.status == "succeeded", run.errors
         assert (run.rows_read, run.rows_rejected, run.inserted) == (10, 0, 20)
-        v = await value(client, "QS-07", "150204001000", "2022-05-31")  # 富强路街道: 1010 / 1281
+        v = await value(client, "QS-07", "150204004000", "2022-05-31")  # 富强路街道: 1010 / 1281
         assert (v["numerator"], v["denominator"]) == (1010, 1281)
         assert v["value"] == pytest.approx(100 * 1010 / 1281)
         total = await value(client, "QS-07", QINGSHAN, "2022-05-31")  # the 合计 row is not a unit …
@@ -273,7 +271,7 @@ class TestChunkedWrites:
         monkeypatch.setattr(mapping, "CHUNK_ROWS", 1)
         local = yichuang_csv(
             "2022-05,青山区政务服务中心,150204000000,491,398,81.06%",
-            "2022-05,富强路街道便民服务中心,150204001000,503,421,83.70%",
+            "2022-05,富强路街道便民服务中心,150204004000,503,421,83.70%",
             "2022-05,不存在的大厅,150204999000,100,50,50.00%",
         )
         run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), local)
@@ -282,7 +280,7 @@ class TestChunkedWrites:
 
     async def test_a_row_repeated_in_a_later_chunk_is_skipped(self, database, settings, http, monkeypatch) -> None:
         monkeypatch.setattr(mapping, "CHUNK_ROWS", 2)
-        repeated = "2022-05,富强路街道便民服务中心,150204001000,503,421,83.70%"
+        repeated = "2022-05,富强路街道便民服务中心,150204004000,503,421,83.70%"
         local = yichuang_csv("2022-05,青山区政务服务中心,150204000000,491,398,81.06%", repeated, repeated)
         run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), local)
         assert run.status == "succeeded" and run.errors == []
@@ -291,13 +289,13 @@ class TestChunkedWrites:
     async def test_conflicting_rows_in_two_chunks_are_both_rejected(
         self, database, settings, http, monkeypatch
     ) -> None:
-        earlier = yichuang_csv("2022-05,富强路街道便民服务中心,150204001000,503,400,79.52%")
+        earlier = yichuang_csv("2022-05,富强路街道便民服务中心,150204004000,503,400,79.52%")
         assert (await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), earlier)).inserted == 1
         monkeypatch.setattr(mapping, "CHUNK_ROWS", 2)
         local = yichuang_csv(
             "2022-05,青山区政务服务中心,150204000000,491,398,81.06%",
-            "2022-05,富强路街道便民服务中心,150204001000,503,421,83.70%",
-            "2022-05,富强路街道便民服务中心,150204001000,503,430,85.49%",
+            "2022-05,富强路街道便民服务中心,150204004000,503,421,83.70%",
+            "2022-05,富强路街道便民服务中心,150204004000,503,430,85.49%",
         )
         run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), local)
         assert run.status == "succeeded" and [e["row"] for e in run.errors] == [3, 4]

@@ -74,9 +74,10 @@ class TestDailyFigures:
         counts = [(XINGFU, DAY, {5: 1}), (FUQIANG, DAY, {5: 1}), (FUQIANG, DAY, {1: 1}),
                   (FUQIANG, date(2022, 6, 2), {})]
         figures = derive.daily_figures(counts, POINTS)
-        assert [(f.org, f.indicator) for f in figures[:4]] == [(FUQIANG, c) for c in
-                                                                ("QS-11", "HCP-GOOD", "HCP-BAD", "HCP-COUNT")]
-        assert figures[3].value == 2 and len(figures) == 8  # the day without ratings gives nothing
+        # Sorted by code: 幸福路 150204002000 before 富强路 150204004000.
+        assert [(f.org, f.indicator) for f in figures] == [(u, c) for u in (XINGFU, FUQIANG) for c in
+                                                           ("QS-11", "HCP-GOOD", "HCP-BAD", "HCP-COUNT")]
+        assert figures[7].value == 2  # 富强路's two ratings merged; the day without ratings gives nothing
 
     def test_bad_levels_and_missing_points_are_refused(self) -> None:
         with pytest.raises(ValueError):

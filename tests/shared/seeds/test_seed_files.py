@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from shared.seeds import load as seed_load
 from shared.targets.rules import parse_target_cell
 
 REPO = Path(__file__).parents[3]
@@ -44,9 +45,9 @@ def _load(name: str) -> Any:
 
 @pytest.fixture(scope="module")
 def orgs() -> list[dict[str, Any]]:
-    data = _load("org_units.yaml")
-    assert isinstance(data, list)
-    return data
+    """The units the seed load writes: rows of the division list chosen by org_units.yaml, then departments."""
+    units, _ = seed_load.org_specs()
+    return [{"code": u.code, "name": u.name, "kind": u.kind, "level": u.level, "parent": u.parent} for u in units]
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +89,10 @@ class TestOrgUnits:
         prefix = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
         for org in orgs:
             assert org["kind"] in {"region", "zone", "department"}
-            assert org["level"] in prefix
             if org["kind"] == "department":
+                assert org["level"] is None and org["parent"] == "150200000000"
                 continue
+            assert org["level"] in prefix
             code = org["code"]
             assert isinstance(code, str) and re.fullmatch(r"\d{12}", code), code
             assert code[prefix[org["level"]] :] == "0" * (12 - prefix[org["level"]]), code
@@ -105,15 +107,23 @@ class TestOrgUnits:
         assert by_code["150204000000"]["parent"] == "150200000000"
         assert by_code["150200000000"]["parent"] == "150000000000"
         assert by_code["150271000000"] == {
-            "code": "150271000000", "name": "稀土高新区", "kind": "zone", "level": "county",
+            "code": "150271000000", "name": "包头稀土高新技术产业开发区", "kind": "zone", "level": "county",
             "parent": "150200000000",
         }  # fmt: skip
-        counties = [o["name"] for o in orgs if o["parent"] == "150200000000"]
+        counties = [o["name"] for o in orgs if o["parent"] == "150200000000" and o["kind"] != "department"]
         assert len(counties) == 10
         assert "达尔罕茂明安联合旗" in counties
+        # 91 township rows under 1502 in the official list (counted with awk on the CSV); 11 in 青山区.
+        assert len([o for o in orgs if o["code"].startswith("1502") and o["level"] == "township"]) == 91
         townships = {o["code"]: o["name"] for o in orgs if o["parent"] == "150204000000"}
-        assert len(townships) == 10
-        assert townships["150204001000"] == "富强路街道"
+        assert len(townships) == 11
+        assert by_code["150204401000"] == {
+            "code": "150204401000", "name": "包头市装备制造产业园区", "kind": "zone", "level": "township",
+            "parent": "150204000000",
+        }  # fmt: skip
+        official = {"150204001000": "先锋道街道", "150204003000": "万青路街道", "150204004000": "富强路街道",
+                    "150204006000": "青山路街道", "150204007000": "自由路街道"}
+        assert {c: townships[c] for c in official} == official
         assert townships["150204008000"] == "乌素图街道"
         assert townships["150204100000"] == "青福镇"
         assert townships["150204101000"] == "兴胜镇"

@@ -55,7 +55,7 @@ class TestRegionLevelEqualsPerUnit:
                 assert fast[root].numerator == pytest.approx(slow[root].numerator), label
                 assert fast[root].denominator == pytest.approx(slow[root].denominator), label
                 assert fast[root].units_reporting == slow[root].units_reporting, label
-                assert expected[root] == 10
+                assert expected[root] == 11  # 8 街道, 2 镇 and the 装备园区 (zone): every township-level unit
 
     async def test_corrections_keep_the_region_level_in_step(self, any_database: Database) -> None:
         async with any_database.sessions() as s:
