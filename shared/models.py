@@ -12,10 +12,33 @@ from shared.observations.models import (
     RollupMonth,
 )
 from shared.org_units.models import OrgUnit, OrgUnitPath
+from shared.publications.models import Publication, PublicationDocument
 from shared.ratings.models import Rating
+from shared.schemes.models import (
+    ItemExclusion,
+    Scheme,
+    SchemeGroup,
+    SchemeItem,
+    SchemeItemLead,
+    SchemeMethod,
+    SchemeSection,
+    SchemeUnit,
+)
+from shared.scores.models import Assessment
 from shared.targets.models import Target
 
 __all__ = [
+    "Assessment",
+    "ItemExclusion",
+    "Publication",
+    "PublicationDocument",
+    "Scheme",
+    "SchemeGroup",
+    "SchemeItem",
+    "SchemeItemLead",
+    "SchemeMethod",
+    "SchemeSection",
+    "SchemeUnit",
     "ApiKey",
     "AuditEntry",
     "Base",

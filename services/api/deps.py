@@ -10,8 +10,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.access import policy
 from shared.access import store as access_store
 from shared.access.models import ApiKey
+from shared.access.policy import Action
 from shared.core.db import ReadSession, WriteSession
 from shared.core.errors import Forbidden, Unauthorized
 from shared.core.settings import Settings
@@ -66,10 +68,13 @@ async def get_api_key(
 ApiKeyDep = Annotated[ApiKey, Depends(get_api_key)]
 
 
-def require(*roles: str) -> Callable[[ApiKey], Coroutine[Any, Any, ApiKey]]:
+def allow(action: Action) -> Callable[[ApiKey], Coroutine[Any, Any, ApiKey]]:
+    """The role check of shared.access.policy for a route; the scope is checked where the data is."""
+
     async def check(key: ApiKeyDep) -> ApiKey:
-        if key.role not in roles:
-            raise Forbidden(f"the key '{key.name}' has role '{key.role}'; this needs {' or '.join(roles)}")
+        if not policy.permits(key.role, action):
+            needed = " or ".join(policy.roles_for(action))
+            raise Forbidden(f"the key '{key.name}' has role '{key.role}'; {action.value} needs {needed}")
         return key
 
     return check

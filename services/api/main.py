@@ -22,6 +22,8 @@ from services.api.routers import (
     observations,
     org_units,
     ratings,
+    schemes,
+    scores,
     targets,
     values,
 )
@@ -60,7 +62,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health.router)
     app.include_router(observations.router, prefix="/v1")
     app.include_router(ratings.router, prefix="/v1")
-    for module in (org_units, indicators, targets, values, ingest_runs):
+    app.include_router(schemes.router, prefix="/v1")
+    for module in (org_units, indicators, targets, values, scores, ingest_runs):
         app.include_router(module.router, prefix="/v1", dependencies=[Depends(get_reader)])
     return app
 

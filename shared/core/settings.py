@@ -57,6 +57,10 @@ class CollectorSettings(BaseModel):
 class ScoringSettings(BaseModel):
     achievement_cap: float | None = Field(default=1.0, description="achievement is capped here; empty = no cap")
     near_threshold: float = Field(default=0.9, gt=0, le=1, description="achievement from which status is 'near'")
+    normalise_to_applicable: bool = Field(
+        default=True,
+        description="a unit that does not undertake some items scores awarded / applicable max × 100; false = raw",
+    )
 
 
 class RatingSettings(BaseModel):

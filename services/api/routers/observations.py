@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -10,11 +9,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from services.api.deps import SettingsDep, WriteSessionDep, actor, require
+from services.api import idempotency
+from services.api.deps import SettingsDep, WriteSessionDep, actor, allow
 from services.api.schemas.observations import ObservationsPush, PushResult
 from shared.access.models import ApiKey
-from shared.core.errors import Conflict, InvalidInput
-from shared.ingest import store as ingest_store
+from shared.access.policy import Action
+from shared.core.errors import InvalidInput
 from shared.observations import store as observation_store
 
 router = APIRouter(tags=["observations"])
@@ -48,7 +48,7 @@ async def push_observations(
     request: Request,
     session: WriteSessionDep,
     settings: SettingsDep,
-    key: Annotated[ApiKey, Depends(require("admin", "integration"))],
+    key: Annotated[ApiKey, Depends(allow(Action.PUSH_OBSERVATIONS))],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> PushResult | JSONResponse:
     raw = await request.body()
@@ -57,17 +57,9 @@ async def push_observations(
         raise InvalidInput(
             f"{len(body.observations)} rows is more than {settings.api.max_push_rows} per request; split the body"
         )
-    body_hash = hashlib.sha256(raw).hexdigest()
-    scoped_key = f"{key.id}:{idempotency_key}" if idempotency_key else None
-    if scoped_key:
-        seen = await ingest_store.find_idempotent(session, scoped_key)
-        if seen is not None:
-            if seen.body_hash != body_hash:
-                raise Conflict(
-                    f"Idempotency-Key '{idempotency_key}' was already used with a different body; "
-                    "use a new key for new data"
-                )
-            return JSONResponse(seen.response, status_code=seen.status_code, headers={"Idempotent-Replayed": "true"})
+    resend = idempotency.start(key, idempotency_key, raw)
+    if (replayed := await idempotency.replay(session, resend)) is not None:
+        return replayed
     items = body.observations  # rows as parsed: the write path reads the same attributes (types.Figure)
     # An integration key may push only for its own org subtree.
     within = key.org_id if key.role == "integration" else None
@@ -75,13 +67,5 @@ async def push_observations(
         session, items, source=f"push:{key.name}", actor=actor(key), within=within
     )
     result = PushResult(inserted=written.inserted, updated=written.updated, unchanged=written.unchanged)
-    if scoped_key:
-        await ingest_store.remember_idempotent(
-            session,
-            key=scoped_key,
-            api_key_id=key.id,
-            body_hash=body_hash,
-            status_code=200,
-            response=result.model_dump(),
-        )
+    await idempotency.remember(session, resend, key, result.model_dump())
     return result

@@ -9,8 +9,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
-from services.api.deps import ReadSessionDep, WriteSessionDep, actor, get_reader, require
+from services.api.deps import ReadSessionDep, WriteSessionDep, actor, allow, get_reader
 from shared.access.models import ApiKey
+from shared.access.policy import Action
 from shared.core import clock
 from shared.org_units import store as org_store
 from shared.ratings import store as rating_store
@@ -66,7 +67,7 @@ async def set_followup(
     rating_id: str,
     body: FollowupIn,
     session: WriteSessionDep,
-    key: Annotated[ApiKey, Depends(require("admin", "integration"))],
+    key: Annotated[ApiKey, Depends(allow(Action.FOLLOW_UP_RATING))],
 ) -> RatingOut:
     row = await rating_store.set_followup(session, rating_id=rating_id, state=body.state, actor=actor(key))
     return _out(row, await org_store.codes_by_id(session, [row.org_id]))

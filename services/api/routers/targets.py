@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from services.api.deps import ReadSessionDep, WriteSessionDep, actor, require
+from services.api.deps import ReadSessionDep, WriteSessionDep, actor, allow
 from services.api.schemas.catalogue import TargetOut, TargetsPut, WriteCounts
 from shared.access.models import ApiKey
+from shared.access.policy import Action
 from shared.targets import store as target_store
 from shared.targets.resolve import TargetRow
 
@@ -26,7 +27,7 @@ async def list_targets(
 
 @router.put("/targets", response_model=WriteCounts)
 async def put_targets(
-    body: TargetsPut, session: WriteSessionDep, key: Annotated[ApiKey, Depends(require("admin"))]
+    body: TargetsPut, session: WriteSessionDep, key: Annotated[ApiKey, Depends(allow(Action.SET_TARGETS))]
 ) -> WriteCounts:
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     for t in body.targets:

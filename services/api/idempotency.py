@@ -1,0 +1,52 @@
+"""Idempotency-Key for every POST that takes one (pushes, assessments): a resend with the same body replays the
+first answer; the same key with another body is a 409."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from shared.access.models import ApiKey
+from shared.core.db import WriteSession
+from shared.core.errors import Conflict
+from shared.ingest import store as ingest_store
+
+
+@dataclass(frozen=True)
+class Request:
+    key: str | None  # scoped to the API key: two integrations may use the same header value
+    body_hash: str
+    header: str | None
+
+
+def start(api_key: ApiKey, header: str | None, raw: bytes) -> Request:
+    return Request(f"{api_key.id}:{header}" if header else None, hashlib.sha256(raw).hexdigest(), header)
+
+
+async def replay(session: WriteSession, request: Request) -> JSONResponse | None:
+    """The stored answer to the same request, or None when it is new."""
+    if request.key is None:
+        return None
+    seen = await ingest_store.find_idempotent(session, request.key)
+    if seen is None:
+        return None
+    if seen.body_hash != request.body_hash:
+        raise Conflict(
+            f"Idempotency-Key '{request.header}' was already used with a different body; use a new key for new data"
+        )
+    return JSONResponse(seen.response, status_code=seen.status_code, headers={"Idempotent-Replayed": "true"})
+
+
+async def remember(session: WriteSession, request: Request, api_key: ApiKey, response: dict[str, Any]) -> None:
+    if request.key is not None:
+        await ingest_store.remember_idempotent(
+            session,
+            key=request.key,
+            api_key_id=api_key.id,
+            body_hash=request.body_hash,
+            status_code=200,
+            response=response,
+        )

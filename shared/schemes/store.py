@@ -1,0 +1,454 @@
+"""All SQL about schemes: loading a scheme file (validated first), reading its tree with effective maxima,
+splits (分值 of groups/items the seed leaves open) and applicability (which units undertake an item)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.access import audit
+from shared.core import clock
+from shared.core.errors import InvalidInput, NotFound, Problem
+from shared.org_units import store as org_store
+from shared.org_units.models import OrgUnit, OrgUnitPath
+from shared.schemes import deadlines
+from shared.schemes import rules as scheme_rules
+from shared.schemes.models import (
+    ItemExclusion,
+    Scheme,
+    SchemeGroup,
+    SchemeItem,
+    SchemeItemLead,
+    SchemeMethod,
+    SchemeSection,
+    SchemeUnit,
+)
+from shared.schemes.types import MethodKind, RankingKind
+
+SCHEME_DIR = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Lead:
+    code: str
+    name: str
+    seed_name: str
+
+
+@dataclass
+class SchemeTree:
+    """A scheme as read: its rows, lead units per item, units assessed, exclusions and effective maxima."""
+
+    scheme: Scheme
+    jurisdiction: OrgUnit
+    methods: list[SchemeMethod]
+    sections: list[SchemeSection]
+    groups: dict[int, list[SchemeGroup]]  # section id → groups
+    items: dict[int, list[SchemeItem]]  # group id → items
+    leads: dict[int, list[Lead]]  # item id → lead units
+    units: dict[str, tuple[OrgUnit, RankingKind]]  # code → (unit, ranking kind)
+    excluded: set[tuple[int, str]]  # (item number, org code)
+    maxima: scheme_rules.Maxima = field(default_factory=scheme_rules.Maxima)
+    verifier: OrgUnit | None = None  # the 专班
+
+    def all_items(self) -> list[SchemeItem]:
+        return [i for s in self.sections for g in self.groups[s.id] for i in self.items[g.id]]
+
+    def item(self, number: int) -> SchemeItem | None:
+        return next((i for i in self.all_items() if i.number == number), None)
+
+    def method(self, code: str) -> SchemeMethod | None:
+        return next((m for m in self.methods if m.code == code), None)
+
+    def group_label(self, group: SchemeGroup) -> str:
+        section = next(s for s in self.sections if s.id == group.section_id)
+        return f"{section.number}{group.number}"
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _defs(sections: Sequence[dict[str, Any]]) -> list[scheme_rules.SectionDef]:
+    return [
+        scheme_rules.SectionDef(
+            str(s["number"]),
+            Decimal(str(s["points"])),
+            [
+                scheme_rules.GroupDef(
+                    str(g["number"]),
+                    [scheme_rules.ItemDef(int(i["number"]), _decimal(i.get("points"))) for i in g["items"]],
+                    _decimal(g.get("points")),
+                )
+                for g in s["groups"]
+            ],
+        )
+        for s in sections
+    ]
+
+
+def check_spec(spec: dict[str, Any]) -> list[Problem]:
+    """Everything wrong with a scheme file's numbers: weights not summing to 1, levels not adding up."""
+    weights = {str(m["code"]): Decimal(str(m["weight"])) for m in spec["methods"]}
+    problems = scheme_rules.weight_problems(weights)
+    problems += [
+        Problem(f"method kind '{m['kind']}' is not one of {', '.join(MethodKind)}", field=f"methods.{m['code']}")
+        for m in spec["methods"]
+        if m["kind"] not in set(MethodKind)
+    ]
+    numbers = [int(i["number"]) for s in spec["sections"] for g in s["groups"] for i in g["items"]]
+    if len(set(numbers)) != len(numbers):
+        problems.append(Problem("item numbers repeat", field="sections"))
+    return problems + scheme_rules.maxima(_defs(spec["sections"])).problems
+
+
+def read_spec(name: str) -> dict[str, Any]:
+    spec: dict[str, Any] = yaml.safe_load((SCHEME_DIR / name).read_text(encoding="utf-8"))
+    return spec
+
+
+async def load_scheme(session: AsyncSession, spec: dict[str, Any], *, actor: str) -> tuple[Scheme, bool]:
+    """Create a scheme version from its file; returns (scheme, created). A loaded version is never rewritten:
+    a changed scheme is a new version, so published results keep the scheme they were computed from."""
+    problems = check_spec(spec)
+    if problems:
+        raise InvalidInput(f"scheme {spec.get('code')}: " + "; ".join(p.message for p in problems), problems)
+    version = int(spec.get("version", 1))
+    found = await session.execute(select(Scheme).where(Scheme.code == spec["code"], Scheme.version == version))
+    existing = found.scalar_one_or_none()
+    if existing is not None:
+        return existing, False
+    jurisdiction = await org_store.get_by_code(session, str(spec["jurisdiction"]))
+    verifier = await _unit_named(session, spec["verifier"]) if spec.get("verifier") else None
+    scheme = Scheme(
+        code=spec["code"],
+        name=spec["name"],
+        jurisdiction_id=jurisdiction.id,
+        year=int(spec["year"]),
+        version=version,
+        seed_file=spec.get("seed_file"),
+        verifier_id=verifier.id if verifier else None,
+    )
+    session.add(scheme)
+    await session.flush()
+    for position, m in enumerate(spec["methods"]):
+        session.add(
+            SchemeMethod(
+                scheme_id=scheme.id,
+                code=m["code"],
+                name=m["name"],
+                weight=Decimal(str(m["weight"])),
+                kind=m["kind"],
+                position=position,
+            )
+        )
+    lead_ids = await _add_sections(session, scheme, spec["sections"])
+    await _add_units(session, scheme, jurisdiction, lead_ids, spec.get("assessed") or {})
+    await audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity="scheme",
+        entity_key=f"{scheme.code} v{version}",
+        after={"name": scheme.name, "year": scheme.year},
+    )
+    return scheme, True
+
+
+async def _unit_named(session: AsyncSession, name: str) -> OrgUnit:
+    unit = await org_store.find_by_name(session, name)
+    if unit is None:
+        raise NotFound(f"the scheme names the unit '{name}', which is neither a unit's name nor an alias")
+    return unit
+
+
+async def _add_sections(session: AsyncSession, scheme: Scheme, sections: Sequence[dict[str, Any]]) -> set[int]:
+    lead_ids: set[int] = set()
+    for s_pos, s in enumerate(sections):
+        section = SchemeSection(
+            scheme_id=scheme.id,
+            position=s_pos,
+            number=str(s["number"]),
+            title=s["title"],
+            points=Decimal(str(s["points"])),
+        )
+        session.add(section)
+        await session.flush()
+        for g_pos, g in enumerate(s["groups"]):
+            group = SchemeGroup(
+                section_id=section.id,
+                position=g_pos,
+                number=str(g["number"]),
+                title=g["title"],
+                points=_decimal(g.get("points")),
+            )
+            session.add(group)
+            await session.flush()
+            for i in g["items"]:
+                lead_ids |= await _add_item(session, scheme, group, i)
+    return lead_ids
+
+
+async def _add_item(session: AsyncSession, scheme: Scheme, group: SchemeGroup, spec: dict[str, Any]) -> set[int]:
+    deadline = spec.get("deadline")
+    item = SchemeItem(
+        scheme_id=scheme.id,
+        group_id=group.id,
+        number=int(spec["number"]),
+        text=spec["text"],
+        points=_decimal(spec.get("points")),
+        deadline_text=deadline,
+        due_date=deadlines.due_date(deadline, scheme.year),
+        indicator_code=spec.get("indicator"),
+    )
+    session.add(item)
+    await session.flush()
+    ids: set[int] = set()
+    for position, name in enumerate(spec.get("lead_units") or []):
+        unit = await _unit_named(session, name)
+        if unit.id not in ids:  # 市文旅局 and 市文旅广电局 are one unit
+            session.add(SchemeItemLead(item_id=item.id, org_id=unit.id, position=position, seed_name=name))
+            ids.add(unit.id)
+    return ids
+
+
+async def _add_units(
+    session: AsyncSession, scheme: Scheme, jurisdiction: OrgUnit, lead_ids: set[int], assessed: dict[str, Any]
+) -> None:
+    """一、考评对象: the county-level units under the jurisdiction, and the departments that lead items."""
+    units: dict[int, RankingKind] = {}
+    county = assessed.get("county")
+    if county is not None:
+        rows = await session.execute(
+            select(OrgUnit.id)
+            .join(OrgUnitPath, OrgUnitPath.descendant_id == OrgUnit.id)
+            .where(OrgUnitPath.ancestor_id == jurisdiction.id, OrgUnit.level == county.get("level", "county"))
+            .where(OrgUnit.kind.in_(("region", "zone")), OrgUnit.valid_to.is_(None))
+        )
+        units.update({i: RankingKind.COUNTY for i in rows.scalars()})
+    if (assessed.get("department") or {}).get("lead_units"):
+        units.update({i: RankingKind.DEPARTMENT for i in lead_ids})
+    for name in (assessed.get("department") or {}).get("also") or []:
+        units[(await _unit_named(session, name)).id] = RankingKind.DEPARTMENT
+    for org_id, kind in units.items():
+        session.add(SchemeUnit(scheme_id=scheme.id, org_id=org_id, ranking_kind=kind))
+    await session.flush()
+
+
+async def list_schemes(session: AsyncSession) -> Sequence[tuple[Scheme, OrgUnit]]:
+    rows = await session.execute(
+        select(Scheme, OrgUnit).join(OrgUnit, OrgUnit.id == Scheme.jurisdiction_id).order_by(Scheme.id)
+    )
+    return [(s, o) for s, o in rows]
+
+
+async def get_tree(session: AsyncSession, scheme_id: int) -> SchemeTree:
+    """The whole scheme in five statements, with every item's effective maximum."""
+    scheme = await session.get(Scheme, scheme_id)
+    if scheme is None:
+        raise NotFound(f"scheme {scheme_id} does not exist; GET /v1/schemes lists them")
+    jurisdiction = await session.get(OrgUnit, scheme.jurisdiction_id)
+    assert jurisdiction is not None
+    methods = list(
+        (
+            await session.execute(
+                select(SchemeMethod).where(SchemeMethod.scheme_id == scheme_id).order_by(SchemeMethod.position)
+            )
+        ).scalars()
+    )
+    sections = list(
+        (
+            await session.execute(
+                select(SchemeSection).where(SchemeSection.scheme_id == scheme_id).order_by(SchemeSection.position)
+            )
+        ).scalars()
+    )
+    groups: dict[int, list[SchemeGroup]] = {s.id: [] for s in sections}
+    group_rows = await session.execute(
+        select(SchemeGroup).where(SchemeGroup.section_id.in_(groups)).order_by(SchemeGroup.position)
+    )
+    for g in group_rows.scalars():
+        groups[g.section_id].append(g)
+    items: dict[int, list[SchemeItem]] = {g.id: [] for gs in groups.values() for g in gs}
+    for i in (
+        await session.execute(select(SchemeItem).where(SchemeItem.scheme_id == scheme_id).order_by(SchemeItem.number))
+    ).scalars():
+        items[i.group_id].append(i)
+    tree = SchemeTree(scheme, jurisdiction, methods, sections, groups, items, {}, {}, set())
+    tree.verifier = await session.get(OrgUnit, scheme.verifier_id) if scheme.verifier_id else None
+    await _read_people(session, tree)
+    tree.maxima = scheme_rules.maxima(_tree_defs(tree))
+    return tree
+
+
+async def _read_people(session: AsyncSession, tree: SchemeTree) -> None:
+    """Lead units, units assessed and exclusions of a tree."""
+    scheme_id = tree.scheme.id
+    leads = await session.execute(
+        select(SchemeItemLead.item_id, OrgUnit.code, OrgUnit.name, SchemeItemLead.seed_name)
+        .join(OrgUnit, OrgUnit.id == SchemeItemLead.org_id)
+        .join(SchemeItem, SchemeItem.id == SchemeItemLead.item_id)
+        .where(SchemeItem.scheme_id == scheme_id)
+        .order_by(SchemeItemLead.item_id, SchemeItemLead.position)
+    )
+    for item_id, code, name, seed_name in leads:
+        tree.leads.setdefault(item_id, []).append(Lead(code, name, seed_name))
+    units = await session.execute(
+        select(OrgUnit, SchemeUnit.ranking_kind)
+        .join(SchemeUnit, SchemeUnit.org_id == OrgUnit.id)
+        .where(SchemeUnit.scheme_id == scheme_id)
+        .order_by(OrgUnit.code)
+    )
+    tree.units = {u.code: (u, RankingKind(k)) for u, k in units}
+    excluded = await session.execute(
+        select(SchemeItem.number, OrgUnit.code)
+        .join(ItemExclusion, ItemExclusion.item_id == SchemeItem.id)
+        .join(OrgUnit, OrgUnit.id == ItemExclusion.org_id)
+        .where(SchemeItem.scheme_id == scheme_id)
+    )
+    tree.excluded = {(n, c) for n, c in excluded}
+
+
+def _tree_defs(
+    tree: SchemeTree, overrides: dict[tuple[str, Any], Decimal | None] | None = None
+) -> list[scheme_rules.SectionDef]:
+    """The tree as rule input; `overrides` replaces splits (("group", id) / ("item", id) → points) for a check."""
+    over = overrides or {}
+
+    def split(kind: str, row: SchemeGroup | SchemeItem) -> Decimal | None:
+        return over.get((kind, row.id), row.split_points)
+
+    return [
+        scheme_rules.SectionDef(
+            s.number,
+            s.points,
+            [
+                scheme_rules.GroupDef(
+                    g.number,
+                    [scheme_rules.ItemDef(i.number, i.points, split("item", i)) for i in tree.items[g.id]],
+                    g.points,
+                    split("group", g),
+                )
+                for g in tree.groups[s.id]
+            ],
+        )
+        for s in tree.sections
+    ]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Points for a group ("六（一）") or an item the seed leaves without points; None clears a split."""
+
+    points: Decimal | None
+    group: str | None = None
+    item: int | None = None
+
+
+def resolve_splits(
+    tree: SchemeTree, splits: Sequence[Split]
+) -> tuple[dict[tuple[str, Any], Decimal | None], list[Problem]]:
+    """Which rows the splits address, and what is wrong with them (unknown, or points the seed already gives)."""
+    targets: dict[tuple[str, Any], Decimal | None] = {}
+    problems: list[Problem] = []
+    by_label = {tree.group_label(g): g for gs in tree.groups.values() for g in gs}
+    for row, s in enumerate(splits):
+        if s.points is not None and s.points < 0:
+            problems.append(Problem("points must not be negative", row=row, field="points"))
+        if s.group is not None:
+            group = by_label.get(s.group)
+            if group is None:
+                problems.append(
+                    Problem(f"no group '{s.group}'; groups are named like 六（一）", row=row, field="group")
+                )
+            elif group.points is not None:
+                problems.append(Problem(f"group {s.group} has its points from the seed", row=row, field="group"))
+            else:
+                targets[("group", group.id)] = s.points
+        elif s.item is not None:
+            item = tree.item(s.item)
+            if item is None:
+                problems.append(Problem(f"no item {s.item} in this scheme", row=row, field="item"))
+            elif item.points is not None:
+                problems.append(Problem(f"item {s.item} has its points from the seed", row=row, field="item"))
+            else:
+                targets[("item", item.id)] = s.points
+        else:
+            problems.append(Problem("name a group or an item", row=row))
+    return targets, problems
+
+
+async def set_splits(
+    session: AsyncSession, tree: SchemeTree, targets: dict[tuple[str, Any], Decimal | None], *, actor: str
+) -> None:
+    """Apply splits after checking that every level still adds up (refused with the level and the difference)."""
+    problems = scheme_rules.maxima(_tree_defs(tree, targets)).problems
+    if problems:
+        raise InvalidInput("the split does not add up: " + "; ".join(p.message for p in problems), problems)
+    rows: dict[tuple[str, Any], SchemeGroup | SchemeItem] = {
+        **{("group", g.id): g for gs in tree.groups.values() for g in gs},
+        **{("item", i.id): i for i in tree.all_items()},
+    }
+    for key, points in targets.items():
+        row = rows[key]
+        before = row.split_points
+        row.split_points = points
+        label = tree.group_label(row) if isinstance(row, SchemeGroup) else f"item {row.number}"
+        await audit.record(
+            session,
+            actor=actor,
+            action="split",
+            entity="scheme",
+            entity_key=f"{tree.scheme.id}:{label}",
+            before={"points": _num(before)},
+            after={"points": _num(points)},
+        )
+    await session.flush()
+
+
+async def set_applicability(
+    session: AsyncSession,
+    tree: SchemeTree,
+    changes: Sequence[tuple[SchemeItem, OrgUnit, bool, str | None]],
+    *,
+    actor: str,
+) -> None:
+    """Mark items (not) applicable to units: (item, unit, applicable, reason)."""
+    for item, unit, applicable, reason in changes:
+        await session.execute(
+            delete(ItemExclusion).where(ItemExclusion.item_id == item.id, ItemExclusion.org_id == unit.id)
+        )
+        if not applicable:
+            session.add(ItemExclusion(item_id=item.id, org_id=unit.id, reason=reason, set_by=actor, set_at=clock.now()))
+        await audit.record(
+            session,
+            actor=actor,
+            action="applicability",
+            entity="scheme",
+            entity_key=f"{tree.scheme.id}:{item.number}:{unit.code}",
+            after={"applicable": applicable, "reason": reason},
+        )
+    await session.flush()
+
+
+def _num(x: Decimal | None) -> str | None:
+    return None if x is None else f"{x.normalize():f}"
+
+
+SEED_SCHEMES = ("baotou_2022.yaml",)
+
+
+async def load_seed_schemes(session: AsyncSession, *, actor: str) -> int:
+    """Load the schemes shipped as data files (make seed); returns how many versions were created."""
+    created = 0
+    for name in SEED_SCHEMES:
+        _, new = await load_scheme(session, read_spec(name), actor=actor)
+        created += new
+    return created

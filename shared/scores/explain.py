@@ -1,0 +1,136 @@
+"""Scores as documents (JSON-ready dicts): the same bytes whether served live or from a publication.
+
+Numbers are shown rounded (total to 2 decimals, half up) with the exact fraction beside them where the two differ,
+so every number can be traced: items → sections → methods → total."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from shared.schemes.store import SchemeTree
+from shared.schemes.types import RankingKind
+from shared.scores import compute
+
+
+def number(x: Fraction | None, places: int = 2) -> float | None:
+    shown = compute.shown(x, places)
+    return None if shown is None else float(shown)
+
+
+def exact(x: Fraction | None) -> str | None:
+    return None if x is None else str(x)
+
+
+def entry_document(e: compute.Entry) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "lead_unit": e.lead,
+        "points": exact(e.points),
+        "score": exact(e.score),
+        "status": e.status,
+        "entered_by": e.entered_by,
+        "entered_at": e.entered_at.isoformat(),
+        "verified_by": e.verified_by,
+        "note": e.note,
+        "source": e.source,
+        "reason": e.reason,
+        "automatic": e.automatic,
+        "basis": e.basis,
+    }
+
+
+def _item(x: compute.ItemScore) -> dict[str, Any]:
+    return {
+        "item": x.item,
+        "max_points": number(x.max_points, 4),
+        "points": number(x.points, 4),
+        "points_exact": exact(x.points),
+        "assessed": x.assessed,
+        "partly_assessed": x.partly_assessed,
+        "entries": [entry_document(e) for e in x.counted],
+        "adjusted": [entry_document(e) for e in x.adjusted],
+    }
+
+
+def _method(m: compute.MethodScore, names: dict[str, str], explain: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "method": m.method,
+        "name": names[m.method],
+        "weight": float(m.weight),
+        "score": number(m.score),
+        "score_exact": exact(m.score),
+        "by_section": [
+            {
+                "section": s.number,
+                "title": s.title,
+                "max_points": number(s.max_points, 4),
+                "applicable_max": number(s.applicable_max, 4),
+                "points": number(s.points, 4),
+                "score": number(s.score),
+            }
+            for s in m.by_section
+        ],
+    }
+    if explain:
+        out["items"] = [_item(x) for x in m.items]
+        out["not_assessed"] = [x.item for x in m.items if not x.assessed]
+        out["overall"] = None if m.overall is None else entry_document(m.overall)
+        out["adjusted"] = [entry_document(e) for e in m.adjusted]
+    return out
+
+
+def score_document(
+    tree: SchemeTree, score: compute.UnitScore, rank: int | None, *, explain: bool = False
+) -> dict[str, Any]:
+    unit, kind = tree.units[score.org]
+    names = {m.code: m.name for m in tree.methods}
+    return {
+        "scheme": tree.scheme.id,
+        "org": score.org,
+        "org_name": unit.name,
+        "ranking_kind": kind.value,
+        "period": score.period,
+        "status": score.status.value,
+        "reasons": score.reasons,
+        "total": number(score.total),
+        "total_exact": exact(score.total),
+        "rank": rank,
+        "by_method": [_method(m, names, explain) for m in score.by_method],
+        "halves": [
+            {"period": h.period, "status": h.status.value, "total": number(h.total), "total_exact": exact(h.total)}
+            for h in score.halves
+        ],
+    }
+
+
+def ranking_document(
+    tree: SchemeTree, period: str, kind: RankingKind, rows: list[tuple[compute.UnitScore, int | None]]
+) -> dict[str, Any]:
+    """The 通报 of one group of units: rank, unit, total, by method and, for item-based methods, by section."""
+    out_rows = []
+    for score, rank in rows:
+        unit = tree.units[score.org][0]
+        out_rows.append(
+            {
+                "rank": rank,
+                "org": score.org,
+                "org_name": unit.name,
+                "status": score.status.value,
+                "total": number(score.total),
+                "by_method": {m.method: number(m.score) for m in score.by_method},
+                "by_section": {
+                    m.method: {s.number: number(s.score) for s in m.by_section} for m in score.by_method if m.by_section
+                },
+                "reasons": score.reasons,
+            }
+        )
+    return {
+        "scheme": tree.scheme.id,
+        "scheme_version": tree.scheme.version,
+        "period": period,
+        "kind": kind.value,
+        "methods": [{"method": m.code, "name": m.name, "weight": float(m.weight)} for m in tree.methods],
+        "sections": [{"section": s.number, "title": s.title, "max_points": float(s.points)} for s in tree.sections],
+        "rows": out_rows,
+    }

@@ -1,0 +1,328 @@
+"""All SQL about assessments (考核评分) — the one write path for them — and reading scores and rankings.
+
+Writes are all-or-nothing: every row is checked (shared.scores.assess) and the key's scope (shared.access.policy)
+before anything is written; each written row is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.access import audit, policy
+from shared.access.models import ApiKey
+from shared.core import clock
+from shared.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from shared.org_units import store as org_store
+from shared.org_units.models import OrgUnit
+from shared.schemes.models import SchemeItem, SchemeMethod
+from shared.schemes.store import SchemeTree
+from shared.schemes.types import AssessmentStatus, MethodKind, RankingKind
+from shared.scores import assess, compute
+from shared.scores.models import Assessment
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    ids: list[int]
+    submitted: int
+    verified: int
+
+
+def facts(tree: SchemeTree) -> assess.SchemeFacts:
+    return assess.SchemeFacts(
+        year=tree.scheme.year,
+        methods={m.code: MethodKind(m.kind) for m in tree.methods},
+        items={
+            i.number: assess.ItemFacts(
+                tree.maxima.items[i.number].points, frozenset(x.code for x in tree.leads.get(i.id, []))
+            )
+            for i in tree.all_items()
+        },
+        units=frozenset(tree.units),
+        excluded=frozenset(tree.excluded),
+    )
+
+
+async def acts_for_jurisdiction(session: AsyncSession, key: ApiKey, tree: SchemeTree) -> bool:
+    """An admin key acts for a scheme when it has no unit, is the scheme's 专班, or covers the jurisdiction."""
+    if key.org_id is None or key.org_id == tree.scheme.verifier_id:
+        return True
+    return await org_store.is_within(session, key.org_id, tree.jurisdiction.id)
+
+
+async def require_jurisdiction(session: AsyncSession, key: ApiKey, tree: SchemeTree, action: policy.Action) -> None:
+    if policy.scope_of(key.role, action) != policy.Scope.JURISDICTION or not await acts_for_jurisdiction(
+        session, key, tree
+    ):
+        raise Forbidden(f"the key '{key.name}' may not {action.value.replace('_', ' ')} for scheme {tree.scheme.id}")
+
+
+async def _key_org_code(session: AsyncSession, key: ApiKey) -> str | None:
+    return None if key.org_id is None else (await org_store.codes_by_id(session, [key.org_id])).get(key.org_id)
+
+
+async def write_assessments(
+    session: AsyncSession, tree: SchemeTree, rows: Sequence[assess.AssessmentIn], *, key: ApiKey, actor: str
+) -> WriteResult:
+    """Enter points (lead units: submitted; the 专班: verified on entry, an adjustment with its reason)."""
+    f = facts(tree)
+    problems = assess.duplicate_problems(rows)
+    for index, row in enumerate(rows):
+        problems += assess.row_problems(row, index, f)
+    forbidden = await _scope_problems(session, tree, rows, key, f)
+    existing = await _current(session, tree, rows)
+    problems += _state_problems(rows, key, existing, await _key_org_code(session, key))
+    if forbidden:
+        raise Forbidden(
+            f"the key '{key.name}' may not score {len(forbidden)} of the rows; nothing was written",
+            [*forbidden, *problems],
+        )
+    if problems:
+        raise InvalidInput(f"{len(problems)} problems in the assessments; nothing was written", problems)
+    return await _insert(session, tree, rows, key, actor, existing)
+
+
+async def _scope_problems(
+    session: AsyncSession, tree: SchemeTree, rows: Sequence[assess.AssessmentIn], key: ApiKey, f: assess.SchemeFacts
+) -> list[Problem]:
+    out: list[Problem] = []
+    if key.role == policy.Role.ADMIN:
+        if not await acts_for_jurisdiction(session, key, tree):
+            out.append(Problem(f"this admin key does not act for {tree.jurisdiction.name}"))
+        return out
+    own = await _key_org_code(session, key)
+    for index, row in enumerate(rows):
+        kind = f.methods.get(row.method)
+        if kind == MethodKind.OVERALL or policy.scope_of(key.role, policy.Action.SCORE_ITEMS) != policy.Scope.LED_ITEMS:
+            out.append(Problem(f"role '{key.role}' may not enter {row.method} scores", row=index, field="method"))
+        elif row.item is not None and row.item in f.items and own not in f.items[row.item].leads:
+            out.append(Problem(f"your unit does not lead item {row.item}; only its lead units score it", index, "item"))
+    return out
+
+
+Key = tuple[int | None, str, str, str]  # (item number, org code, period, method)
+
+
+async def _current(
+    session: AsyncSession, tree: SchemeTree, rows: Sequence[assess.AssessmentIn]
+) -> dict[Key, list[compute.Entry]]:
+    """The stored entries for the (item, unit, period, method) keys of the body."""
+    periods = {r.period for r in rows}
+    wanted = {(r.item, r.org, r.period, r.method) for r in rows}
+    out: dict[Key, list[compute.Entry]] = {}
+    for e in await entries(session, tree, periods):
+        key = (e.item, e.org, e.period, e.method)
+        if key in wanted:
+            out.setdefault(key, []).append(e)
+    return out
+
+
+def _state_problems(
+    rows: Sequence[assess.AssessmentIn], key: ApiKey, existing: dict[Key, list[compute.Entry]], own: str | None
+) -> list[Problem]:
+    out: list[Problem] = []
+    for index, row in enumerate(rows):
+        stored = existing.get((row.item, row.org, row.period, row.method), [])
+        verified = [e for e in stored if e.status == AssessmentStatus.VERIFIED]
+        if key.role == policy.Role.ADMIN:
+            if verified and not (row.reason or "").strip():
+                out.append(Problem("verified points exist: an adjustment needs a 'reason'", row=index, field="reason"))
+        elif any(e.lead == own for e in verified):
+            out.append(
+                Problem("your points for this item and unit are verified; ask the 专班 to adjust them", index, "points")
+            )
+    return out
+
+
+async def _insert(
+    session: AsyncSession,
+    tree: SchemeTree,
+    rows: Sequence[assess.AssessmentIn],
+    key: ApiKey,
+    actor: str,
+    existing: dict[Key, list[compute.Entry]],
+) -> WriteResult:
+    now = clock.now()
+    by_office = key.role == policy.Role.ADMIN
+    method_ids = {m.code: m.id for m in tree.methods}
+    item_ids = {i.number: i.id for i in tree.all_items()}
+    ids: list[int] = []
+    for row in rows:
+        stored = existing.get((row.item, row.org, row.period, row.method), [])
+        if not by_office:  # an unverified earlier submission of the same lead unit gives way to the new one
+            for old in stored:
+                if old.lead == _code(tree, key.org_id) and old.status == AssessmentStatus.SUBMITTED:
+                    (await session.get(Assessment, old.id)).status = AssessmentStatus.SUPERSEDED  # type: ignore[union-attr]
+        latest_verified = max((e.id for e in stored if e.status == AssessmentStatus.VERIFIED), default=None)
+        entry = Assessment(
+            scheme_id=tree.scheme.id,
+            method_id=method_ids[row.method],
+            item_id=item_ids[row.item] if row.item is not None else None,
+            org_id=tree.units[row.org][0].id,
+            period=row.period,
+            points=row.points,
+            score=row.score,
+            lead_org_id=None if by_office else key.org_id,
+            status=AssessmentStatus.VERIFIED if by_office else AssessmentStatus.SUBMITTED,
+            note=row.note,
+            source=row.source,
+            adjusts_id=latest_verified if by_office else None,
+            reason=row.reason if by_office else None,
+            entered_by=actor,
+            entered_at=now,
+            verified_by=actor if by_office else None,
+            verified_at=now if by_office else None,
+        )
+        session.add(entry)
+        await session.flush()
+        ids.append(entry.id)
+        await audit.record(
+            session,
+            actor=actor,
+            action="adjust" if entry.adjusts_id else "assess",
+            entity="assessment",
+            entity_key=str(entry.id),
+            after=_audit_view(row, entry.status),
+        )
+    submitted = 0 if by_office else len(ids)
+    return WriteResult(ids=ids, submitted=submitted, verified=len(ids) - submitted)
+
+
+def _code(tree: SchemeTree, org_id: int | None) -> str | None:
+    return next((c for c, (u, _) in tree.units.items() if u.id == org_id), None)
+
+
+def _audit_view(row: assess.AssessmentIn, status: str) -> dict[str, object]:
+    return {
+        "item": row.item,
+        "org": row.org,
+        "period": row.period,
+        "method": row.method,
+        "points": None if row.points is None else str(row.points),
+        "score": None if row.score is None else str(row.score),
+        "status": status,
+        "reason": row.reason,
+    }
+
+
+async def get_assessment(session: AsyncSession, assessment_id: int) -> Assessment:
+    row = await session.get(Assessment, assessment_id)
+    if row is None:
+        raise NotFound(f"assessment {assessment_id} does not exist")
+    return row
+
+
+async def review(session: AsyncSession, row: Assessment, *, verify: bool, reason: str | None, actor: str) -> Assessment:
+    """The 专班 verifies a submitted entry, or returns it with a reason for the lead unit to resubmit."""
+    if row.status != AssessmentStatus.SUBMITTED:
+        raise Conflict(f"assessment {row.id} is {row.status}; only submitted points can be verified or returned")
+    if not verify and not (reason or "").strip():
+        raise InvalidInput(
+            "returning points needs a 'reason' the lead unit can act on", [Problem("required", field="reason")]
+        )
+    before = row.status
+    row.status = AssessmentStatus.VERIFIED if verify else AssessmentStatus.RETURNED
+    if verify:
+        row.verified_by, row.verified_at = actor, clock.now()
+    else:
+        row.return_reason = reason
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="verify" if verify else "return",
+        entity="assessment",
+        entity_key=str(row.id),
+        before={"status": before},
+        after={"status": row.status, "reason": reason},
+    )
+    return row
+
+
+async def entries(session: AsyncSession, tree: SchemeTree, periods: set[str]) -> list[compute.Entry]:
+    """Every entry of the scheme for these half-years, as the computation reads them (one statement)."""
+    lead = select(OrgUnit.id, OrgUnit.code).subquery()
+    rows = await session.execute(
+        select(Assessment, OrgUnit.code, SchemeMethod.code, SchemeItem.number, lead.c.code)
+        .join(OrgUnit, OrgUnit.id == Assessment.org_id)
+        .join(SchemeMethod, SchemeMethod.id == Assessment.method_id)
+        .outerjoin(SchemeItem, SchemeItem.id == Assessment.item_id)
+        .outerjoin(lead, lead.c.id == Assessment.lead_org_id)
+        .where(Assessment.scheme_id == tree.scheme.id, Assessment.period.in_(periods))
+        .order_by(Assessment.id)
+    )
+    return [
+        compute.Entry(
+            id=a.id,
+            org=org,
+            period=a.period,
+            method=method,
+            item=number,
+            points=None if a.points is None else Fraction(a.points),
+            score=None if a.score is None else Fraction(a.score),
+            lead=lead_code,
+            status=a.status,
+            entered_by=a.entered_by,
+            entered_at=a.entered_at,
+            verified_by=a.verified_by,
+            note=a.note,
+            source=a.source,
+            reason=a.reason,
+            adjusts=a.adjusts_id,
+            automatic=a.automatic,
+            basis=a.basis,
+        )
+        for a, org, method, number, lead_code in rows
+    ]
+
+
+def view(tree: SchemeTree) -> compute.SchemeView:
+    section_of = {g.id: s.number for s in tree.sections for g in tree.groups[s.id]}
+    return compute.SchemeView(
+        methods=[compute.MethodView(m.code, m.name, Fraction(m.weight), MethodKind(m.kind)) for m in tree.methods],
+        sections=[compute.SectionView(s.number, s.title, Fraction(s.points)) for s in tree.sections],
+        items=[
+            compute.ItemView(
+                i.number,
+                section_of[i.group_id],
+                tree.maxima.items[i.number].points,
+                tuple(x.code for x in tree.leads.get(i.id, [])),
+            )
+            for i in tree.all_items()
+        ],
+        excluded=frozenset(tree.excluded),
+    )
+
+
+async def unit_scores(
+    session: AsyncSession, tree: SchemeTree, period: str, *, normalise: bool, orgs: Sequence[str] | None = None
+) -> dict[str, compute.UnitScore]:
+    """Scores of the scheme's units (or `orgs`) for a half-year ("2022H1") or the year ("2022")."""
+    year = str(tree.scheme.year)
+    if period != year and assess.check_period(period, tree.scheme.year) is not None:
+        raise InvalidInput(
+            f"period '{period}' is not {year}H1, {year}H2 or {year} of this scheme",
+            [Problem("use a half-year or the scheme's year", field="period")],
+        )
+    halves = [f"{year}H1", f"{year}H2"] if period == year else [period]
+    found = await entries(session, tree, set(halves))
+    v = view(tree)
+    out: dict[str, compute.UnitScore] = {}
+    for org in orgs or list(tree.units):
+        scored = [compute.half_year(v, org, h, found, normalise=normalise) for h in halves]
+        out[org] = compute.annual(scored[0], scored[1], year) if period == year else scored[0]
+    return out
+
+
+def ranked(
+    tree: SchemeTree, scores: dict[str, compute.UnitScore], kind: RankingKind
+) -> list[tuple[compute.UnitScore, int | None]]:
+    """The units of one ranking kind, best first, with competition ranks (missing totals last, unranked)."""
+    mine = [s for org, s in scores.items() if tree.units[org][1] == kind]
+    rank_of = compute.ranks([(s.org, s.total) for s in mine])
+    mine.sort(key=lambda s: (rank_of[s.org] is None, rank_of[s.org] or 0, s.org))
+    return [(s, rank_of[s.org]) for s in mine]

@@ -1,0 +1,42 @@
+"""The ranking (通报) as an XLSX table: Chinese headers, one row per unit; text that a spreadsheet would run as a
+formula is neutralised."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from openpyxl import Workbook
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_STATUS = {"complete": "完整", "incomplete": "不完整", "missing": "缺失"}
+
+
+def safe_text(value: str) -> str:
+    """A leading ' makes Excel and LibreOffice show the text instead of evaluating it (CSV/formula injection)."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def ranking_xlsx(document: dict[str, Any], title: str) -> bytes:
+    methods = document["methods"]
+    item_methods = [m for m in methods if any(m["method"] in r["by_section"] for r in document["rows"])]
+    headers = ["排名", "单位代码", "单位名称", "总分", *(m["name"] for m in methods)]
+    headers += [f"{m['name']}·{s['section']}、{s['title']}" for m in item_methods for s in document["sections"]]
+    headers += ["状态", "说明"]
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "通报"
+    sheet.append([safe_text(title)])
+    sheet.append(headers)
+    for row in document["rows"]:
+        cells: list[Any] = [row["rank"], row["org"], safe_text(row["org_name"]), row["total"]]
+        cells += [row["by_method"].get(m["method"]) for m in methods]
+        cells += [
+            row["by_section"].get(m["method"], {}).get(s["section"]) for m in item_methods for s in document["sections"]
+        ]
+        cells += [_STATUS.get(row["status"], row["status"]), safe_text("；".join(row["reasons"]))]
+        sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
