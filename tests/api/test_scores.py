@@ -1,0 +1,257 @@
+"""A half-year computed by hand for three counties across the four methods, against the API: a tie, an item one
+unit does not undertake, an item with two lead units, an adjusted item, a returned and resubmitted item, the
+overall methods; the annual score with a missing half; rankings as JSON and XLSX; publications."""
+
+from __future__ import annotations
+
+import io
+from fractions import Fraction
+from typing import Any
+
+import httpx
+import openpyxl
+import pytest
+from sqlalchemy import func, select
+
+from services.api.deps import Database
+from shared.scores.models import Assessment
+from tests.api.test_schemes import baotou
+from tests.conftest import MakeKey, bearer
+
+DONGHE, KUNDULUN, QINGSHAN = "150202000000", "150203000000", "150204000000"
+SHENPI, GONGAN, ZHENGFUBAN, WEIJIAN = "150200D002", "150200D003", "150200D001", "150200D005"
+H1 = "2022H1"
+
+
+def row(org: str, item: int, points: float, method: str = "monitoring", **extra: Any) -> dict[str, Any]:
+    return {"org": org, "item": item, "period": H1, "method": method, "points": points, **extra}
+
+
+def overall(org: str, method: str, score: float, **extra: Any) -> dict[str, Any]:
+    return {"org": org, "period": H1, "method": method, "score": score, "source": "2022年上半年民意调查报告", **extra}
+
+
+class Scoring:
+    """Enters the three units' assessments through the API, as the lead units and the 专班 would."""
+
+    def __init__(self, client: httpx.AsyncClient, scheme: int, keys: dict[str, dict[str, str]]) -> None:
+        self.client, self.scheme, self.keys = client, scheme, keys
+
+    async def enter(self, who: str, *rows: dict[str, Any], status: int = 200) -> dict[str, Any]:
+        r = await self.client.post(
+            f"/v1/schemes/{self.scheme}/assessments", json={"assessments": list(rows)}, headers=self.keys[who]
+        )
+        assert r.status_code == status, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    async def review(self, ids: list[int], action: str = "verify", reason: str | None = None) -> None:
+        for i in ids:
+            body = {"reason": reason} if action == "return" else None
+            r = await self.client.post(f"/v1/assessments/{i}/{action}", json=body, headers=self.keys["office"])
+            assert r.status_code == 200, r.text
+
+    async def submit_verified(self, who: str, *rows: dict[str, Any]) -> list[int]:
+        ids: list[int] = (await self.enter(who, *rows))["ids"]
+        await self.review(ids)
+        return ids
+
+
+@pytest.fixture
+async def scoring(client: httpx.AsyncClient, make_key: MakeKey) -> Scoring:
+    scheme = (await baotou(client))["id"]
+    keys = {"office": bearer(await make_key("admin", "150200D900", name="专班"))}
+    for name, org in (("shenpi", SHENPI), ("gongan", GONGAN), ("zhengfuban", ZHENGFUBAN), ("weijian", WEIJIAN)):
+        keys[name] = bearer(await make_key("assessor", org, name=name))
+    return Scoring(client, scheme, keys)
+
+
+async def enter_half_year(s: Scoring) -> None:
+    # 东河区: item 3 from both lead units (1 and 0.5 → 0.75); item 20 returned, then resubmitted.
+    await s.submit_verified("shenpi", row(DONGHE, 19, 0.5), row(DONGHE, 19, 0.25, "field_survey"))
+    await s.submit_verified("zhengfuban", row(DONGHE, 3, 1))
+    await s.submit_verified("gongan", row(DONGHE, 3, 0.5))
+    returned = (await s.enter("weijian", row(DONGHE, 20, 0.3)))["ids"]
+    await s.review(returned, "return", "证据不足，请补充平台截图")
+    await s.submit_verified("weijian", row(DONGHE, 20, 0.5, note="补充了平台截图"))
+    # 昆都仑区 does not undertake item 20; only one of item 3's two lead units has scored it.
+    r = await s.client.put(
+        f"/v1/schemes/{s.scheme}/applicability",
+        json={"applicability": [{"item": 20, "org": KUNDULUN, "applicable": False, "reason": "无此项业务"}]},
+        headers=s.keys["office"],
+    )
+    assert r.status_code == 200, r.text
+    await s.submit_verified("shenpi", row(KUNDULUN, 19, 0.5))
+    await s.submit_verified("zhengfuban", row(KUNDULUN, 3, 1))
+    # 青山区: item 19 verified at 0.25, then adjusted by the 专班 to 0.5 with a reason.
+    await s.submit_verified("shenpi", row(QINGSHAN, 19, 0.25), row(QINGSHAN, 19, 0.25, "field_survey"))
+    await s.submit_verified("zhengfuban", row(QINGSHAN, 3, 1))
+    await s.submit_verified("gongan", row(QINGSHAN, 3, 1))
+    await s.enter("office", row(QINGSHAN, 19, 0.5, reason="复核台账后调整"))
+    # The overall methods, entered by the 专班 with their source.
+    await s.enter(
+        "office",
+        overall(DONGHE, "public_opinion", 80),
+        overall(DONGHE, "third_party", 90),
+        overall(KUNDULUN, "public_opinion", 85),
+        overall(KUNDULUN, "third_party", 90),
+        overall(QINGSHAN, "public_opinion", 81.5),
+        overall(QINGSHAN, "third_party", 90),
+    )
+
+
+# By hand: half-year = 0.6 × 日常监测 + 0.2 × 实地调研 + 0.1 × 民意调查 + 0.1 × 第三方评估
+DONGHE_TOTAL = Fraction(6, 10) * Fraction(175, 100) + Fraction(2, 10) * Fraction(1, 4) + 8 + 9  # 18.10
+KUNDULUN_MONITORING = Fraction(15, 10) * 100 / Fraction(995, 10)  # 1.5 of an applicable 99.5, normalised
+KUNDULUN_TOTAL = Fraction(6, 10) * KUNDULUN_MONITORING + Fraction(85, 10) + 9  # 18.4045…
+QINGSHAN_TOTAL = Fraction(6, 10) * Fraction(15, 10) + Fraction(2, 10) * Fraction(1, 4) + Fraction(815, 100) + 9
+
+
+class TestHalfYearByHand:
+    async def test_totals_ranks_and_tie(self, scoring: Scoring) -> None:
+        await enter_half_year(scoring)
+        assert (DONGHE_TOTAL, QINGSHAN_TOTAL) == (Fraction(1810, 100), Fraction(1810, 100))
+        r = await scoring.client.get("/v1/rankings", params={"scheme": scoring.scheme, "period": H1, "kind": "county"})
+        assert r.status_code == 200, r.text
+        rows = {x["org"]: x for x in r.json()["rows"]}
+        assert [(x["org"], x["rank"], x["total"]) for x in r.json()["rows"][:3]] == [
+            (KUNDULUN, 1, 18.40),
+            (DONGHE, 2, 18.10),
+            (QINGSHAN, 2, 18.10),
+        ]
+        assert len(rows) == 10 and all(x["rank"] is None and x["status"] == "missing" for x in r.json()["rows"][3:])
+        assert rows[KUNDULUN]["status"] == "incomplete"  # item 3 awaits 市公安局
+        assert rows[DONGHE]["by_method"] == {
+            "monitoring": 1.75,
+            "field_survey": 0.25,
+            "public_opinion": 80,
+            "third_party": 90,
+        }
+        assert rows[DONGHE]["by_section"]["monitoring"]["一"] == 1.75
+
+    async def test_exact_scores_and_explanation(self, scoring: Scoring) -> None:
+        await enter_half_year(scoring)
+        params = {"scheme": scoring.scheme, "period": H1, "org": KUNDULUN, "explain": "true"}
+        k = (await scoring.client.get("/v1/scores", params=params)).json()
+        assert Fraction(k["total_exact"]) == KUNDULUN_TOTAL and k["rank"] == 1
+        monitoring = k["by_method"][0]
+        assert Fraction(monitoring["score_exact"]) == KUNDULUN_MONITORING
+        assert monitoring["by_section"][0]["applicable_max"] == 24.5  # item 20 (0.5) not undertaken
+        assert 20 not in [i["item"] for i in monitoring["items"]]
+        item3 = next(i for i in monitoring["items"] if i["item"] == 3)
+        assert (item3["points"], item3["partly_assessed"], len(item3["entries"])) == (1, True, 1)
+        assert 1 in monitoring["not_assessed"]
+        q = (await scoring.client.get("/v1/scores", params={**params, "org": QINGSHAN})).json()
+        item19 = next(i for i in q["by_method"][0]["items"] if i["item"] == 19)
+        assert item19["points"] == 0.5
+        assert item19["entries"][0]["reason"] == "复核台账后调整"
+        assert [e["points"] for e in item19["adjusted"]] == ["1/4"]
+        d = (await scoring.client.get("/v1/scores", params={**params, "org": DONGHE})).json()
+        item20 = next(i for i in d["by_method"][0]["items"] if i["item"] == 20)
+        assert [(e["points"], e["note"]) for e in item20["entries"]] == [("1/2", "补充了平台截图")]
+        item3 = next(i for i in d["by_method"][0]["items"] if i["item"] == 3)
+        assert (item3["points_exact"], sorted(e["lead_unit"] for e in item3["entries"])) == (
+            "3/4",
+            [ZHENGFUBAN, GONGAN],
+        )
+        assert d["by_method"][2]["overall"]["source"] == "2022年上半年民意调查报告"
+
+    async def test_annual_score_with_a_missing_half_is_missing(self, scoring: Scoring) -> None:
+        await enter_half_year(scoring)
+        params = {"scheme": scoring.scheme, "period": "2022", "org": DONGHE}
+        a = (await scoring.client.get("/v1/scores", params=params)).json()
+        assert (a["status"], a["total"], a["rank"]) == ("missing", None, None)
+        assert a["reasons"] == ["2022H2 is missing"]
+        assert [h["total"] for h in a["halves"]] == [18.10, None]
+
+
+class TestEntryRules:
+    async def count(self, database: Database) -> int:
+        async with database.sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(Assessment)) or 0)
+
+    async def test_assessor_scoring_an_item_it_does_not_lead_is_forbidden(
+        self, scoring: Scoring, database: Database
+    ) -> None:
+        before = await self.count(database)
+        r = await scoring.enter("weijian", row(DONGHE, 20, 0.5), row(DONGHE, 19, 0.5), status=403)
+        assert r["error"]["details"][0] == {
+            "row": 1,
+            "field": "item",
+            "message": "your unit does not lead item 19; only its lead units score it",
+        }
+        assert await self.count(database) == before
+
+    async def test_every_bad_row_listed_and_nothing_written(self, scoring: Scoring, database: Database) -> None:
+        before = await self.count(database)
+        r = await scoring.enter(
+            "office",
+            row(DONGHE, 19, 0.75),  # above the item's 0.5
+            row("150202001000", 19, 0.5),  # a street is not assessed
+            row(DONGHE, 91, 0.5),  # no such item
+            {**row(DONGHE, 19, 0.5), "period": "2023H1"},
+            overall(DONGHE, "public_opinion", 80, source=""),
+            status=422,
+        )
+        fields = [(d["row"], d["field"]) for d in r["error"]["details"]]
+        assert fields == [(0, "points"), (1, "org"), (2, "item"), (3, "period"), (4, "source")]
+        assert "above item 19's maximum of 0.5" in r["error"]["details"][0]["message"]
+        assert await self.count(database) == before
+
+    async def test_an_adjustment_needs_a_reason(self, scoring: Scoring) -> None:
+        await scoring.submit_verified("shenpi", row(DONGHE, 19, 0.25))
+        r = await scoring.enter("office", row(DONGHE, 19, 0.5), status=422)
+        assert r["error"]["details"][0]["field"] == "reason"
+
+    async def test_a_resend_with_the_same_idempotency_key_replays(self, scoring: Scoring, database: Database) -> None:
+        body = {"assessments": [row(DONGHE, 19, 0.5)]}
+        headers = {**scoring.keys["shenpi"], "Idempotency-Key": "bt-2022h1-1"}
+        url = f"/v1/schemes/{scoring.scheme}/assessments"
+        first = await scoring.client.post(url, json=body, headers=headers)
+        count = await self.count(database)
+        again = await scoring.client.post(url, json=body, headers=headers)
+        assert (again.json(), again.headers["Idempotent-Replayed"]) == (first.json(), "true")
+        assert await self.count(database) == count
+
+
+class TestPublication:
+    async def test_xlsx_has_the_numbers_of_the_json(self, scoring: Scoring) -> None:
+        await enter_half_year(scoring)
+        params = {"scheme": scoring.scheme, "period": H1, "kind": "county"}
+        as_json = (await scoring.client.get("/v1/rankings", params=params)).json()
+        r = await scoring.client.get("/v1/rankings", params={**params, "format": "xlsx"})
+        assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+        sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
+        rows = list(sheet.iter_rows(values_only=True))
+        assert rows[1][:8] == ("排名", "单位代码", "单位名称", "总分", "日常监测", "实地调研", "民意调查", "第三方评估")
+        got = [(x[0], x[1], x[3], x[4]) for x in rows[2:]]
+        want = [(x["rank"], x["org"], x["total"], x["by_method"].get("monitoring")) for x in as_json["rows"]]
+        assert got == want
+
+    async def test_published_version_does_not_change_after_an_edit(self, scoring: Scoring) -> None:
+        await enter_half_year(scoring)
+        url = f"/v1/schemes/{scoring.scheme}/publications"
+        p1 = await scoring.client.post(url, json={"period": H1}, headers=scoring.keys["office"])
+        assert p1.status_code == 200, p1.text
+        assert (p1.json()["version"], len(p1.json()["sha256"])) == (1, 64)
+        params = {"scheme": scoring.scheme, "period": H1, "kind": "county", "version": 1}
+        published = (await scoring.client.get("/v1/rankings", params=params)).content
+        await scoring.enter("office", row(DONGHE, 19, 0, reason="台账不实"))  # an edit after publication
+        assert (await scoring.client.get("/v1/rankings", params=params)).content == published
+        live_params = {k: v for k, v in params.items() if k != "version"}
+        live = (await scoring.client.get("/v1/rankings", params=live_params)).json()
+        assert next(x for x in live["rows"] if x["org"] == DONGHE)["total"] == 17.80
+        p2 = await scoring.client.post(url, json={"period": H1}, headers=scoring.keys["office"])
+        assert p2.json()["version"] == 2 and p2.json()["sha256"] != p1.json()["sha256"]
+        v2 = (await scoring.client.get("/v1/rankings", params={**params, "version": 2})).json()
+        assert next(x for x in v2["rows"] if x["org"] == DONGHE)["total"] == 17.80
+        assert (await scoring.client.get("/v1/rankings", params=params)).content == published
+        score = await scoring.client.get(
+            "/v1/scores", params={"scheme": scoring.scheme, "period": H1, "org": DONGHE, "version": 1}
+        )
+        assert score.json()["total"] == 18.10
+
+    async def test_an_assessor_cannot_publish(self, scoring: Scoring) -> None:
+        url = f"/v1/schemes/{scoring.scheme}/publications"
+        r = await scoring.client.post(url, json={"period": H1}, headers=scoring.keys["shenpi"])
+        assert r.status_code == 403
