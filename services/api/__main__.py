@@ -1,4 +1,5 @@
-"""`python -m services.api [serve]` runs the API; `python -m services.api keys create|revoke|list` manages keys."""
+"""`python -m services.api [serve]` runs the API; `keys create|revoke|list` manages keys;
+`org-units import FILE [--prefix 150200]` imports an official division list."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""Operator commands of the API process: serve, and create / revoke / list API keys (printed once)."""
+"""Operator commands of the API process: serve; create / revoke / list API keys (printed once); import an
+official division list into the org tree (org-units import)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 
 import uvicorn
 from pydantic import ValidationError
@@ -11,9 +13,11 @@ from pydantic import ValidationError
 from services.api.main import create_app
 from shared.access import store as access_store
 from shared.access.models import ROLES
+from shared.core import clock
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.errors import ScorecardError
 from shared.core.settings import Settings, get_settings
+from shared.observations import org_tree
 
 OPERATOR = "operator-cli"
 
@@ -30,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke a key by its prefix")
     revoke.add_argument("prefix")
     keys.add_parser("list", help="list keys (prefix, name, role, org, revoked)")
+    units = sub.add_parser("org-units", help="manage the org tree").add_subparsers(dest="action", required=True)
+    imp = units.add_parser("import", help="import an official division CSV (code,name,level,parent_code)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--prefix", help="import only this unit's subtree, e.g. 150200 (包头市)")
     return p
 
 
@@ -46,11 +54,34 @@ def main(argv: list[str]) -> int:
         )
         return 0
     try:
-        asyncio.run(_keys(settings, args))
+        asyncio.run(_org_units(settings, args) if args.command == "org-units" else _keys(settings, args))
     except ScorecardError as exc:
         print(f"error: {exc.message}")
         return 2
+    except (OSError, UnicodeDecodeError) as exc:
+        if args.command != "org-units":
+            raise
+        print(f"error: cannot read {args.file}: {exc}")
+        return 2
     return 0
+
+
+async def _org_units(settings: Settings, args: argparse.Namespace) -> None:
+    """Idempotent: a second import of the same file changes nothing and says so. One transaction: a bad row
+    leaves the tree as it was."""
+    text = Path(args.file).read_text(encoding="utf-8-sig")
+    scope = f" (subtree of {args.prefix})" if args.prefix else ""
+    print(f"importing {args.file}{scope} …", flush=True)
+    engine = make_engine(settings.db, "scorecard-cli")
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            change = await org_tree.import_divisions(session, text, prefix=args.prefix, today=clock.today())
+    finally:
+        await engine.dispose()
+    if change.changed:
+        print(f"org units imported: {change.summary()}; roll-ups rebuilt")
+    else:
+        print(f"nothing changed: {change.unchanged} units already as in the file")
 
 
 async def _keys(settings: Settings, args: argparse.Namespace) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain, compress, islice, repeat
@@ -66,22 +66,31 @@ class ParsedExport:
 CHUNK_ROWS = 50_000  # data rows parsed at a time: bounds memory, and lets the writer merge while we parse
 
 
-def parse_export(source: SourceConfig, content: bytes, *, filename: str | None = None, today: date) -> ParsedExport:
+def parse_export(source: SourceConfig, content: bytes, *, filename: str | None = None, today: date,
+                 known_names: Mapping[str, str] | None = None) -> ParsedExport:
     """Parse a whole export held in memory (small files, tests); the collector streams with `iter_export`."""
     whole = ParsedExport()
-    for chunk in iter_export(source, io.BytesIO(content), filename=filename, today=today):
+    for chunk in iter_export(source, io.BytesIO(content), filename=filename, today=today, known_names=known_names):
         whole.absorb(chunk)
     return whole
 
 
 def iter_export(
-    source: SourceConfig, stream: BinaryIO, *, filename: str | None = None, today: date, chunk_rows: int | None = None
+    source: SourceConfig,
+    stream: BinaryIO,
+    *,
+    filename: str | None = None,
+    today: date,
+    chunk_rows: int | None = None,
+    known_names: Mapping[str, str] | None = None,
 ) -> Iterator[ParsedExport]:
     """Parse an export as it streams, `chunk_rows` (default CHUNK_ROWS) data rows at a time; at least one chunk.
 
     A file that cannot be read as a table raises InvalidInput (also from a later chunk: the run then fails
     whole); bad rows become errors. Repeated rows are found within a chunk here, and across chunks by the
     writer (shared.observations.store.FigureWriter); ratings are stored once per id anyway.
+    `known_names` (shared.org_units.store.names_to_codes: official names and aliases such as 稀土高新区, 达茂旗)
+    maps a name column's units; the source's own unit.names come first.
     """
     chunk_rows = chunk_rows or CHUNK_ROWS
     rows, encoding = iter_rows(stream, source.format, source.encoding)
@@ -96,6 +105,7 @@ def iter_export(
         Problem(f"printed-rate column {c!r} not found; printed rates are not checked", header.row, c)
         for c in sorted(optional - header.columns.keys())
     ]
+    names = _name_map(source.unit, known_names or {})
     body = chain(head[header.data_start:], rows)
     while True:
         batch = list(islice(body, chunk_rows))
@@ -104,9 +114,9 @@ def iter_export(
         with gc_paused():
             sheet = _Sheet(_data_rows(batch, header, source, out), header)
             if source.kind == "figures":
-                _figures(source, sheet, fixed_day, today, out)
+                _figures(source, sheet, fixed_day, today, out, names)
             else:
-                _ratings(source, sheet, today, out)
+                _ratings(source, sheet, today, out, names)
         out.errors.sort(key=lambda p: p.row or 0)
         out.warnings.sort(key=lambda p: p.row or 0)
         yield out
@@ -204,10 +214,11 @@ class _Sheet:
         return [p for i in self.problems for p in self.problems[i]]
 
 
-def _figures(source: SourceConfig, sheet: _Sheet, fixed_day: date | None, today: date, out: ParsedExport) -> None:
+def _figures(source: SourceConfig, sheet: _Sheet, fixed_day: date | None, today: date, out: ParsedExport,
+             unit_names: dict[str, str]) -> None:
     """Figures a column at a time: each column is parsed in bulk and only bad cells fall back to per-cell work."""
     assert source.date is not None  # a figures source always has date: (checked in sources.py)
-    orgs = _units(sheet, source.unit)
+    orgs = _units(sheet, source.unit, unit_names)
     date_col = source.date.column
     days = [fixed_day] * len(sheet.rows) if date_col is None else _days(sheet, date_col, source.date.grain, today)
     counts: dict[str, list[float]] = {}
@@ -236,12 +247,18 @@ def _figures(source: SourceConfig, sheet: _Sheet, fixed_day: date | None, today:
     out.warnings += [p for i in kept if i in remarks for p in remarks[i]] if remarks else []
 
 
-def _units(sheet: _Sheet, unit: UnitConfig) -> list[str]:
+def _name_map(unit: UnitConfig, known: Mapping[str, str]) -> dict[str, str]:
+    """Compacted unit name → code: the database's names and aliases, overridden by the source's unit.names."""
+    if not unit.name_column:
+        return {}
+    return {clean.compact(k): v for k, v in chain(known.items(), unit.names.items())}
+
+
+def _units(sheet: _Sheet, unit: UnitConfig, names: dict[str, str]) -> list[str]:
     name = unit.code_column or unit.name_column or ""
     raw = sheet.column(name)
     if unit.code_column and _CODES.fullmatch("\n".join(raw)):
         return raw  # every cell is already a clean 12-digit code: the usual case, checked in one regex pass
-    names = {clean.compact(k): v for k, v in unit.names.items()}
     resolved: dict[str, str] = {}
     for cell in set(raw):
         text = clean.norm(cell)
@@ -250,7 +267,8 @@ def _units(sheet: _Sheet, unit: UnitConfig) -> list[str]:
         elif unit.name_column:
             # An empty names map passes the name through; validation rejects it as an unknown unit.
             hit = names.get(clean.compact(text)) if names else text
-            resolved[cell] = hit or f"\x00unknown name {clean.show(text)}; add it to unit.names in sources.yaml"
+            resolved[cell] = hit or (f"\x00unknown name {clean.show(text)}; add it to unit.names in sources.yaml "
+                                     "or as an alias of its unit")
         else:
             ok = len(text) == 12 and text.isdigit() and text.isascii()
             resolved[cell] = text if ok else f"\x00{clean.show(text)} is not a 12-digit division code"
@@ -288,11 +306,11 @@ def _rate_remarks(source: SourceConfig, sheet: _Sheet, counts: dict[str, list[fl
     return found
 
 
-def _ratings(source: SourceConfig, sheet: _Sheet, today: date, out: ParsedExport) -> None:
+def _ratings(source: SourceConfig, sheet: _Sheet, today: date, out: ParsedExport, names: dict[str, str]) -> None:
     """Ratings row by row (a day's detail export is far smaller than a figures table)."""
     conf = source.ratings
     assert conf is not None  # a ratings source always has ratings: (checked in sources.py)
-    orgs = _units(sheet, source.unit)
+    orgs = _units(sheet, source.unit, names)
     idx = {name: sheet.header.columns[name] for name in conf.columns()}
     parsed = [_rating(i, cells, orgs[i], conf, idx, today, sheet) for i, (_, cells) in enumerate(sheet.rows)]
     by_index = {i: r for i, r in enumerate(parsed) if r is not None}

@@ -29,6 +29,7 @@ from shared.ingest import locks
 from shared.ingest import store as ingest_store
 from shared.ingest.models import IngestRun
 from shared.observations.store import FigureWriter
+from shared.org_units import store as org_store
 from shared.ratings import store as rating_store
 
 log = logging.getLogger("scorecard.collector")
@@ -129,7 +130,9 @@ async def _ingest(
         if previous is not None and previous.content_hash == run.content_hash:
             run.status, run.message = "skipped", f"identical to the export ingested by run {previous.id}"
             return
-        chunks = iter_export(source, spool, filename=fetched.filename, today=clock.today())
+        # Named rows map through the units' official names and aliases (稀土高新区, 达茂旗) as well.
+        known = await org_store.names_to_codes(session) if source.unit.name_column else None
+        chunks = iter_export(source, spool, filename=fetched.filename, today=clock.today(), known_names=known)
         with runtime.gc_paused(), runtime.quick_gil_handover():
             await _write(session, run, source, chunks, settings)
 

@@ -23,11 +23,14 @@ class TargetRow:
     baseline: bool
     derived: bool = False
     seed_cell: str | None = None
+    measure: str | None = None  # the indicator's (count, ratio): a derived count target is a whole number
+    rounded_up: bool = False  # a derived count target rounded up to a whole number (73.33 → 74)
 
 
 def with_derived(rows: Iterable[TargetRow]) -> list[TargetRow]:
     """Add linearly interpolated targets for the years between two numeric anchors of the same scope where
-    the later one is a target (e.g. 南昌 2022 baseline 80 → 2025 target 87 gives 2023 and 2024, derived)."""
+    the later one is a target (e.g. 南昌 2022 baseline 80 → 2025 target 87 gives 2023 and 2024, derived).
+    A count of items is rounded up to a whole number (rules.whole_count_target, PRODUCT.md §2.2)."""
     rows = list(rows)
     by_scope: dict[tuple[str, str, str], list[TargetRow]] = defaultdict(list)
     for r in rows:
@@ -44,9 +47,11 @@ def with_derived(rows: Iterable[TargetRow]) -> list[TargetRow]:
             for year in range(low.year + 1, high.year):
                 if (high.indicator, high.org, high.applies_to, year) in taken:
                     continue
-                number = rules.interpolate(low.year, low.number, high.year, high.number, year)
+                exact = rules.interpolate(low.year, low.number, high.year, high.number, year)
+                number = rules.whole_count_target(exact, high.measure, low.number, high.number)
                 derived.append(
-                    replace(high, year=year, number=number, baseline=False, derived=True, text=None, seed_cell=None)
+                    replace(high, year=year, number=number, baseline=False, derived=True, text=None, seed_cell=None,
+                            rounded_up=number != exact)
                 )
     return sorted(rows + derived, key=lambda r: (r.indicator, r.org, r.applies_to, r.year, r.half))
 

@@ -124,6 +124,16 @@ def interpolate(baseline_year: int, baseline_value: float, target_year: int, tar
     return baseline_value + (target_value - baseline_value) * share
 
 
+def whole_count_target(number: float, measure: str | None, *anchors: float) -> float:
+    """A derived target of a count indicator is a whole number of items, rounded up (PRODUCT.md §2.2, 目标值):
+    南昌 秒批秒办事项数 2022 20 → 2025 100 gives 2023 ≥ 47 and 2024 ≥ 74 (46.67, 73.33 interpolated), since
+    "at least 73.33 items" is met only by 74. The product's reading: only where the anchors are whole numbers
+    themselves — a count measured in fractions (南昌 政务云资源算力规模 5.7 → 6) keeps its interpolated value."""
+    if measure != "count" or not all(float(a).is_integer() for a in anchors):
+        return number
+    return float(math.ceil(round(number, 9)))  # round first: 20 + 80 × 3/3 must not become 101 by float noise
+
+
 def achievement(
     value: float | None, target: float | None, direction: Direction, cap: float | None = 1.0
 ) -> float | None:

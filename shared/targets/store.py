@@ -22,7 +22,7 @@ from shared.targets.resolve import TargetRow
 
 async def stored_rows(session: AsyncSession, *, indicator_codes: Sequence[str] | None = None) -> list[TargetRow]:
     stmt = (
-        select(Target, Indicator.code, OrgUnit.code)
+        select(Target, Indicator.code, OrgUnit.code, Indicator.measure)
         .join(Indicator, Indicator.id == Target.indicator_id)
         .join(OrgUnit, OrgUnit.id == Target.org_id)
     )
@@ -40,8 +40,9 @@ async def stored_rows(session: AsyncSession, *, indicator_codes: Sequence[str] |
             text=t.text,
             baseline=t.baseline,
             seed_cell=t.seed_cell,
+            measure=measure,
         )
-        for t, ind, org in await session.execute(stmt)
+        for t, ind, org, measure in await session.execute(stmt)
     ]
 
 

@@ -79,6 +79,7 @@ def target_json(t: TargetRow | None) -> dict[str, Any] | None:
         "number": t.number,
         "text": t.text,
         "derived": t.derived,
+        "rounded_up": t.rounded_up,
         "scope": t.org,
         "applies_to": t.applies_to,
     }

@@ -219,7 +219,8 @@ class TestSourceOptions:
         rows = [[c for i, c in enumerate(row) if i != 2] for row in yichuang_rows(HALLS[:2])]
         parsed = parse_export(config, csv_bytes(rows), today=TODAY)
         assert figures_by_org(parsed) == {"150204000000": (398, 491)}
-        message = "unknown name '富强路街道便民服务中心'; add it to unit.names in sources.yaml"
+        message = ("unknown name '富强路街道便民服务中心'; add it to unit.names in sources.yaml "
+                   "or as an alias of its unit")
         assert parsed.errors == [Problem(message, 3, "大厅名称")]
 
     def test_empty_names_map_passes_names_through(self) -> None:

@@ -52,6 +52,7 @@ class TargetOut(BaseModel):
     baseline: bool
     derived: bool
     seed_cell: str | None
+    rounded_up: bool = Field(default=False, description="a derived count target rounded up to whole items")
 
 
 class TargetIn(BaseModel):
