@@ -186,12 +186,12 @@ def _items_method(
         awarded = min(sum((x.points for x in mine), Fraction(0)), s.max_points)
         applicable_max = sum((x.max_points for x in mine), Fraction(0))
         sections.append(SectionScore(s.number, s.title, s.max_points, applicable_max, awarded, awarded))
-    applicable_total = sum((s.applicable_max for s in sections), Fraction(0))
-    full = sum((s.max_points for s in view.sections), Fraction(0))
+    applicable_total = sum((x.applicable_max for x in sections), Fraction(0))
+    full = sum((x.max_points for x in view.sections), Fraction(0))
     if normalise and applicable_total and applicable_total != full:
-        for s in sections:
-            s.score = s.points * full / applicable_total
-    score = sum((s.score for s in sections), Fraction(0))
+        for scored in sections:
+            scored.score = scored.points * full / applicable_total
+    score = sum((x.score for x in sections), Fraction(0))
     return MethodScore(method.code, method.weight, score, by_section=sections, items=items)
 
 

@@ -93,7 +93,11 @@ class TestBaotouScheme:
         i = items(await baotou(client))
         dated = [n for n, x in i.items() if x["due_date"] is not None]
         assert (len(dated), 90 - len(dated)) == (53, 37)
-        assert {x["deadline_text"] for x in i.values() if x["due_date"] is None} == {"持续推进", "持续优化", "按进度推进"}
+        assert {x["deadline_text"] for x in i.values() if x["due_date"] is None} == {
+            "持续推进",
+            "持续优化",
+            "按进度推进",
+        }
         assert i[3]["due_date"] == "2022-06-30"  # 6月底完成
         assert i[22]["due_date"] == "2022-12-31"  # 12月取得明显成效并持续推进
         assert i[86]["due_date"] == "2022-04-30"  # 4月底完成
@@ -132,7 +136,9 @@ class TestSplits:
         scheme = await baotou(client)
         wangxin = bearer(await make_key("assessor", "150200D023"))  # 市委网信办 leads 六（一） alone
         mine = [i["number"] for i in groups(scheme)["六（一）"]["items"]]
-        body = {"splits": [{"item": mine[0], "points": 1}, {"item": mine[1], "points": 1}, {"item": mine[2], "points": 0.5}]}
+        body = {
+            "splits": [{"item": mine[0], "points": 1}, {"item": mine[1], "points": 1}, {"item": mine[2], "points": 0.5}]
+        }
         r = await client.put(f"/v1/schemes/{scheme['id']}/splits", json=body, headers=wangxin)
         assert r.status_code == 200, r.text
         other = bearer(await make_key("assessor", "150200D002"))  # 市审批服务局 does not lead it

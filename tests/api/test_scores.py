@@ -110,7 +110,7 @@ QINGSHAN_TOTAL = Fraction(6, 10) * Fraction(15, 10) + Fraction(2, 10) * Fraction
 class TestHalfYearByHand:
     async def test_totals_ranks_and_tie(self, scoring: Scoring) -> None:
         await enter_half_year(scoring)
-        assert (DONGHE_TOTAL, QINGSHAN_TOTAL) == (Fraction(1810, 100), Fraction(1810, 100))
+        assert (Fraction(1810, 100), Fraction(1810, 100)) == (DONGHE_TOTAL, QINGSHAN_TOTAL)
         r = await scoring.client.get("/v1/rankings", params={"scheme": scoring.scheme, "period": H1, "kind": "county"})
         assert r.status_code == 200, r.text
         rows = {x["org"]: x for x in r.json()["rows"]}

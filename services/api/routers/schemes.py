@@ -3,7 +3,7 @@ groups it leads alone); enter, verify and return assessments; publish a period's
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
@@ -121,7 +121,7 @@ async def put_splits(
     return _scheme_out(await scheme_store.get_tree(session, scheme_id))
 
 
-def _require_sole_lead(tree: scheme_store.SchemeTree, key: ApiKey, targets: dict[tuple[str, object], object]) -> None:
+def _require_sole_lead(tree: scheme_store.SchemeTree, key: ApiKey, targets: dict[tuple[str, Any], Any]) -> None:
     """A lead unit splits a group's points only where it leads every item of the group alone (seed 三（四）)."""
     for kind, row_id in targets:
         group = next((i.group_id for i in tree.all_items() if i.id == row_id), None) if kind == "item" else None

@@ -12,6 +12,7 @@ from services.api.deps import ReadSessionDep, SettingsDep
 from services.api.schemas import schemes as s
 from shared.core.errors import InvalidInput, Problem
 from shared.publications import store as publication_store
+from shared.publications.models import PublicationDocument
 from shared.schemes import store as scheme_store
 from shared.schemes.types import RankingKind
 from shared.scores import explain, xlsx
@@ -24,7 +25,7 @@ PeriodQuery = Annotated[str, Query(max_length=8, description="2022H1, 2022H2 or 
 VersionQuery = Annotated[int | None, Query(ge=1, le=10_000, description="a published version; omitted = live")]
 
 
-def _stored(doc: publication_store.PublicationDocument, filename: str | None = None) -> Response:
+def _stored(doc: PublicationDocument, filename: str | None = None) -> Response:
     headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"} if filename else None
     return Response(doc.content, media_type=doc.media_type, headers=headers)
 
