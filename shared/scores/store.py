@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from fractions import Fraction
 
 from sqlalchemy import select
@@ -207,6 +209,44 @@ def _audit_view(row: assess.AssessmentIn, status: str) -> dict[str, object]:
         "status": status,
         "reason": row.reason,
     }
+
+
+async def add_automatic(
+    session: AsyncSession,
+    tree: SchemeTree,
+    *,
+    item: SchemeItem,
+    org_id: int,
+    lead: str,
+    period: str,
+    method_id: int,
+    points: Fraction,
+    basis: dict[str, Any],
+    actor: str,
+    at: datetime,
+) -> int:
+    """A submitted automatic entry (points to 4 decimals, half up; the exact value stays in `basis`)."""
+    lead_id = next(u.id for c, (u, _) in tree.units.items() if c == lead)
+    entry = Assessment(
+        scheme_id=tree.scheme.id,
+        method_id=method_id,
+        item_id=item.id,
+        org_id=org_id,
+        period=period,
+        points=compute.shown(points, 4),
+        lead_org_id=lead_id,
+        status=AssessmentStatus.SUBMITTED,
+        automatic=True,
+        basis=basis,
+        entered_by=actor,
+        entered_at=at,
+    )
+    session.add(entry)
+    await session.flush()
+    await audit.record(
+        session, actor=actor, action="assess_automatic", entity="assessment", entity_key=str(entry.id), after=basis
+    )
+    return entry.id
 
 
 async def get_assessment(session: AsyncSession, assessment_id: int) -> Assessment:

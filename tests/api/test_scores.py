@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.api.deps import Database
+from shared.schemes.models import SchemeItem
 from shared.scores.models import Assessment
 from tests.api.test_schemes import baotou
 from tests.conftest import MakeKey, bearer
@@ -255,3 +256,37 @@ class TestPublication:
         url = f"/v1/schemes/{scoring.scheme}/publications"
         r = await scoring.client.post(url, json={"period": H1}, headers=scoring.keys["shenpi"])
         assert r.status_code == 403
+
+
+class TestAutomaticMonitoring:
+    async def test_linked_item_scores_max_times_achievement_once_verified(
+        self, scoring: Scoring, database: Database, make_key: MakeKey
+    ) -> None:
+        # Configuration (the seed links none): item 19 (0.5 points) follows 全程网办率 QS-07 (target 2022: ≥95).
+        async with database.sessions() as session, session.begin():
+            item = await session.scalar(
+                select(SchemeItem).where(SchemeItem.scheme_id == scoring.scheme, SchemeItem.number == 19)
+            )
+            assert item is not None
+            item.indicator_code = "QS-07"
+        push = {
+            "observations": [
+                {"indicator": "QS-07", "org": QINGSHAN, "date": "2022-06-30", "numerator": 855, "denominator": 1000}
+            ]
+        }
+        r = await scoring.client.post("/v1/observations", json=push, headers=bearer(await make_key("admin")))
+        assert r.status_code == 200, r.text
+        url = f"/v1/schemes/{scoring.scheme}/automatic"
+        r = await scoring.client.post(url, json={"period": H1}, headers=scoring.keys["shenpi"])
+        assert r.status_code == 200, r.text
+        assert r.json()["submitted"] == 1  # only 青山区 has data; the others are not assessed
+        params = {"scheme": scoring.scheme, "period": H1, "org": QINGSHAN, "explain": "true"}
+        before = (await scoring.client.get("/v1/scores", params=params)).json()
+        assert before["status"] == "missing"  # submitted, not yet verified
+        await scoring.review(r.json()["ids"])
+        after = (await scoring.client.get("/v1/scores", params=params)).json()
+        item19 = next(i for i in after["by_method"][0]["items"] if i["item"] == 19)
+        assert item19["points_exact"] == "9/20"  # 0.5 × (85.5 / 95)
+        basis = item19["entries"][0]["basis"]
+        assert (basis["value"], basis["target"]["number"], basis["achievement"]) == (85.5, 95, 0.9)
+        assert item19["entries"][0]["automatic"] is True

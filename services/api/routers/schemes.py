@@ -17,7 +17,7 @@ from shared.access.policy import Action
 from shared.core.errors import Forbidden, InvalidInput, Problem
 from shared.publications import store as publication_store
 from shared.schemes import store as scheme_store
-from shared.scores import assess
+from shared.scores import assess, automatic
 from shared.scores import store as score_store
 
 router = APIRouter(tags=["schemes"])
@@ -261,3 +261,24 @@ async def publish(
 async def list_publications(scheme_id: SchemeId, session: ReadSessionDep) -> list[s.PublicationOut]:
     await scheme_store.get_tree(session, scheme_id)  # 404 for an unknown scheme
     return [_publication_out(p) for p in await publication_store.list_publications(session, scheme_id)]
+
+
+@router.post("/schemes/{scheme_id}/automatic", response_model=s.AssessmentsWritten)
+async def score_automatic(
+    scheme_id: SchemeId,
+    body: s.PublicationPost,
+    session: WriteSessionDep,
+    settings: SettingsDep,
+    key: Annotated[ApiKey, Depends(allow(Action.SCORE_AUTOMATIC))],
+) -> s.AssessmentsWritten:
+    """Submit monitoring points of the items linked to an indicator (max × achievement), for the 专班 to verify."""
+    tree = await scheme_store.get_tree(session, scheme_id)
+    if key.role == policy.Role.ADMIN:
+        await score_store.require_jurisdiction(session, key, tree, Action.SCORE_AUTOMATIC)
+        only_lead = None
+    else:
+        only_lead = _org_code(tree, key.org_id)
+    ids = await automatic.score_linked_items(
+        session, tree, body.period, scoring=settings.scoring, only_lead=only_lead, actor=actor(key)
+    )
+    return s.AssessmentsWritten(ids=ids, submitted=len(ids), verified=0)
