@@ -42,8 +42,10 @@ def root_code(prefix: str) -> str:
     """A --prefix (150200 or 150200000000) as the 12-digit code of the unit it names."""
     text = prefix.strip()
     if not text.isascii() or not text.isdigit() or len(text) not in (2, 4, 6, 9, 12):
-        raise InvalidInput(f"prefix {prefix!r} is not a division code (e.g. 150200 or 150200000000)",
-                           [Problem("not a division code", field="prefix")])
+        raise InvalidInput(
+            f"prefix {prefix!r} is not a division code (e.g. 150200 or 150200000000)",
+            [Problem("not a division code", field="prefix")],
+        )
     return text.ljust(12, "0")
 
 
@@ -87,8 +89,12 @@ def _division(row: int, cells: list[str], at: dict[str, int]) -> Division:
         raise _bad(f"level {level!r} does not match code {code} (a {codes.level_of(code)} code)", row, "level")
     if parent is None and level != "province":
         raise _bad(f"empty; a {level} needs its parent's code", row, "parent_code")
-    if parent is not None and (not codes.is_division_code(parent) or not within(code, parent) or parent == code):
-        raise _bad(f"{parent!r} is not the code of a unit above {code}", row, "parent_code")
+    # A parent is a unit of a higher level, usually the one the code's digits name; not always: a street moved
+    # under another county or a zone (托管) keeps its code, and history keeps its figures.
+    if parent is not None and (
+        not codes.is_division_code(parent) or LEVEL_DEPTH[codes.level_of(parent)] >= LEVEL_DEPTH[level]
+    ):
+        raise _bad(f"{parent!r} is not the code of a unit above the {level} {code}", row, "parent_code")
     return Division(code, name, level, parent, kind_of(name), row)
 
 

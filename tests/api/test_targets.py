@@ -102,3 +102,17 @@ class TestPutTargets:
         r = await client.put("/v1/targets", json=body, headers=bearer(key))
         assert r.status_code == 404 and "159999000000" in r.json()["error"]["message"]
         assert await targets(client, indicator="QS-07", org="150204004000") == []
+
+
+class TestDerivedCountTargets:
+    async def test_nanchang_miaopi_rounded_up_and_says_so(self, client: httpx.AsyncClient) -> None:
+        # NC-13 秒批秒办事项数: 2022 baseline 20 → 2025 ≥ 100 (seed 004); 2024 interpolates to 73.33 items.
+        rows = {t["year"]: t for t in await targets(client, indicator="NC-13")}
+        assert (rows[2023]["number"], rows[2024]["number"]) == (47, 74)
+        assert rows[2024]["derived"] is True and rows[2024]["rounded_up"] is True
+        assert rows[2025]["rounded_up"] is False and rows[2025]["number"] == 100
+
+    async def test_a_ratio_is_not_rounded(self, client: httpx.AsyncClient) -> None:
+        rows = [t for t in await targets(client, indicator="NC-05") if t["derived"]]
+        assert rows and not any(t["rounded_up"] for t in rows)
+        assert any(not float(t["number"]).is_integer() for t in rows)

@@ -1,8 +1,12 @@
 """GET /v1/values: roll-ups computed by hand from small fixtures (PRODUCT.md §2.1–§2.2)."""
 
+from datetime import date
+
 import httpx
 import pytest
 
+from shared.observations import org_tree
+from shared.seeds.load import SEED_DIR
 from tests.builders import FUQIANG, QINGSHAN, XINGFU, obs, push_body
 from tests.conftest import MakeKey, bearer
 
@@ -10,6 +14,9 @@ from tests.conftest import MakeKey, bearer
 @pytest.fixture
 async def admin(make_key: MakeKey) -> dict[str, str]:
     return bearer(await make_key("admin"))
+
+
+NANCHANG, DONGHU, XIHU = "360100000000", "360102000000", "360103000000"
 
 
 async def load(client: httpx.AsyncClient, admin: dict[str, str], *rows: dict) -> None:
@@ -158,3 +165,16 @@ class TestShapes:
     async def test_unknown_indicator_is_404(self, client) -> None:
         r = await client.get("/v1/values", params={"indicator": "NOPE", "org": QINGSHAN, "period": "2022"})
         assert r.status_code == 404 and "NOPE" in r.json()["error"]["message"]
+
+
+class TestNanchangMiaopiSums:
+    async def test_city_and_counties_are_added(self, client, admin, database) -> None:  # type: ignore[no-untyped-def]
+        # NC-13's 2025 target is "市县两级合计" (seed 004): the city's own items plus each county's.
+        text = (SEED_DIR / "divisions_150000_360100.csv").read_text(encoding="utf-8")
+        async with database.sessions() as s, s.begin():
+            await org_tree.import_divisions(s, text, prefix="360100", today=date(2026, 12, 1))
+        await load(client, admin, obs("NC-13", NANCHANG, "2023-06-30", value=30),
+                   obs("NC-13", DONGHU, "2023-06-30", value=12), obs("NC-13", XIHU, "2023-06-30", value=3))
+        v = await value(client, indicator="NC-13", org=NANCHANG, period="2023")
+        assert v["value"] == 45 and v["units_reporting"] == 3
+        assert v["target"]["number"] == 47 and v["target"]["rounded_up"] is True and v["status"] == "near"
