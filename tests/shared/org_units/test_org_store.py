@@ -52,7 +52,8 @@ class TestSeededTree:
 class TestFindByName:
     async def test_official_names_and_aliases(self, any_database: Database) -> None:
         async with any_database.sessions() as s:
-            asked = ("稀土高新区", " 达茂旗\u3000", "达尔罕茂明安联合旗", "审批服务局", "市文旅局", "装备园区", "火星区", "")
+            asked = ("稀土高新区", " 达茂旗\u3000", "达尔罕茂明安联合旗", "审批服务局", "市文旅局", "装备园区",
+                     "火星区", "")
             found = {n: (await org_store.find_by_name(s, n)) for n in asked}
         codes = {n: u.code if u else None for n, u in found.items()}
         assert codes == {"稀土高新区": "150271000000", " 达茂旗\u3000": "150223000000",
