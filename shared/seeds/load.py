@@ -20,7 +20,7 @@ from shared.indicators import store as indicator_store
 from shared.observations import org_tree
 from shared.org_units import divisions
 from shared.org_units import store as org_store
-from shared.schemes import store as scheme_store
+from shared.schemes import load as scheme_load
 from shared.targets import rules as target_rules
 from shared.targets import store as target_store
 from shared.targets.resolve import TargetRow
@@ -79,7 +79,7 @@ async def load_all(session: AsyncSession) -> dict[str, int]:
         plan = plans.get(spec.get("plan") or "")
         if plan is not None:
             counts["targets"] += await _load_targets(session, spec, plan)
-    counts["schemes"] = await scheme_store.load_seed_schemes(session, actor=ACTOR)
+    counts["schemes"] = await scheme_load.load_seed_schemes(session, actor=ACTOR)
     return counts
 
 

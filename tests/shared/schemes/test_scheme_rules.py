@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core.errors import InvalidInput
 from shared.schemes import deadlines
+from shared.schemes import load as scheme_load
 from shared.schemes import store as scheme_store
 
 
 @pytest.fixture
 def spec() -> dict[str, Any]:
-    return copy.deepcopy(scheme_store.read_spec("baotou_2022.yaml"))
+    return copy.deepcopy(scheme_load.read_spec("baotou_2022.yaml"))
 
 
 def group(spec: dict[str, Any], section: str, number: str) -> dict[str, Any]:
@@ -28,21 +29,21 @@ def group(spec: dict[str, Any], section: str, number: str) -> dict[str, Any]:
 
 class TestCheckSpec:
     def test_the_seed_scheme_adds_up(self, spec: dict[str, Any]) -> None:
-        assert scheme_store.check_spec(spec) == []
+        assert scheme_load.check_spec(spec) == []
 
     def test_an_item_off_by_a_quarter_names_its_group_and_the_difference(self, spec: dict[str, Any]) -> None:
         group(spec, "一", "（九）")["items"][0]["points"] = 0.75  # item 19: 0.5 → 0.75
-        messages = [p.message for p in scheme_store.check_spec(spec)]
+        messages = [p.message for p in scheme_load.check_spec(spec)]
         assert messages == ["group 一（九）: its parts add up to 12.25, 0.25 more than its 12"]
 
     def test_sections_not_adding_up_to_100(self, spec: dict[str, Any]) -> None:
         spec["sections"][0]["points"] = 24
-        messages = [p.message for p in scheme_store.check_spec(spec)]
+        messages = [p.message for p in scheme_load.check_spec(spec)]
         assert "sections add up to 99, 1 less than 100" in messages
 
     def test_weights_must_sum_to_one(self, spec: dict[str, Any]) -> None:
         spec["methods"][0]["weight"] = "0.5"
-        assert [p.message for p in scheme_store.check_spec(spec)] == ["method weights add up to 0.9, not 1"]
+        assert [p.message for p in scheme_load.check_spec(spec)] == ["method weights add up to 0.9, not 1"]
 
     async def test_a_broken_scheme_is_refused_and_nothing_loaded(
         self, session: AsyncSession, spec: dict[str, Any]
@@ -50,7 +51,7 @@ class TestCheckSpec:
         spec["code"], spec["version"] = "BROKEN", 1
         group(spec, "二", "（一）")["points"] = 6
         with pytest.raises(InvalidInput) as refused:
-            await scheme_store.load_scheme(session, spec, actor="tests")
+            await scheme_load.load_scheme(session, spec, actor="tests")
         assert "section 二: its parts add up to 26, 1 more than its 25" in refused.value.message
         assert [s.code for s, _ in await scheme_store.list_schemes(session)] == ["BT2022"]
 
