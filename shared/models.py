@@ -11,7 +11,7 @@ from shared.observations.models import (
     ObservationMonth,
     RollupMonth,
 )
-from shared.org_units.models import OrgUnit, OrgUnitPath
+from shared.org_units.models import OrgUnit, OrgUnitAlias, OrgUnitPath
 from shared.publications.models import Publication, PublicationDocument
 from shared.ratings.models import Rating
 from shared.schemes.models import (
@@ -49,6 +49,7 @@ __all__ = [
     "ObservationHistory",
     "ObservationMonth",
     "OrgUnit",
+    "OrgUnitAlias",
     "OrgUnitPath",
     "Plan",
     "Rating",
