@@ -11,7 +11,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access import audit, policy
@@ -227,6 +227,14 @@ async def add_automatic(
 ) -> int:
     """A submitted automatic entry (points to 4 decimals, half up; the exact value stays in `basis`)."""
     lead_id = next(u.id for c, (u, _) in tree.units.items() if c == lead)
+    # A second run supersedes the first one's unverified points instead of submitting them twice.
+    await session.execute(
+        update(Assessment)
+        .where(Assessment.item_id == item.id, Assessment.org_id == org_id, Assessment.period == period)
+        .where(Assessment.method_id == method_id, Assessment.lead_org_id == lead_id)
+        .where(Assessment.status == AssessmentStatus.SUBMITTED, Assessment.automatic)
+        .values(status=AssessmentStatus.SUPERSEDED)
+    )
     entry = Assessment(
         scheme_id=tree.scheme.id,
         method_id=method_id,

@@ -280,6 +280,11 @@ class TestAutomaticMonitoring:
         r = await scoring.client.post(url, json={"period": H1}, headers=scoring.keys["shenpi"])
         assert r.status_code == 200, r.text
         assert r.json()["submitted"] == 1  # only 青山区 has data; the others are not assessed
+        again = await scoring.client.post(url, json={"period": H1}, headers=scoring.keys["shenpi"])
+        async with database.sessions() as session:
+            states = (await session.scalars(select(Assessment.status).where(Assessment.automatic))).all()
+        assert sorted(states) == ["submitted", "superseded"]  # a rerun replaces, never doubles
+        r = again
         params = {"scheme": scoring.scheme, "period": H1, "org": QINGSHAN, "explain": "true"}
         before = (await scoring.client.get("/v1/scores", params=params)).json()
         assert before["status"] == "missing"  # submitted, not yet verified
