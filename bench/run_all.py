@@ -1,6 +1,6 @@
 """`make bench`: starts its own PostgreSQL (or uses SCORECARD_BENCH_DATABASE_URL, a server's maintenance-database
 URL), builds a province-sized data set, and prints the product's push throughput and /v1/values latency as ratios
-against the bare psycopg path measured in the same run (/work/shared/docs/PERFORMANCE.md).
+against the bare psycopg path measured in the same run (../shared/docs/PERFORMANCE.md, beside the repository).
 
     .venv/bin/python -m bench.run_all [--scale 0.1] [--push-rows 200000] [--requests 50] [--raw-reps 10]
                                       [--collector-rows N] [--memory-mb 200]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from datetime import date
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,3 +85,19 @@ class TestDeadlines:
     )
     def test_due_date(self, text: str | None, due: date | None) -> None:
         assert deadlines.due_date(text, 2022) == due
+
+
+class TestTranscription:
+    def test_every_item_is_verbatim_in_seed_000(self, spec: dict[str, Any]) -> None:
+        """Each item's line of the seed is its number, text, points, deadline and lead units, exactly as stored."""
+        seed = (Path(__file__).parents[2] / "seeds" / "000_7a48321d0ec9c48a.txt").read_text(encoding="utf-8")
+        lines = {line.strip() for line in seed.splitlines()}
+        for s in spec["sections"]:
+            assert f"{s['number']}、{s['title']}（{s['points']}分）" in lines
+            for g in s["groups"]:
+                points = f"（{g['points']}分）" if g["points"] is not None else ""
+                assert f"{g['number']}{g['title']}{points}" in lines
+                for i in g["items"]:
+                    own = f"（{i['points']}分）" if i["points"] is not None else ""
+                    leads = "、".join(i["lead_units"])
+                    assert f"{i['number']}．{i['text']}{own}（{i['deadline']}，牵头考核单位：{leads}）" in lines
