@@ -21,6 +21,7 @@ from shared.publications.models import Publication, PublicationDocument
 from shared.schemes.store import SchemeTree
 from shared.schemes.types import RankingKind
 from shared.scores import explain, xlsx
+from shared.scores import results as score_results
 from shared.scores import store as score_store
 
 JSON_TYPE = "application/json"
@@ -49,11 +50,11 @@ async def live_documents(
     session: AsyncSession, tree: SchemeTree, period: str, *, normalise: bool
 ) -> tuple[dict[RankingKind, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Rankings per kind and every unit's explained score, computed now."""
-    scores = await score_store.unit_scores(session, tree, period, normalise=normalise)
+    scores = await score_results.unit_scores(session, tree, period, normalise=normalise)
     rankings: dict[RankingKind, dict[str, Any]] = {}
     explained: dict[str, dict[str, Any]] = {}
     for kind in RankingKind:
-        rows = score_store.ranked(tree, scores, kind)
+        rows = score_results.ranked(tree, scores, kind)
         rankings[kind] = explain.ranking_document(tree, period, kind, rows)
         for score, rank in rows:
             explained[score.org] = explain.score_document(tree, score, rank, explain=True)

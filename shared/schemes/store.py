@@ -61,6 +61,10 @@ class SchemeTree:
     def method(self, code: str) -> SchemeMethod | None:
         return next((m for m in self.methods if m.code == code), None)
 
+    def code_of(self, org_id: int | None) -> str | None:
+        """The code of a unit assessed (e.g. the key's own unit), or None."""
+        return next((code for code, (unit, _) in self.units.items() if unit.id == org_id), None)
+
     def group_label(self, group: SchemeGroup) -> str:
         section = next(s for s in self.sections if s.id == group.section_id)
         return f"{section.number}{group.number}"

@@ -145,7 +145,7 @@ def item_score(item: ItemView, entries: Sequence[Entry]) -> ItemScore:
     by_office = [e for e in verified if e.lead is None]
     office = _latest(by_office)
     if office is not None:
-        replaced = [e for e in verified if e.id != office.id and e.id < office.id]
+        replaced = [e for e in verified if e.id < office.id]
         adjusting = office.adjusts is not None or bool(replaced)
         return ItemScore(
             item.number,

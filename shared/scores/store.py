@@ -22,7 +22,7 @@ from shared.org_units import store as org_store
 from shared.org_units.models import OrgUnit
 from shared.schemes.models import SchemeItem, SchemeMethod
 from shared.schemes.store import SchemeTree
-from shared.schemes.types import AssessmentStatus, MethodKind, RankingKind
+from shared.schemes.types import AssessmentStatus, MethodKind
 from shared.scores import assess, compute
 from shared.scores.models import Assessment
 
@@ -63,10 +63,6 @@ async def require_jurisdiction(session: AsyncSession, key: ApiKey, tree: SchemeT
         raise Forbidden(f"the key '{key.name}' may not {action.value.replace('_', ' ')} for scheme {tree.scheme.id}")
 
 
-async def _key_org_code(session: AsyncSession, key: ApiKey) -> str | None:
-    return None if key.org_id is None else (await org_store.codes_by_id(session, [key.org_id])).get(key.org_id)
-
-
 async def write_assessments(
     session: AsyncSession, tree: SchemeTree, rows: Sequence[assess.AssessmentIn], *, key: ApiKey, actor: str
 ) -> WriteResult:
@@ -75,9 +71,10 @@ async def write_assessments(
     problems = assess.duplicate_problems(rows)
     for index, row in enumerate(rows):
         problems += assess.row_problems(row, index, f)
-    forbidden = await _scope_problems(session, tree, rows, key, f)
+    own = tree.code_of(key.org_id)
+    forbidden = await _scope_problems(session, tree, rows, key, own, f)
     existing = await _current(session, tree, rows)
-    problems += _state_problems(rows, key, existing, await _key_org_code(session, key))
+    problems += _state_problems(rows, key, existing, own)
     if forbidden:
         raise Forbidden(
             f"the key '{key.name}' may not score {len(forbidden)} of the rows; nothing was written",
@@ -89,14 +86,18 @@ async def write_assessments(
 
 
 async def _scope_problems(
-    session: AsyncSession, tree: SchemeTree, rows: Sequence[assess.AssessmentIn], key: ApiKey, f: assess.SchemeFacts
+    session: AsyncSession,
+    tree: SchemeTree,
+    rows: Sequence[assess.AssessmentIn],
+    key: ApiKey,
+    own: str | None,
+    f: assess.SchemeFacts,
 ) -> list[Problem]:
     out: list[Problem] = []
     if key.role == policy.Role.ADMIN:
         if not await acts_for_jurisdiction(session, key, tree):
             out.append(Problem(f"this admin key does not act for {tree.jurisdiction.name}"))
         return out
-    own = await _key_org_code(session, key)
     for index, row in enumerate(rows):
         kind = f.methods.get(row.method)
         if kind == MethodKind.OVERALL or policy.scope_of(key.role, policy.Action.SCORE_ITEMS) != policy.Scope.LED_ITEMS:
@@ -155,10 +156,10 @@ async def _insert(
     ids: list[int] = []
     for row in rows:
         stored = existing.get((row.item, row.org, row.period, row.method), [])
-        if not by_office:  # an unverified earlier submission of the same lead unit gives way to the new one
-            for old in stored:
-                if old.lead == _code(tree, key.org_id) and old.status == AssessmentStatus.SUBMITTED:
-                    (await session.get(Assessment, old.id)).status = AssessmentStatus.SUPERSEDED  # type: ignore[union-attr]
+        if not by_office and row.item is not None:  # the lead unit's unverified earlier points give way
+            await _supersede(
+                session, item_ids[row.item], tree.units[row.org][0].id, row.period, method_ids[row.method], key.org_id
+            )
         latest_verified = max((e.id for e in stored if e.status == AssessmentStatus.VERIFIED), default=None)
         entry = Assessment(
             scheme_id=tree.scheme.id,
@@ -194,8 +195,27 @@ async def _insert(
     return WriteResult(ids=ids, submitted=submitted, verified=len(ids) - submitted)
 
 
-def _code(tree: SchemeTree, org_id: int | None) -> str | None:
-    return next((c for c, (u, _) in tree.units.items() if u.id == org_id), None)
+async def _supersede(
+    session: AsyncSession,
+    item_id: int,
+    org_id: int,
+    period: str,
+    method_id: int,
+    lead_id: int | None,
+    *,
+    automatic: bool = False,
+) -> None:
+    """A lead unit's submitted (unverified) points for one (item, unit, half-year, method) give way to newer ones;
+    `automatic` limits it to the entries of an earlier automatic run."""
+    stmt = (
+        update(Assessment)
+        .where(Assessment.item_id == item_id, Assessment.org_id == org_id, Assessment.period == period)
+        .where(Assessment.method_id == method_id, Assessment.lead_org_id == lead_id)
+        .where(Assessment.status == AssessmentStatus.SUBMITTED)
+    )
+    await session.execute(
+        (stmt.where(Assessment.automatic) if automatic else stmt).values(status=AssessmentStatus.SUPERSEDED)
+    )
 
 
 def _audit_view(row: assess.AssessmentIn, status: str) -> dict[str, object]:
@@ -226,15 +246,9 @@ async def add_automatic(
     at: datetime,
 ) -> int:
     """A submitted automatic entry (points to 4 decimals, half up; the exact value stays in `basis`)."""
-    lead_id = next(u.id for c, (u, _) in tree.units.items() if c == lead)
+    lead_id = tree.units[lead][0].id
     # A second run supersedes the first one's unverified points instead of submitting them twice.
-    await session.execute(
-        update(Assessment)
-        .where(Assessment.item_id == item.id, Assessment.org_id == org_id, Assessment.period == period)
-        .where(Assessment.method_id == method_id, Assessment.lead_org_id == lead_id)
-        .where(Assessment.status == AssessmentStatus.SUBMITTED, Assessment.automatic)
-        .values(status=AssessmentStatus.SUPERSEDED)
-    )
+    await _supersede(session, item.id, org_id, period, method_id, lead_id, automatic=True)
     entry = Assessment(
         scheme_id=tree.scheme.id,
         method_id=method_id,
@@ -326,51 +340,3 @@ async def entries(session: AsyncSession, tree: SchemeTree, periods: set[str]) ->
         )
         for a, org, method, number, lead_code in rows
     ]
-
-
-def view(tree: SchemeTree) -> compute.SchemeView:
-    section_of = {g.id: s.number for s in tree.sections for g in tree.groups[s.id]}
-    return compute.SchemeView(
-        methods=[compute.MethodView(m.code, m.name, Fraction(m.weight), MethodKind(m.kind)) for m in tree.methods],
-        sections=[compute.SectionView(s.number, s.title, Fraction(s.points)) for s in tree.sections],
-        items=[
-            compute.ItemView(
-                i.number,
-                section_of[i.group_id],
-                tree.maxima.items[i.number].points,
-                tuple(x.code for x in tree.leads.get(i.id, [])),
-            )
-            for i in tree.all_items()
-        ],
-        excluded=frozenset(tree.excluded),
-    )
-
-
-async def unit_scores(
-    session: AsyncSession, tree: SchemeTree, period: str, *, normalise: bool, orgs: Sequence[str] | None = None
-) -> dict[str, compute.UnitScore]:
-    """Scores of the scheme's units (or `orgs`) for a half-year ("2022H1") or the year ("2022")."""
-    year = str(tree.scheme.year)
-    if period != year and assess.check_period(period, tree.scheme.year) is not None:
-        raise InvalidInput(
-            f"period '{period}' is not {year}H1, {year}H2 or {year} of this scheme",
-            [Problem("use a half-year or the scheme's year", field="period")],
-        )
-    halves = [f"{year}H1", f"{year}H2"] if period == year else [period]
-    found = await entries(session, tree, set(halves))
-    v = view(tree)
-    out: dict[str, compute.UnitScore] = {}
-    for org in orgs or list(tree.units):
-        scored = [compute.half_year(v, org, h, found, normalise=normalise) for h in halves]
-        out[org] = compute.annual(scored[0], scored[1], year) if period == year else scored[0]
-    return out
-
-
-def ranked(
-    tree: SchemeTree, scores: dict[str, compute.UnitScore], kind: RankingKind
-) -> list[tuple[compute.UnitScore, int | None]]:
-    """The units of one ranking kind, best first, with competition ranks (missing totals last, unranked)."""
-    mine = [s for org, s in scores.items() if tree.units[org][1] == kind]
-    rank_of = compute.ranks([(s.org, s.total) for s in mine])
-    mine.sort(key=lambda s: (rank_of[s.org] is None, rank_of[s.org] or 0, s.org))
-    return [(s, rank_of[s.org]) for s in mine]

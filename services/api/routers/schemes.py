@@ -3,6 +3,7 @@ groups it leads alone); enter, verify and return assessments; publish a period's
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request
@@ -15,8 +16,11 @@ from shared.access import policy
 from shared.access.models import ApiKey
 from shared.access.policy import Action
 from shared.core.errors import Forbidden, InvalidInput, Problem
+from shared.org_units.models import OrgUnit
 from shared.publications import store as publication_store
+from shared.publications.models import Publication
 from shared.schemes import store as scheme_store
+from shared.schemes.models import Scheme
 from shared.scores import assess, automatic
 from shared.scores import store as score_store
 
@@ -24,8 +28,8 @@ router = APIRouter(tags=["schemes"])
 SchemeId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def _f(x: object) -> float | None:
-    return None if x is None else float(x)  # type: ignore[arg-type]
+def _f(x: Decimal | None) -> float | None:
+    return None if x is None else float(x)
 
 
 def _scheme_out(tree: scheme_store.SchemeTree) -> s.SchemeOut:
@@ -79,7 +83,7 @@ def _scheme_out(tree: scheme_store.SchemeTree) -> s.SchemeOut:
     )
 
 
-def _summary(scheme, jurisdiction) -> s.SchemeSummary:  # type: ignore[no-untyped-def]
+def _summary(scheme: Scheme, jurisdiction: OrgUnit) -> s.SchemeSummary:
     return s.SchemeSummary(
         id=scheme.id,
         code=scheme.code,
@@ -126,13 +130,9 @@ def _require_sole_lead(tree: scheme_store.SchemeTree, key: ApiKey, targets: dict
     for kind, row_id in targets:
         group = next((i.group_id for i in tree.all_items() if i.id == row_id), None) if kind == "item" else None
         items = tree.items.get(group or -1, [])
-        sole = items and all({x.code for x in tree.leads.get(i.id, [])} == {_org_code(tree, key.org_id)} for i in items)
+        sole = items and all({x.code for x in tree.leads.get(i.id, [])} == {tree.code_of(key.org_id)} for i in items)
         if not sole:
             raise Forbidden("a lead unit may split only the points of a group whose every item it leads alone")
-
-
-def _org_code(tree: scheme_store.SchemeTree, org_id: int | None) -> str | None:
-    return next((code for code, (unit, _) in tree.units.items() if unit.id == org_id), None)
 
 
 @router.put("/schemes/{scheme_id}/applicability", response_model=s.SchemeOut)
@@ -226,7 +226,7 @@ async def return_assessment(
     return await _review(assessment_id, body, session, key, verify=False)
 
 
-def _publication_out(p) -> s.PublicationOut:  # type: ignore[no-untyped-def]
+def _publication_out(p: Publication) -> s.PublicationOut:
     return s.PublicationOut(
         scheme=p.scheme_id,
         period=p.period,
@@ -277,7 +277,7 @@ async def score_automatic(
         await score_store.require_jurisdiction(session, key, tree, Action.SCORE_AUTOMATIC)
         only_lead = None
     else:
-        only_lead = _org_code(tree, key.org_id)
+        only_lead = tree.code_of(key.org_id)
     ids = await automatic.score_linked_items(
         session, tree, body.period, scoring=settings.scoring, only_lead=only_lead, actor=actor(key)
     )

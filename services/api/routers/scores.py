@@ -16,7 +16,7 @@ from shared.publications.models import PublicationDocument
 from shared.schemes import store as scheme_store
 from shared.schemes.types import RankingKind
 from shared.scores import explain, xlsx
-from shared.scores import store as score_store
+from shared.scores import results as score_results
 
 router = APIRouter(tags=["scores"])
 
@@ -50,9 +50,9 @@ async def get_score(
             [Problem("not assessed by this scheme", field="org")],
         )
     normalise = settings.scoring.normalise_to_applicable
-    scores = await score_store.unit_scores(session, tree, period, normalise=normalise)
+    scores = await score_results.unit_scores(session, tree, period, normalise=normalise)
     kind = tree.units[org][1]
-    rank = dict((x.org, r) for x, r in score_store.ranked(tree, scores, kind))[org]
+    rank = dict((x.org, r) for x, r in score_results.ranked(tree, scores, kind))[org]
     return s.ScoreOut.model_validate(explain.score_document(tree, scores[org], rank, explain=explain_tree))
 
 
@@ -76,8 +76,8 @@ async def get_ranking(
         stored = await publication_store.document(session, scheme, period, version, name)
         return _stored(stored, filename if format == "xlsx" else None)
     tree = await scheme_store.get_tree(session, scheme)
-    scores = await score_store.unit_scores(session, tree, period, normalise=settings.scoring.normalise_to_applicable)
-    document = explain.ranking_document(tree, period, kind, score_store.ranked(tree, scores, kind))
+    scores = await score_results.unit_scores(session, tree, period, normalise=settings.scoring.normalise_to_applicable)
+    document = explain.ranking_document(tree, period, kind, score_results.ranked(tree, scores, kind))
     if format == "xlsx":
         body = xlsx.ranking_xlsx(document, publication_store.xlsx_title(tree, period, None))
         return Response(
