@@ -44,6 +44,23 @@ class ApiSettings(BaseModel):
         default=False, description="when true, every GET under /v1 needs a key (any role); false = open reads"
     )
     max_push_rows: int = Field(default=50_000, ge=1, description="largest POST /v1/observations body, rows")
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="largest request body, bytes; more is refused with 413 unread"
+    )
+    max_indicators: int = Field(default=20, ge=1, description="indicator codes per GET /v1/values, repeats counted")
+    max_value_cells: int = Field(
+        default=5_000, ge=1, description="periods × units × indicators one GET /v1/values may ask for"
+    )
+    read_timeout_seconds: float = Field(
+        default=30, gt=0, description="PostgreSQL statement_timeout of the API's read sessions; then 503"
+    )
+    lock_wait_seconds: float = Field(
+        default=10, gt=0, description="how long a write waits for a lock (an indicator a collector run holds); then 503"
+    )
+    retry_after_seconds: int = Field(default=5, ge=1, description="Retry-After sent with a 503 (database down or busy)")
+    cors_origins: list[str] = Field(
+        default=[], description="origins allowed to call the API from a browser (CORS); empty = no CORS headers"
+    )
 
 
 class CollectorSettings(BaseModel):
