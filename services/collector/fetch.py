@@ -94,7 +94,7 @@ async def fetch(
             else f"{url} answered HTTP {exc.response.status_code}"
         ) from None
     except httpx.TransportError as exc:
-        raise FetchError(f"{url} unreachable after {source.retries + 1} tries: {type(exc).__name__} {exc}") from None
+        raise FetchError(f"{url}: {_transport_problem(exc, source)} ({source.retries + 1} tries)") from None
     if fetched.content_hash is None:
         return Fetched(content_hash=None, etag=etag, last_modified=last_modified)
     return fetched
@@ -119,6 +119,17 @@ async def _download(client: httpx.AsyncClient, url: str, into: BinaryIO, headers
         last_modified=response.headers.get("Last-Modified"),
         filename=Path(urlparse(url).path).name,
     )
+
+
+def _transport_problem(exc: httpx.TransportError, source: SourceConfig) -> str:
+    """What went wrong on the wire, in words (never the library's exception text)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer within timeout_seconds ({source.timeout_seconds:g} s)"
+    if isinstance(exc, httpx.ConnectError):
+        return "cannot connect (refused, or the host is unknown)"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the platform closed the connection before the whole export arrived (truncated)"
+    return "network error while downloading the export"
 
 
 def _auth_headers(source: SourceConfig) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Export bytes → ObservationIn / RatingIn records plus per-row errors and warnings (syntax only).
 
 Whether a figure fits its indicator, unit and date is decided later by shared.observations.validate.
-PII columns are never indexed here, so their values cannot reach a record, an error or a warning.
+PII columns are never indexed here; a ratings row whose cells are shifted is rejected unread, and no message about
+a ratings row quotes a cell, so personal data cannot reach a record, an error or a warning.
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ def _data_rows(rows: list[Row], header: Header, source: SourceConfig, out: Parse
     kept = list(compress(rows, mask))
     width = header.width
     cells_of = list(map(itemgetter(1), kept))
+    ragged = {id(c): len(c) for c in cells_of if not _aligned(c, width)} if source.kind == "ratings" else {}
     if cells_of and min(map(len, cells_of)) < width:  # short CSV lines: pad so every column index exists
         for cells in cells_of:
             cells.extend([""] * (width - len(cells)))
@@ -142,7 +144,22 @@ def _data_rows(rows: list[Row], header: Header, source: SourceConfig, out: Parse
         kept = [r for i, r in enumerate(kept) if i not in totals]
     out.rows_read += len(kept)
     out.rows_skipped += len(rows) - len(kept)
+    if ragged:
+        # A lost or extra cell moves names, phone and ID numbers under the headers we read: read none of it.
+        for number, cells in kept:
+            if id(cells) in ragged:
+                out.errors.append(Problem(_RAGGED.format(ragged[id(cells)], width), number))
+        kept = [r for r in kept if id(r[1]) not in ragged]
     return kept
+
+
+_RAGGED = ("row rejected unread: it has {} cells where the header has {}, so a cell is missing or extra and its "
+           "columns (personal data among them) are shifted; fix the row in the export")
+
+
+def _aligned(cells: list[str], width: int) -> bool:
+    """A row with as many cells as the header; empty cells past its end (a trailing comma) are fine."""
+    return len(cells) == width or (len(cells) > width and not any(c.strip() for c in cells[width:]))
 
 
 def _file_date(source: SourceConfig, table: Table, header: Header, filename: str | None, today: date) -> date | None:
@@ -202,7 +219,8 @@ class _Sheet:
                 out.duplicates += 1
                 dead.add(i)
                 continue
-            what = f"unit {key[0]} and date {key[1]}" if isinstance(key, tuple) else f"rating id {key}"
+            # A rating id is not quoted: no message about a ratings row carries a cell's content.
+            what = f"unit {key[0]} and date {key[1]}" if isinstance(key, tuple) else f"rating id ({column})"
             message = "conflicts with row {}: same " + what + ", different values; both rows rejected"
             self.fail(i, message.format(self.numbers[j]), column)
             if j not in dead:  # the first row is told about its first rival only
@@ -254,8 +272,10 @@ def _name_map(unit: UnitConfig, known: Mapping[str, str]) -> dict[str, str]:
     return {clean.compact(k): v for k, v in chain(known.items(), unit.names.items())}
 
 
-def _units(sheet: _Sheet, unit: UnitConfig, names: dict[str, str]) -> list[str]:
+def _units(sheet: _Sheet, unit: UnitConfig, names: dict[str, str], *, quote: bool = True) -> list[str]:
+    """Each row's unit code; a bad cell fails its row (quoted only when `quote`: never for a ratings row)."""
     name = unit.code_column or unit.name_column or ""
+    show = clean.show if quote else (lambda _: "the cell")
     raw = sheet.column(name)
     if unit.code_column and _CODES.fullmatch("\n".join(raw)):
         return raw  # every cell is already a clean 12-digit code: the usual case, checked in one regex pass
@@ -267,11 +287,11 @@ def _units(sheet: _Sheet, unit: UnitConfig, names: dict[str, str]) -> list[str]:
         elif unit.name_column:
             # An empty names map passes the name through; validation rejects it as an unknown unit.
             hit = names.get(clean.compact(text)) if names else text
-            resolved[cell] = hit or (f"\x00unknown name {clean.show(text)}; add it to unit.names in sources.yaml "
+            resolved[cell] = hit or (f"\x00unknown name {show(text)}; add it to unit.names in sources.yaml "
                                      "or as an alias of its unit")
         else:
             ok = len(text) == 12 and text.isdigit() and text.isascii()
-            resolved[cell] = text if ok else f"\x00{clean.show(text)} is not a 12-digit division code"
+            resolved[cell] = text if ok else f"\x00{show(text)} is not a 12-digit division code"
     out = [resolved[c] for c in raw]
     for i, value in enumerate(out):
         if value.startswith("\x00"):
@@ -310,7 +330,7 @@ def _ratings(source: SourceConfig, sheet: _Sheet, today: date, out: ParsedExport
     """Ratings row by row (a day's detail export is far smaller than a figures table)."""
     conf = source.ratings
     assert conf is not None  # a ratings source always has ratings: (checked in sources.py)
-    orgs = _units(sheet, source.unit, names)
+    orgs = _units(sheet, source.unit, names, quote=False)
     idx = {name: sheet.header.columns[name] for name in conf.columns()}
     parsed = [_rating(i, cells, orgs[i], conf, idx, today, sheet) for i, (_, cells) in enumerate(sheet.rows)]
     by_index = {i: r for i, r in enumerate(parsed) if r is not None}
@@ -323,24 +343,24 @@ def _ratings(source: SourceConfig, sheet: _Sheet, today: date, out: ParsedExport
 
 def _rating(i: int, cells: list[str], org: str, conf: RatingsConfig, idx: dict[str, int], today: date,
             sheet: _Sheet) -> RatingIn | None:
+    # Messages say what was expected and never quote the cell (it may hold personal data put there by hand).
     errs: list[tuple[str, str]] = []
     rid, channel, item = (_required(cells[idx[n]], n, errs) for n in (conf.id, conf.channel, conf.item))
     level = _LEVEL_KEYS.get(clean.compact(cells[idx[conf.level]]), 0)
     if not level:
-        errs.append((f"{clean.show(cells[idx[conf.level]])} is not a rating level; use 非常满意, 满意, 基本满意, "
-                     "不满意, 非常不满意 or 1–5", conf.level))
+        errs.append(("not a rating level; use 非常满意, 满意, 基本满意, 不满意, 非常不满意 or 1–5", conf.level))
     rated_at = None
     try:
         rated_at = clean.parse_datetime(cells[idx[conf.time]])
         if rated_at.date() > today:
-            errs.append((f"{rated_at} is in the future (today is {today})", conf.time))
-    except ValueError as exc:
-        errs.append((str(exc) if cells[idx[conf.time]].strip() else "empty; a time is required", conf.time))
+            errs.append((f"the time is in the future (today is {today})", conf.time))
+    except ValueError:
+        errs.append(("not a date and time (expected e.g. 2022-05-31 14:43:40)" if cells[idx[conf.time]].strip()
+                     else "empty; a time is required", conf.time))
     # An empty 是否实名 reads as not named: the rating itself is still worth keeping.
     named = _NAMED.get(clean.compact(cells[idx[conf.named]]).lower()) if conf.named else False
     if named is None:
-        shown = clean.show(cells[idx[conf.named or ""]])
-        errs.append((f"{shown} is not 是/否 (实名/匿名, Y/N, 1/0)", conf.named or ""))
+        errs.append(("not 是/否 (实名/匿名, Y/N, 1/0)", conf.named or ""))
     for message, column in errs:
         sheet.fail(i, message, column)
     if errs or rated_at is None or i in sheet.problems:

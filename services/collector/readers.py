@@ -109,8 +109,8 @@ def _xlsx_rows(stream: BinaryIO) -> Iterator[Row]:
         merged = sheet.merged_cell_ranges or []
         left = (sheet.start or (0, 0))[1]
         rows = sheet.iter_rows()
-    except Exception as exc:  # calamine raises several types for broken zips and sheets
-        raise _unreadable("XLSX", str(exc) or type(exc).__name__) from None
+    except Exception:  # calamine raises several types for broken zips and sheets; their text is the library's
+        raise _unreadable("XLSX", "not a readable workbook (broken, truncated or encrypted, or not XLSX)") from None
     # Positions are absolute (row numbers, merged ranges). iter_rows starts at the sheet's first row but at its
     # first used column, so the empty columns on the left are put back.
     spans = _merged_by_row(merged)

@@ -18,8 +18,8 @@ from typing import TypeVar
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.collector import faults, runtime
 from services.collector import fetch as fetching
-from services.collector import runtime
 from services.collector.mapping import ParsedExport, iter_export
 from services.collector.sources import SourceConfig
 from shared.core import clock
@@ -86,13 +86,17 @@ async def ingest_once(
                 backoff_seconds=backoff_seconds,
             )
             return await _record(session, run, run.status, run.message)
-    except (fetching.FetchError, ScorecardError, OSError) as exc:
+    except (fetching.FetchError, ScorecardError) as exc:
         message = exc.message if isinstance(exc, ScorecardError) else str(exc)
         details = exc.details_json() if isinstance(exc, ScorecardError) else []
         return await _record_failure(sessions, run, message, details)
+    except OSError as exc:  # the temporary file: disk full, permissions
+        faults.log_fault(log, source.id, day, exc)
+        return await _record_failure(sessions, run, f"cannot write the export to a temporary file: "
+                                     f"{exc.strerror or 'input/output error'}; nothing was written", [])
     except Exception as exc:  # noqa: BLE001 — any fault: nothing was written, record it and go on
-        log.exception("source %s: run failed", source.id)
-        return await _record_failure(sessions, run, f"{type(exc).__name__}: {exc}", [])
+        faults.log_fault(log, source.id, day, exc)
+        return await _record_failure(sessions, run, faults.describe(exc), [])
 
 
 async def _ingest(
@@ -268,7 +272,7 @@ async def _record_failure(
     try:
         async with sessions() as session, session.begin():
             return await _record(session, failed, "failed", message)
-    except Exception:  # noqa: BLE001 — the database itself is down: log it; the next run or catch-up retries
-        log.exception("source %s: could not record the failed run", run.source_id)
+    except Exception as exc:  # noqa: BLE001 — the database itself is down: log it; the next run or catch-up retries
+        log.error("source %s: could not record the failed run: %s", run.source_id, faults.describe(exc))
         failed.message, failed.finished_at = message, clock.now()
         return failed

@@ -261,7 +261,8 @@ class TestDatabaseDown:
             )
         finally:
             await engine.dispose()
-        assert run.status == "failed" and "OperationalError" in run.message and run.id is None
+        assert run.status == "failed" and run.id is None
+        assert run.message.startswith("the database is unreachable") and "Error" not in run.message
 
 
 class TestChunkedWrites:
