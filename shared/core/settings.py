@@ -95,6 +95,16 @@ class RatingSettings(BaseModel):
         return points
 
 
+class ObservationSettings(BaseModel):
+    max_figure: float = Field(
+        default=1e12,
+        gt=0,
+        le=1e15,
+        description="largest numerator, denominator or value accepted for a figure (an indicator's own "
+        "max_figure in the catalogue may lower it); above it, or not finite, the row is rejected",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SCORECARD_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -106,6 +116,7 @@ class Settings(BaseSettings):
     collector: CollectorSettings = CollectorSettings()
     scoring: ScoringSettings = ScoringSettings()
     ratings: RatingSettings = RatingSettings()
+    observations: ObservationSettings = ObservationSettings()
 
 
 @lru_cache
