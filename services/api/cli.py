@@ -22,13 +22,25 @@ from shared.observations import org_tree
 OPERATOR = "operator-cli"
 
 
+# A key's name is stored in the pushes it makes (observations.source = "push:<name>", String(64)).
+MAX_KEY_NAME = 64 - len("push:")
+
+
+def _key_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give the key a name, e.g. the platform it is for")
+    if len(text) > MAX_KEY_NAME:
+        raise argparse.ArgumentTypeError(f"{len(text)} characters is too long; at most {MAX_KEY_NAME}")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m services.api")
     sub = p.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the API (default)")
     keys = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="action", required=True)
     create = keys.add_parser("create", help="create a key and print it once")
-    create.add_argument("--name", required=True)
+    create.add_argument("--name", required=True, type=_key_name, help=f"at most {MAX_KEY_NAME} characters")
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--org", help="org unit code the key acts for (integration, assessor)")
     revoke = keys.add_parser("revoke", help="revoke a key by its prefix")

@@ -17,12 +17,15 @@ from shared.access.policy import Action
 from shared.core.db import ReadSession, WriteSession
 from shared.core.errors import Forbidden, Unauthorized
 from shared.core.settings import Settings
+from shared.ingest import locks
 
 
 @dataclass
 class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # Sessions that only read (SQLite: never the write lock); tests bound to one connection leave it None.
+    readers: async_sessionmaker[AsyncSession] | None = None
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -36,13 +39,17 @@ def get_database(request: Request) -> Database:
 
 
 async def get_read_session(db: Annotated[Database, Depends(get_database)]) -> AsyncIterator[ReadSession]:
-    async with db.sessions() as session:
+    async with (db.readers or db.sessions)() as session:
         yield ReadSession(session)
 
 
-async def get_write_session(db: Annotated[Database, Depends(get_database)]) -> AsyncIterator[WriteSession]:
+async def get_write_session(
+    db: Annotated[Database, Depends(get_database)], request: Request
+) -> AsyncIterator[WriteSession]:
     # The edge owns the transaction: commit after the handler, roll back on any error (STYLE §10.4).
+    settings: Settings = request.app.state.settings
     async with db.sessions() as session, session.begin():
+        await locks.bound_write_waits(session, settings.api.lock_wait_seconds)
         yield WriteSession(session)
 
 
@@ -61,7 +68,7 @@ async def get_api_key(
 ) -> ApiKey:
     if credentials is None:
         raise Unauthorized("this endpoint needs an API key: send 'Authorization: Bearer <key>'")
-    async with db.sessions() as session:
+    async with (db.readers or db.sessions)() as session:
         return await access_store.authenticate(session, credentials.credentials, settings.api.key_pepper)
 
 

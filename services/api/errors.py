@@ -1,4 +1,9 @@
-"""Renders every failure as {"error": {"code", "message", "details"}} with a message a person can act on."""
+"""Renders every failure as {"error": {"code", "message", "details"}} with a message a person can act on.
+
+Database failures are classified here: unreachable, busy (a lock wait or a read over its time) → 503 with
+Retry-After and one log line per change of the database's state; a value the database refuses → 422. Bodies
+never carry SQL, hosts or driver messages.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.core.errors import ScorecardError
@@ -60,8 +66,74 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "an internal error occurred; it has been logged")
 
 
+class DatabaseState:
+    """Whether the database answered lately: one log line when it goes away and one when it is back, however many
+    requests fail in between (no traceback per request)."""
+
+    def __init__(self) -> None:
+        self.down = False
+
+    def failed(self, cause: BaseException) -> None:
+        if not self.down:
+            self.down = True
+            log.error("database unavailable (%s); answering 503 until it is back", type(cause).__name__)
+
+    def reachable(self) -> None:
+        if self.down:
+            self.down = False
+            log.warning("database reachable again")
+
+
+_UNAVAILABLE = "the database is not reachable; retry later"
+_BUSY = "another write holds the figures this request changes (e.g. a collector run); retry in a moment"
+_SLOW = "the query took longer than this API allows; ask for fewer periods, units or indicators"
+
+
+def _classify(exc: Exception) -> tuple[int, str, str]:
+    """(status, code, message) for a database failure; 500 for what is a bug."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no pool connection free in time
+        return 503, "busy", "the API has no free database connection; retry in a moment"
+    orig = getattr(exc, "orig", None)
+    sqlstate = str(getattr(orig, "sqlstate", None) or "")
+    if sqlstate == "55P03" or (sqlstate == "" and "database is locked" in str(orig)):
+        return 503, "busy", _BUSY
+    if sqlstate == "57014":
+        return 503, "timeout", _SLOW
+    if sqlstate in ("40001", "40P01"):
+        return 503, "busy", "the write met a concurrent one; resend it (with the same Idempotency-Key)"
+    if sqlstate.startswith("22") or isinstance(exc, sa_exc.DataError):
+        return 422, "invalid_input", "a value in the request is out of the range the database can store"
+    if (
+        sqlstate[:2] in ("08", "53", "57")
+        or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+        or getattr(exc, "connection_invalidated", False)
+    ):
+        return 503, "database_unavailable", _UNAVAILABLE
+    return 500, "internal_error", "an internal error occurred; it has been logged"
+
+
+def database_failure(request: Request, exc: Exception) -> JSONResponse:
+    status, code, message = _classify(exc)
+    state: DatabaseState | None = getattr(request.app.state, "database_state", None)
+    if code == "database_unavailable" and state is not None:
+        state.failed(getattr(exc, "orig", None) or exc)
+    if status == 500:
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    elif status == 422:
+        log.warning("database refused a value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    retry = str(request.app.state.settings.api.retry_after_seconds)
+    return error_response(status, code, message, headers={"Retry-After": retry} if status == 503 else None)
+
+
+async def _database(request: Request, exc: Exception) -> JSONResponse:
+    return database_failure(request, exc)
+
+
 def install(app: FastAPI) -> None:
+    app.state.database_state = DatabaseState()
     app.add_exception_handler(ScorecardError, _scorecard)
+    app.add_exception_handler(sa_exc.DBAPIError, _database)
+    app.add_exception_handler(sa_exc.TimeoutError, _database)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)

@@ -13,6 +13,7 @@ from shared.access.models import ApiKey
 from shared.core.db import WriteSession
 from shared.core.errors import Conflict
 from shared.ingest import store as ingest_store
+from shared.ingest.models import IdempotencyKey
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,16 @@ class Request:
 
 
 def start(api_key: ApiKey, header: str | None, raw: bytes) -> Request:
-    return Request(f"{api_key.id}:{header}" if header else None, hashlib.sha256(raw).hexdigest(), header)
+    return Request(_stored_key(api_key, header) if header else None, hashlib.sha256(raw).hexdigest(), header)
+
+
+def _stored_key(api_key: ApiKey, header: str) -> str:
+    # The stored key carries the API key's id: a header of the allowed 200 characters would overflow the
+    # column (String(200)), so a key that does not fit is stored by its hash (keys that fit stay readable).
+    key = f"{api_key.id}:{header}"
+    if len(key) <= IdempotencyKey.key.type.length:
+        return key
+    return f"{api_key.id}:sha256:{hashlib.sha256(header.encode()).hexdigest()}"
 
 
 async def replay(session: WriteSession, request: Request) -> JSONResponse | None:

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import swagger_ui_bundle
 from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import event
 
-from services.api import errors, metrics
+from services.api import errors, metrics, openapi_errors
 from services.api.deps import Database, get_reader
+from services.api.guard import RequestGuard
 from services.api.routers import (
     health,
     indicators,
@@ -42,6 +45,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         owned = database is None
         db = database or _open_database(settings)
         app.state.db = db
+        # A connection handed out again means the database is back after an outage (one log line).
+        state: errors.DatabaseState = app.state.database_state
+
+        def back(*_: object) -> None:
+            state.reachable()
+
+        event.listen(db.engine.sync_engine, "checkout", back)
         if owned:
             # Everything loaded at start-up lives as long as the process: keep it out of the cyclic collector's
             # scans, which the ~100k short-lived objects of a 10k-row push body trigger again and again.
@@ -49,6 +59,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         try:
             yield
         finally:
+            event.remove(db.engine.sync_engine, "checkout", back)
             if owned:
                 await db.engine.dispose()
 
@@ -58,6 +69,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.db = database
     errors.install(app)
     metrics.install(app)
+    # Added last = outermost: CORS answers preflights, then the guard sees every request before any handler.
+    app.add_middleware(RequestGuard, max_body_bytes=settings.api.max_body_bytes)
+    if settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_methods=["GET", "POST", "PUT"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
+        )
     _install_offline_docs(app)
     app.include_router(health.router)
     app.include_router(observations.router, prefix="/v1")
@@ -65,12 +85,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(schemes.router, prefix="/v1")
     for module in (org_units, indicators, targets, values, scores, ingest_runs):
         app.include_router(module.router, prefix="/v1", dependencies=[Depends(get_reader)])
+    openapi_errors.install(app)
     return app
 
 
 def _open_database(settings: Settings) -> Database:
-    engine = make_engine(settings.db, "scorecard-api")
-    return Database(engine=engine, sessions=make_sessionmaker(engine))
+    engine = make_engine(settings.db, "scorecard-api", statement_timeout_seconds=settings.api.read_timeout_seconds)
+    return Database(
+        engine=engine, sessions=make_sessionmaker(engine), readers=make_sessionmaker(engine, read_only=True)
+    )
 
 
 def _install_offline_docs(app: FastAPI) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from services.api.deps import get_reader
 
 
 def install(app: FastAPI) -> None:
@@ -29,6 +31,7 @@ def install(app: FastAPI) -> None:
         latency.labels(request.method, path).observe(time.perf_counter() - started)
         return response
 
-    @app.get("/metrics", include_in_schema=False)
+    # Behind a key when reads are (route names and counts tell about the deployment).
+    @app.get("/metrics", include_in_schema=False, dependencies=[Depends(get_reader)])
     async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

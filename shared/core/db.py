@@ -31,19 +31,26 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(settings: DatabaseSettings, application_name: str) -> AsyncEngine:
+# Execution option of read sessions: on SQLite their transactions begin DEFERRED (see _sqlite_begin).
+READ_ONLY = "scorecard_read_only"
+
+
+def make_engine(
+    settings: DatabaseSettings, application_name: str, *, statement_timeout_seconds: float | None = None
+) -> AsyncEngine:
+    """`statement_timeout_seconds`: PostgreSQL's statement_timeout for every session of this engine (the API's
+    reads); a write session lifts it for its own transaction (shared.ingest.locks.bound_write_waits)."""
     url = settings.url
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=settings.echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
+    connect_args: dict[str, str] = {"application_name": application_name}
+    if statement_timeout_seconds is not None:
+        connect_args["options"] = f"-c statement_timeout={max(1, round(statement_timeout_seconds * 1000))}"
     return create_async_engine(
-        url,
-        echo=settings.echo,
-        pool_size=settings.pool_size,
-        pool_pre_ping=True,
-        connect_args={"application_name": application_name},
+        url, echo=settings.echo, pool_size=settings.pool_size, pool_pre_ping=True, connect_args=connect_args
     )
 
 
@@ -61,11 +68,14 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
     # IMMEDIATE takes the write lock up front: two writers (collector jobs, a push) then queue on
     # busy_timeout instead of deadlocking on a read→write upgrade ("database is locked").
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read session begins DEFERRED: under WAL it reads its snapshot while a writer writes, never waiting.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker[AsyncSession]:
+    """Sessions of an engine; `read_only` ones never take SQLite's write lock (they must not write)."""
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return async_sessionmaker(bind, expire_on_commit=False)
 
 
 def is_postgres(bind: AsyncSession | AsyncEngine | Engine) -> bool:

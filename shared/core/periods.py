@@ -96,5 +96,7 @@ def series(start: date, end: date, granularity: Granularity) -> list[Period]:
     p = containing(start, granularity)
     while p.start <= end:
         out.append(p)
+        if p.end == date.max:  # 9999-12-31 has no next day
+            break
         p = containing(p.end + timedelta(days=1), granularity)
     return out

@@ -198,8 +198,11 @@ class TestConcurrentIdempotency:
         }
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 async def test_a_body_that_is_not_json_gets_a_422_naming_where_it_breaks(client, qingshan_key) -> None:
-    r = await client.post("/v1/observations", content=b'{"observations": [', headers=qingshan_key)
+    r = await client.post("/v1/observations", content=b'{"observations": [', headers={**qingshan_key, **JSON})
     assert r.status_code == 422
     [detail] = r.json()["error"]["details"]
     assert detail["field"] == "body" and detail["message"].startswith("Invalid JSON") and "line 1" in detail["message"]

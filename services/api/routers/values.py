@@ -11,6 +11,8 @@ from services.api.schemas.values import ValueOut, ValuesOut
 from shared.core import clock
 from shared.core.errors import InvalidInput, Problem
 from shared.core.periods import Granularity, Period, parse_period, series
+from shared.core.settings import ApiSettings
+from shared.org_units import store as org_store
 from shared.values import compute
 from shared.values import query as value_query
 
@@ -37,6 +39,18 @@ def _periods(period: str | None, start: date | None, end: date | None, granulari
     return out
 
 
+def _within_limits(api: ApiSettings, codes: list[str], units: int, periods: int) -> None:
+    """One request's work is bounded: indicators (a repeated code counts again) and periods × units × indicators."""
+    if len(codes) > api.max_indicators:
+        msg = f"{len(codes)} indicator codes given (repeats count); at most {api.max_indicators} per request"
+        raise InvalidInput(msg, [Problem(msg, field="indicator")])
+    cells = len(codes) * units * periods
+    if cells > api.max_value_cells:
+        msg = (f"{len(codes)} indicators × {units} units × {periods} periods = {cells} values; at most "
+               f"{api.max_value_cells} per request — ask for fewer, or use a coarser granularity")
+        raise InvalidInput(msg, [Problem(msg, field="indicator")])
+
+
 @router.get("/values", response_model=ValuesOut)
 async def get_values(
     session: ReadSessionDep,
@@ -50,13 +64,11 @@ async def get_values(
     children: bool = Query(False, description="values of the unit's direct children instead of the unit"),
 ) -> ValuesOut:
     codes = [c.strip() for item in indicator for c in item.split(",") if c.strip()]
+    periods = _periods(period, start, end, granularity)
+    units = len(await org_store.list_units(session, parent=org)) if children else 1
+    _within_limits(settings.api, codes, units, len(periods))
     rows = await value_query.values(
-        session,
-        indicator_codes=codes,
-        org=org,
-        children=children,
-        periods=_periods(period, start, end, granularity),
-        scoring=settings.scoring,
+        session, indicator_codes=codes, org=org, children=children, periods=periods, scoring=settings.scoring
     )
     return ValuesOut(
         values=[

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.api.schemas.strict import Flag, Integer, Number
+
 
 class OrgUnitOut(BaseModel):
     code: str
@@ -55,18 +57,23 @@ class TargetOut(BaseModel):
     rounded_up: bool = Field(default=False, description="a derived count target rounded up to whole items")
 
 
+# 'self' or one of shared.org_units.models LEVELS / KINDS: a scope no unit can have would never apply.
+AppliesTo = Literal["self", "province", "city", "county", "township", "village", "region", "zone", "department"]
+
+
 class TargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    indicator: str
-    org: str
-    applies_to: str = Field(default="self", description="'self', or a level/kind every unit under org gets")
-    year: int = Field(ge=2000, le=2100)
-    half: Literal[0, 1, 2] = Field(default=0, description="0 = whole year, 1 or 2 = half-year target")
+    indicator: str = Field(min_length=1, max_length=32)
+    org: str = Field(min_length=1, max_length=24)
+    applies_to: AppliesTo = Field(default="self", description="'self', or a level/kind every unit under org gets")
+    year: Integer = Field(ge=2000, le=2100)
+    half: Integer = Field(default=0, ge=0, le=2, description="0 = whole year, 1 or 2 = half-year target")
     comparator: Literal[">=", "<=", "="] | None = None
-    number: float | None = Field(default=None, allow_inf_nan=False)
+    # A target is a share, a count or a score: never negative; bounded so every read can compute with it.
+    number: Number | None = Field(default=None, ge=0, le=1e12)
     text: str | None = Field(default=None, max_length=500)
-    baseline: bool = False
+    baseline: Flag = False
 
     @model_validator(mode="after")
     def _number_or_text(self) -> TargetIn:

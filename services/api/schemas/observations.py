@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from services.api.schemas.strict import IsoDate, Number
 
 
 class ObservationBody(BaseModel):
@@ -12,10 +12,10 @@ class ObservationBody(BaseModel):
 
     indicator: str = Field(min_length=1, max_length=32, examples=["QS-07"])
     org: str = Field(min_length=1, max_length=24, examples=["150204001000"])
-    date: date
-    numerator: float | None = Field(default=None, allow_inf_nan=False)
-    denominator: float | None = Field(default=None, allow_inf_nan=False)
-    value: float | None = Field(default=None, allow_inf_nan=False)
+    date: IsoDate
+    numerator: Number | None = None
+    denominator: Number | None = None
+    value: Number | None = None
 
 
 class ObservationsPush(BaseModel):

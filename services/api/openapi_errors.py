@@ -1,0 +1,67 @@
+"""The `{"error": …}` shape in the OpenAPI document: one named component (`Error`) on every 4xx and 503 response
+of every operation, so generated clients and schema checks read errors as the API sends them (errors.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+_REF = "#/components/schemas/{model}"
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="machine-readable: invalid_input, not_found, unauthorized, forbidden, conflict, "
+                                  "payload_too_large, unsupported_media_type, busy, timeout, database_unavailable …")
+    message: str = Field(description="what is wrong and what to do, for a person")
+    details: list[Any] = Field(description="for bad input: one {row, field, message} per problem")
+
+
+class Error(BaseModel):
+    error: ErrorInfo
+
+
+def _content() -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}
+
+
+def _document(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    error_schema = Error.model_json_schema(ref_template=_REF)
+    components.update(error_schema.pop("$defs", {}))
+    components["Error"] = error_schema
+    for path in schema.get("paths", {}).values():
+        for method in _METHODS:
+            operation = path.get(method)
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                if status.startswith("4") or status == "503":
+                    response["content"] = _content()
+            responses.setdefault("422", {"description": "bad input: every problem listed in error.details"})
+            responses["422"]["content"] = _content()
+            responses.setdefault("4XX", {"description": "refused: see error.code and error.message"})
+            responses["4XX"]["content"] = _content()
+            responses["503"] = {
+                "description": "the database is unavailable or busy; retry after Retry-After seconds",
+                "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+                "content": _content(),
+            }
+    # FastAPI's own validation-error schemas describe a shape this API never sends.
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+
+
+def install(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _document(build())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

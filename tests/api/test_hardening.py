@@ -1,0 +1,314 @@
+"""The API under bad input (issue 9): NUL characters, dates at the end of time, long keys, bad targets, strict
+bodies, body and request-size limits, headers, reads behind a key, the error shape in OpenAPI. Every refusal is a
+4xx in the one error shape and writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.deps import Database
+from services.api.main import create_app
+from shared.core.settings import ApiSettings, Settings
+from shared.observations.models import Observation
+from shared.targets.models import Target
+from tests.builders import FUQIANG, QINGSHAN, obs, push_body
+from tests.conftest import MakeKey, bearer
+
+
+def refused(r: httpx.Response, status: int = 422, field: str | None = None) -> dict:
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert set(error) == {"code", "message", "details"} and error["message"]
+    if field is not None:
+        assert field in [d["field"] for d in error["details"]], error
+    return error
+
+
+async def count(session: AsyncSession, model: type) -> int:
+    return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+@pytest.fixture
+async def admin(make_key: MakeKey) -> dict[str, str]:
+    return bearer(await make_key("admin"))
+
+
+def app_client(settings: Settings, database: Database) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, database)), base_url="http://api")
+
+
+@pytest.fixture
+async def tight(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app with small limits."""
+    api = ApiSettings(max_body_bytes=2048, max_indicators=3, max_value_cells=40)
+    async with app_client(settings.model_copy(update={"api": api}), database) as c:
+        yield c
+
+
+TARGET = {"indicator": "QS-08", "org": QINGSHAN, "year": 2030, "comparator": ">=", "number": 90}
+
+NUL_READS = [
+    ("/v1/indicators/QS%0007", "path"),
+    ("/v1/org-units/150204%00000000", "path"),
+    ("/v1/org-units?parent=1502%0004", "query"),
+    ("/v1/indicators?plan=a%00b", "query"),
+    ("/v1/targets?indicator=QS-07%00", "query"),
+    (f"/v1/values?indicator=QS-07%00&org={QINGSHAN}&period=2022-05", "query"),
+    (f"/v1/values?indicator=QS-07&org={QINGSHAN}%00&period=2022-05", "query"),
+    ("/v1/ingest-runs?source=%00", "query"),
+    ("/v1/ratings/overdue?org=%00", "query"),
+    ("/v1/scores?scheme=%00&period=2022H1", "query"),
+]
+
+
+class TestNulCharacters:
+    @pytest.mark.parametrize(("url", "field"), NUL_READS)
+    async def test_in_a_path_or_query_is_a_422(self, client, url: str, field: str) -> None:
+        assert "NUL" in refused(await client.get(url), 422, field)["message"]
+
+    async def test_in_a_push_body_is_a_422_and_nothing_is_written(self, client, admin, session) -> None:
+        body = push_body(obs("QS-07\u0000", FUQIANG, "2022-05-31", 1, 2))
+        refused(await client.post("/v1/observations", json=body, headers=admin), 422, "body")
+        assert await count(session, Observation) == 0
+
+    async def test_in_a_target_text_is_a_422(self, client, admin, session) -> None:
+        before = await count(session, Target)
+        body = {"targets": [{**TARGET, "number": None, "comparator": None, "text": "随时\u0000布点"}]}
+        refused(await client.put("/v1/targets", json=body, headers=admin), 422, "body")
+        assert await count(session, Target) == before
+
+    async def test_in_a_followup_path_is_a_422(self, client, admin) -> None:
+        r = await client.post("/v1/ratings/r1%00/followup", json={"state": "核实中"}, headers=admin)
+        refused(r, 422, "path")
+
+    async def test_an_escaped_backslash_before_u0000_is_plain_text(self, client, admin) -> None:
+        # JSON "a\\u0000" is the six characters a \ u 0 0 0 0, not a NUL.
+        body = b'{"targets": [{"indicator": "QS-08", "org": "%s", "year": 2030, "text": "a\\\\u0000"}]}' % (
+            QINGSHAN.encode()
+        )
+        r = await client.put("/v1/targets", content=body, headers={**admin, "Content-Type": "application/json"})
+        assert r.status_code == 200, r.text
+
+
+class TestDatesAtTheEndOfTime:
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"from": "9999-12-01", "to": "9999-12-31", "granularity": "day"},
+            {"from": "9999-01-01", "to": "9999-12-31", "granularity": "month"},
+            {"from": "9999-01-01", "to": "9999-12-31", "granularity": "year"},
+            {"period": "9999-12-31"},
+            {"period": "9999"},
+        ],
+    )
+    async def test_a_series_ending_on_9999_12_31_is_no_5xx(self, client, params: dict) -> None:
+        r = await client.get("/v1/values", params={"indicator": "QS-07", "org": QINGSHAN, **params})
+        assert r.status_code < 500, r.text
+
+
+class TestIdempotencyKeyLength:
+    async def test_a_key_of_the_allowed_200_characters_is_stored_and_replays(self, client, admin) -> None:
+        headers = {**admin, "Idempotency-Key": "k" * 200}
+        body = push_body(obs("QS-07", FUQIANG, "2022-05-31", 1, 2))
+        first = await client.post("/v1/observations", json=body, headers=headers)
+        assert first.status_code == 200, first.text
+        again = await client.post("/v1/observations", json=body, headers=headers)
+        assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+
+    async def test_a_key_over_200_characters_is_a_422(self, client, admin) -> None:
+        body = push_body(obs("QS-07", FUQIANG, "2022-05-31", 1, 2))
+        r = await client.post("/v1/observations", json=body, headers={**admin, "Idempotency-Key": "k" * 201})
+        refused(r, 422, "idempotency-key")
+
+
+class TestBadTargets:
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"number": -5}, "targets[0].number"),
+            ({"applies_to": "street"}, "targets[0].applies_to"),
+            ({"applies_to": "county-level-units-all"}, "targets[0].applies_to"),
+            ({"number": True}, "targets[0].number"),
+            ({"number": "90"}, "targets[0].number"),
+            ({"year": "2030"}, "targets[0].year"),
+            ({"half": True}, "targets[0].half"),
+            ({"indicator": "Q" * 40}, "targets[0].indicator"),
+        ],
+    )
+    async def test_is_a_422_and_reads_still_work(self, client, admin, session, change: dict, field: str) -> None:
+        before = await count(session, Target)
+        refused(await client.put("/v1/targets", json={"targets": [{**TARGET, **change}]}, headers=admin), 422, field)
+        assert await count(session, Target) == before
+        assert (await client.get("/v1/targets", params={"indicator": "QS-08"})).status_code == 200
+        r = await client.get("/v1/values", params={"indicator": "QS-08", "org": QINGSHAN, "period": "2030"})
+        assert r.status_code == 200, r.text
+
+
+class TestStrictPushBodies:
+    @pytest.mark.parametrize(
+        ("row", "field"),
+        [
+            ({"numerator": True}, "observations[0].numerator"),
+            ({"denominator": "12"}, "observations[0].denominator"),
+            ({"value": False}, "observations[0].value"),
+            ({"date": 1653955200}, "observations[0].date"),
+            ({"date": "1653955200"}, "observations[0].date"),
+        ],
+    )
+    async def test_a_value_of_the_wrong_json_type_is_a_422(self, client, admin, session, row, field) -> None:
+        body = push_body({**obs("QS-07", FUQIANG, "2022-05-31", 1, 2), **row})
+        refused(await client.post("/v1/observations", json=body, headers=admin), 422, field)
+        assert await count(session, Observation) == 0
+
+    async def test_integers_are_numbers(self, client, admin) -> None:
+        body = push_body(obs("QS-07", FUQIANG, "2022-05-31", 1, 2))
+        assert (await client.post("/v1/observations", json=body, headers=admin)).status_code == 200
+
+    async def test_a_duplicate_key_is_a_422(self, client, admin, session) -> None:
+        raw = (b'{"observations": [{"indicator": "QS-07", "org": "%s", "date": "2022-05-31", '
+               b'"numerator": 1, "denominator": 2, "numerator": 2}]}' % FUQIANG.encode())
+        r = await client.post("/v1/observations", content=raw, headers={**admin, "Content-Type": "application/json"})
+        assert "duplicate key" in refused(r, 422, "body")["message"]
+        assert await count(session, Observation) == 0
+
+    async def test_a_duplicate_key_in_a_target_body_is_a_422(self, client, admin) -> None:
+        raw = b'{"targets": [], "targets": [{"indicator": "QS-08"}]}'
+        r = await client.put("/v1/targets", content=raw, headers={**admin, "Content-Type": "application/json"})
+        assert "duplicate key" in refused(r, 422, "body")["message"]
+
+    @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+    async def test_a_body_that_is_not_declared_json_is_a_415(self, client, admin, session, content_type) -> None:
+        headers = {**admin, **({"Content-Type": content_type} if content_type else {})}
+        raw = b'{"observations": [{"indicator": "QS-07", "org": "%s", "date": "2022-05-31", "value": 1}]}' % (
+            FUQIANG.encode()
+        )
+        r = await client.post("/v1/observations", content=raw, headers=headers)
+        assert refused(r, 415)["code"] == "unsupported_media_type"
+        assert await count(session, Observation) == 0
+
+    async def test_json_with_a_charset_is_json(self, client, admin) -> None:
+        raw = b'{"observations": [{"indicator": "QS-07", "org": "%s", "date": "2022-05-31", "numerator": 1, ' \
+              b'"denominator": 2}]}' % FUQIANG.encode()
+        headers = {**admin, "Content-Type": "application/json; charset=utf-8"}
+        assert (await client.post("/v1/observations", content=raw, headers=headers)).status_code == 200
+
+
+class TestRequestLimits:
+    async def test_a_body_over_the_cap_is_a_413_by_its_content_length(self, tight, admin, session) -> None:
+        body = push_body(*[obs("QS-07", FUQIANG, f"2022-05-{d:02d}", 1, 2) for d in range(1, 29)])
+        r = await tight.post("/v1/observations", json=body, headers=admin)
+        assert refused(r, 413)["code"] == "payload_too_large"
+        assert await count(session, Observation) == 0
+
+    async def test_a_streamed_body_over_the_cap_is_a_413(self, tight, admin) -> None:
+        read = 0
+
+        async def chunks() -> AsyncIterator[bytes]:
+            nonlocal read
+            yield b'{"observations": ['
+            for _ in range(1000):
+                read += 1
+                yield b'{"indicator": "QS-07", "org": "150204004000", "date": "2022-05-31", "value": 1},'
+
+        headers = {**admin, "Content-Type": "application/json"}
+        r = await tight.post("/v1/observations", content=chunks(), headers=headers)
+        assert "content-length" not in {k.lower() for k in r.request.headers}
+        refused(r, 413)
+
+    async def test_more_indicators_than_allowed_is_a_422_repeats_counted(self, tight) -> None:
+        r = await tight.get("/v1/values", params={"indicator": ["QS-07"] * 4, "org": QINGSHAN, "period": "2022-05"})
+        assert "repeats count" in refused(r, 422, "indicator")["message"]
+
+    async def test_periods_times_units_times_indicators_is_bounded(self, tight) -> None:
+        params = {"indicator": "QS-07,QS-08", "org": QINGSHAN, "from": "2022-05-01", "to": "2022-05-31",
+                  "granularity": "day"}
+        assert "62 values" in refused(await tight.get("/v1/values", params=params), 422)["message"]
+        params = {"indicator": "QS-07", "org": QINGSHAN, "children": "true", "from": "2022-01", "to": "2022-12"}
+        params = {**params, "from": "2022-01-01", "to": "2022-12-31"}
+        refused(await tight.get("/v1/values", params=params), 422, "indicator")
+
+    async def test_within_the_limits_is_answered(self, tight) -> None:
+        r = await tight.get("/v1/values", params={"indicator": ["QS-07"] * 3, "org": QINGSHAN, "period": "2022-05"})
+        assert r.status_code == 200, r.text
+
+
+class TestHeaders:
+    async def test_every_answer_says_nosniff_and_no_framing(self, client) -> None:
+        for r in (await client.get("/v1/indicators"), await client.get("/v1/nope"), await client.get("/docs")):
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
+            assert r.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+
+    async def test_writes_are_not_cached_reads_may_be(self, client, admin) -> None:
+        r = await client.put("/v1/targets", json={"targets": [TARGET]}, headers=admin)
+        assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+        refused(await client.post("/v1/observations", json={}, headers=admin))
+        assert "no-store" not in (await client.get("/v1/indicators")).headers.get("Cache-Control", "")
+
+    async def test_no_cors_by_default(self, client) -> None:
+        r = await client.get("/v1/indicators", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in r.headers
+
+    async def test_cors_allows_only_the_listed_origins(self, settings, database) -> None:
+        api = ApiSettings(cors_origins=["https://dash.example"])
+        async with app_client(settings.model_copy(update={"api": api}), database) as c:
+            ok = await c.get("/v1/indicators", headers={"Origin": "https://dash.example"})
+            assert ok.headers["access-control-allow-origin"] == "https://dash.example"
+            other = await c.get("/v1/indicators", headers={"Origin": "https://evil.example"})
+            assert "access-control-allow-origin" not in other.headers
+
+
+class TestReadsBehindAKey:
+    @pytest.fixture
+    async def closed(self, settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+        api = ApiSettings(read_requires_key=True)
+        async with app_client(settings.model_copy(update={"api": api}), database) as c:
+            yield c
+
+    @pytest.mark.parametrize("url", ["/v1/ingest-runs", "/metrics", "/v1/indicators", "/v1/ratings/overdue"])
+    async def test_need_a_key(self, closed, make_key: MakeKey, url: str) -> None:
+        assert refused(await closed.get(url), 401)["code"] == "unauthorized"
+        r = await closed.get(url, headers=bearer(await make_key("viewer")))
+        assert r.status_code == 200, r.text
+
+    async def test_health_stays_open(self, closed) -> None:
+        assert (await closed.get("/healthz")).status_code == 200
+
+
+class TestErrorShapeInOpenAPI:
+    async def test_every_operation_documents_its_4xx_and_503_as_the_error_schema(self, client) -> None:
+        spec = (await client.get("/openapi.json")).json()
+        error = spec["components"]["schemas"]["Error"]
+        assert error["required"] == ["error"]
+        info = spec["components"]["schemas"]["ErrorInfo"]
+        assert set(info["required"]) == {"code", "message", "details"}
+        ref = {"$ref": "#/components/schemas/Error"}
+        operations = [(p, m, op) for p, ops in spec["paths"].items() for m, op in ops.items()]
+        assert len(operations) > 15
+        for path, method, op in operations:
+            codes = [c for c in op["responses"] if c.startswith("4") or c == "503"]
+            assert {"4XX", "422", "503"} <= set(codes), (path, method)
+            for c in codes:
+                assert op["responses"][c]["content"]["application/json"]["schema"] == ref, (path, method, c)
+        assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+class TestCliNames:
+    def test_a_key_name_over_the_column_is_a_clear_message(self, pg_url, monkeypatch, capsys) -> None:
+        from services.api.cli import main
+        from shared.core.settings import get_settings
+
+        monkeypatch.setenv("SCORECARD_DB__URL", pg_url)
+        get_settings.cache_clear()
+        try:
+            with pytest.raises(SystemExit) as stopped:
+                main(["keys", "create", "--name", "n" * 101, "--role", "viewer"])
+        finally:
+            get_settings.cache_clear()
+        assert stopped.value.code == 2
+        err = capsys.readouterr().err
+        assert "--name" in err and "too long; at most 59" in err and "Traceback" not in err
