@@ -253,7 +253,7 @@ def bare_copy_merge(conn: psycopg.Connection[Any], rows: Iterable[tuple[Any, ...
 
 def load_base(url: str, plan: Plan, cat: Catalogue) -> None:
     """Every figure before the push window, COPYed straight into observations (set-up, not measured), then
-    the monthly pre-aggregate built from them in one statement per indicator."""
+    every pre-aggregate rebuilt from them by the product (preaggregate.rebuild_all)."""
     now = datetime.now().astimezone()
     total = plan.rows_per_day * len(plan.base_days)
     done = 0
@@ -273,32 +273,18 @@ def load_base(url: str, plan: Plan, cat: Catalogue) -> None:
             if done == total or done % 1_000_000 < 200_000:
                 rate = done / (time.perf_counter() - started)
                 log(f"  generated + loaded {done:,} / {total:,} rows ({100 * done / total:.0f} %, {rate:,.0f} rows/s)")
-        for code, ind_id, _ in cat.indicators:
-            conn.execute(_MONTHS_SQL, {"ind": ind_id})
-            conn.commit()
-            log(f"  monthly pre-aggregate built for {code}")
-    asyncio.run(_rebuild_region_level(url))
-    log("  region-level pre-aggregate built (the product's preaggregate.rebuild_all_rollups)")
+    asyncio.run(_rebuild_preaggregates(url))
+    log("  monthly and region-level pre-aggregates built (the product's preaggregate.rebuild_all)")
     with psycopg.connect(libpq(url), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     log("  VACUUM ANALYZE done")
 
 
-async def _rebuild_region_level(url: str) -> None:
+async def _rebuild_preaggregates(url: str) -> None:
     engine = make_engine(DatabaseSettings(url=url), "scorecard-bench")
     async with make_sessionmaker(engine)() as session, session.begin():
-        await preaggregate.rebuild_all_rollups(session)
+        await preaggregate.rebuild_all(session)
     await engine.dispose()
-
-
-_MONTHS_SQL = """
-INSERT INTO observation_months (indicator_id, org_id, month, days, sum_numerator, sum_denominator, sum_value,
-    last_date, last_numerator, last_denominator, last_value)
-SELECT indicator_id, org_id, date_trunc('month', obs_date)::date, count(*), sum(numerator), sum(denominator),
-    sum(value), max(obs_date), (array_agg(numerator ORDER BY obs_date DESC))[1],
-    (array_agg(denominator ORDER BY obs_date DESC))[1], (array_agg(value ORDER BY obs_date DESC))[1]
-FROM observations WHERE indicator_id = %(ind)s GROUP BY 1, 2, 3
-"""
 
 
 # ---------------------------------------------------------------- the API as a real process

@@ -9,6 +9,7 @@ from shared.observations.models import (
     Observation,
     ObservationHistory,
     ObservationMonth,
+    ObservationWrite,
     RollupMonth,
 )
 from shared.org_units.models import OrgUnit, OrgUnitAlias, OrgUnitPath
@@ -48,6 +49,7 @@ __all__ = [
     "Observation",
     "ObservationHistory",
     "ObservationMonth",
+    "ObservationWrite",
     "OrgUnit",
     "OrgUnitAlias",
     "OrgUnitPath",

@@ -1,5 +1,6 @@
 """Operator commands of the API process: serve; create / revoke / list API keys (printed once); import an
-official division list into the org tree (org-units import)."""
+official division list into the org tree (org-units import); compare the pre-aggregates with the raw figures
+or rebuild them (preaggregates check | rebuild)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from shared.core import clock
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.errors import ScorecardError
 from shared.core.settings import Settings, get_settings
-from shared.observations import org_tree
+from shared.observations import org_tree, preaggregate
 
 OPERATOR = "operator-cli"
 
@@ -50,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     imp = units.add_parser("import", help="import an official division CSV (code,name,level,parent_code)")
     imp.add_argument("file", type=Path)
     imp.add_argument("--prefix", help="import only this unit's subtree, e.g. 150200 (包头市)")
+    pre = sub.add_parser("preaggregates", help="the monthly pre-aggregates (observation_months, rollup_months)")
+    pre_action = pre.add_subparsers(dest="action", required=True)
+    pre_action.add_parser("check", help="compare every pre-aggregate with the raw figures; exit 1 on a difference")
+    pre_action.add_parser("rebuild", help="rebuild every pre-aggregate from the raw figures")
     return p
 
 
@@ -66,6 +71,8 @@ def main(argv: list[str]) -> int:
         )
         return 0
     try:
+        if args.command == "preaggregates":
+            return asyncio.run(_preaggregates(settings, args.action))
         asyncio.run(_org_units(settings, args) if args.command == "org-units" else _keys(settings, args))
     except ScorecardError as exc:
         print(f"error: {exc.message}")
@@ -94,6 +101,28 @@ async def _org_units(settings: Settings, args: argparse.Namespace) -> None:
         print(f"org units imported: {change.summary()}; roll-ups rebuilt")
     else:
         print(f"nothing changed: {change.unchanged} units already as in the file")
+
+
+async def _preaggregates(settings: Settings, action: str) -> int:
+    """check: read-only, lists each differing row (at most 50) and exits 1 if any; rebuild: one transaction."""
+    engine = make_engine(settings.db, "scorecard-cli")
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            if action == "rebuild":
+                await preaggregate.rebuild_all(session)
+                print("pre-aggregates rebuilt from the raw figures")
+                return 0
+            found = await preaggregate.check(session)
+    finally:
+        await engine.dispose()
+    for d in found[:50]:
+        print(f"{d.table} {d.indicator} {d.org} {d.month}: stored {d.stored}, raw figures give {d.expected}")
+    if found:
+        print(f"{len(found)} pre-aggregate rows differ from the raw figures; "
+              "`python -m services.api preaggregates rebuild` repairs them")
+        return 1
+    print("pre-aggregates agree with the raw figures")
+    return 0
 
 
 async def _keys(settings: Settings, args: argparse.Namespace) -> None:

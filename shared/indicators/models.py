@@ -45,6 +45,8 @@ class Indicator(Base):
     denominator_label: Mapped[str | None] = mapped_column(String(200))
     measure: Mapped[str] = mapped_column(String(8))
     factor: Mapped[float] = mapped_column(Float, default=1.0)
+    # The largest figure accepted for this indicator (numerator, denominator, value); NULL = the global bound.
+    max_figure: Mapped[float | None] = mapped_column(Float)
     time_aggregation: Mapped[str] = mapped_column(String(8))
     rollup: Mapped[str] = mapped_column(String(8))
     direction: Mapped[str | None] = mapped_column(String(8))

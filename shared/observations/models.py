@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, String
+from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.core.db import Base
+
+# Sums are NUMERIC, not float8: a month's sum is kept in step by adding (new − old), and in float8 a large
+# figure corrected away leaves its rounding error behind for good (10¹² + 0.1, then 10¹² → 1, reads
+# 1.0999755859375). Each figure enters as CAST(x AS NUMERIC) — its 15 significant digits, the same in the
+# write, the rebuild and the check — and sums of those are exact and cannot overflow. Fixed-scale integers would
+# be faster but need a scale per indicator and overflow a bigint on a province-year of large counts.
+# The raw figures stay float8 (bounded, see validate.MAX_FIGURE): one figure is a double either way.
+Sum = Numeric(asdecimal=True)
+
+
+class ObservationWrite(Base):
+    """One call of the write path (a push, a collector run's figures, a ratings write): the id stamped on
+    every figure it writes (`observations.write_id`) and every version it replaces, so a write recognises its
+    own rows — never by the clock, which two writes may share."""
+
+    __tablename__ = "observation_writes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(120))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Observation(Base):
@@ -24,6 +46,9 @@ class Observation(Base):
     source: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str] = mapped_column(String(120))
+    # The write that set this version (no foreign key: checking one per figure would slow the merge; NULL for
+    # figures written before revision 0005).
+    write_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class ObservationHistory(Base):
@@ -42,8 +67,10 @@ class ObservationHistory(Base):
     source: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str] = mapped_column(String(120))
+    write_id: Mapped[int | None] = mapped_column(Integer)  # the write that had set this version
     replaced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     replaced_by: Mapped[str] = mapped_column(String(120))
+    replaced_write_id: Mapped[int | None] = mapped_column(Integer)  # the write that replaced it
 
 
 class ObservationMonth(Base):
@@ -56,9 +83,9 @@ class ObservationMonth(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True, index=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the month
     days: Mapped[int] = mapped_column(Integer)
-    sum_numerator: Mapped[float | None] = mapped_column(Float)
-    sum_denominator: Mapped[float | None] = mapped_column(Float)
-    sum_value: Mapped[float | None] = mapped_column(Float)
+    sum_numerator: Mapped[Decimal | None] = mapped_column(Sum)
+    sum_denominator: Mapped[Decimal | None] = mapped_column(Sum)
+    sum_value: Mapped[Decimal | None] = mapped_column(Sum)
     last_date: Mapped[date] = mapped_column(Date)
     last_numerator: Mapped[float | None] = mapped_column(Float)
     last_denominator: Mapped[float | None] = mapped_column(Float)
@@ -76,12 +103,12 @@ class RollupMonth(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True, index=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     units: Mapped[int] = mapped_column(Integer)
-    sum_numerator: Mapped[float | None] = mapped_column(Float)
-    sum_denominator: Mapped[float | None] = mapped_column(Float)
-    sum_value: Mapped[float | None] = mapped_column(Float)
-    last_numerator: Mapped[float | None] = mapped_column(Float)
-    last_denominator: Mapped[float | None] = mapped_column(Float)
-    last_value: Mapped[float | None] = mapped_column(Float)
+    sum_numerator: Mapped[Decimal | None] = mapped_column(Sum)
+    sum_denominator: Mapped[Decimal | None] = mapped_column(Sum)
+    sum_value: Mapped[Decimal | None] = mapped_column(Sum)
+    last_numerator: Mapped[Decimal | None] = mapped_column(Sum)  # Σ of the units' latest figures
+    last_denominator: Mapped[Decimal | None] = mapped_column(Sum)
+    last_value: Mapped[Decimal | None] = mapped_column(Sum)
 
 
 class IndicatorLevel(Base):

@@ -1,10 +1,14 @@
 """The pre-aggregates kept in step with every figure write (PRODUCT.md §6: roll-ups in milliseconds):
 `observation_months` per unit × month and `rollup_months` per region × month, plus the reporting levels.
-Driven by `store.FigureWriter` inside its transaction (start → note per chunk → refresh once); never on its own."""
+Driven by `store.FigureWriter` inside its transaction (start → note per chunk → refresh once); `rebuild_all`
+rebuilds everything from the raw figures and `check` compares every stored row with them (operators, tests).
+Sums are NUMERIC (see models.py): every figure enters a sum as CAST(x AS NUMERIC), here and in the reads."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,8 +20,9 @@ _MONTH_COLUMNS = ("indicator_id, org_id, month, days, sum_numerator, sum_denomin
                   "last_numerator, last_denominator, last_value")
 # The sums and the latest figure of (indicator, unit, month) groups over `{rows}`, which has obs_date, month.
 _AGGREGATE = """
-    SELECT indicator_id, org_id, month, count(*), sum(numerator), sum(denominator), sum(value),
-        max(obs_date), max(CASE WHEN rn = 1 THEN numerator END), max(CASE WHEN rn = 1 THEN denominator END),
+    SELECT indicator_id, org_id, month, count(*), sum(CAST(numerator AS NUMERIC)),
+        sum(CAST(denominator AS NUMERIC)), sum(CAST(value AS NUMERIC)), max(obs_date),
+        max(CASE WHEN rn = 1 THEN numerator END), max(CASE WHEN rn = 1 THEN denominator END),
         max(CASE WHEN rn = 1 THEN value END)
     FROM (SELECT indicator_id, org_id, month, obs_date, numerator, denominator, value,
                  row_number() OVER (PARTITION BY indicator_id, org_id, month ORDER BY obs_date DESC) AS rn
@@ -34,6 +39,10 @@ def _plus(column: str) -> str:
 def _later(column: str) -> str:
     return (f"CASE WHEN excluded.last_date > observation_months.last_date THEN excluded.{column} "
             f"ELSE observation_months.{column} END")
+
+
+def _exact(column: str) -> str:
+    return f"CAST({column} AS NUMERIC)"
 
 
 def _delta_last(column: str, source: str) -> str:
@@ -87,8 +96,9 @@ def merge_ctes(rows: str, *, incremental: bool) -> str:
         last_numerator = {_delta_last("last_numerator", "num")},
         last_denominator = {_delta_last("last_denominator", "den")},
         last_value = {_delta_last("last_value", "val")}
-    FROM (SELECT w.indicator_id, w.org_id, w.month, sum(w.numerator - w.o_num) AS d_num,
-                 sum(w.denominator - w.o_den) AS d_den, sum(w.value - w.o_val) AS d_val, max(w.obs_date) AS last_day,
+    FROM (SELECT w.indicator_id, w.org_id, w.month, sum({_exact("w.numerator")} - {_exact("w.o_num")}) AS d_num,
+                 sum({_exact("w.denominator")} - {_exact("w.o_den")}) AS d_den,
+                 sum({_exact("w.value")} - {_exact("w.o_val")}) AS d_val, max(w.obs_date) AS last_day,
                  (array_agg(w.numerator ORDER BY w.obs_date DESC))[1] AS last_num,
                  (array_agg(w.denominator ORDER BY w.obs_date DESC))[1] AS last_den,
                  (array_agg(w.value ORDER BY w.obs_date DESC))[1] AS last_val
@@ -175,7 +185,8 @@ _ROLLUP_INSERT = """
     INSERT INTO rollup_months (indicator_id, org_id, month, units, sum_numerator, sum_denominator, sum_value,
         last_numerator, last_denominator, last_value)
     SELECT a.indicator_id, a.org_id, a.month, count(*), sum(m.sum_numerator), sum(m.sum_denominator),
-        sum(m.sum_value), sum(m.last_numerator), sum(m.last_denominator), sum(m.last_value)
+        sum(m.sum_value), sum(CAST(m.last_numerator AS NUMERIC)), sum(CAST(m.last_denominator AS NUMERIC)),
+        sum(CAST(m.last_value AS NUMERIC))
     FROM {keys} a JOIN org_unit_paths p ON p.ancestor_id = a.org_id
     JOIN observation_months m ON m.indicator_id = a.indicator_id AND m.org_id = p.descendant_id AND m.month = a.month
     GROUP BY a.indicator_id, a.org_id, a.month"""
@@ -212,3 +223,102 @@ async def rebuild_all_rollups(session: AsyncSession) -> None:
             "ON CONFLICT DO NOTHING"
         )
     )
+
+
+async def rebuild_all(session: AsyncSession) -> None:
+    """Rebuild every pre-aggregate from the raw figures: each unit's months, then the region rows and the
+    reporting levels. For figures loaded around the write path (`bench/`), or to repair what `check` found
+    (`python -m services.api preaggregates rebuild`)."""
+    month = month_start_sql((await session.connection()).dialect.name, "obs_date")
+    raw = (f"(SELECT indicator_id, org_id, {month} AS month, obs_date, numerator, denominator, value "
+           "FROM observations) AS raw")
+    await session.execute(text("DELETE FROM observation_months"))
+    await session.execute(text(f"INSERT INTO observation_months ({_MONTH_COLUMNS}) {_AGGREGATE.format(rows=raw)}"))
+    await rebuild_all_rollups(session)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A pre-aggregate row that disagrees with the raw figures: `stored` or `expected` is None when the row
+    is missing on that side; otherwise both list the compared columns."""
+
+    table: str
+    indicator: str
+    org: str
+    month: date
+    stored: tuple[Any, ...] | None
+    expected: tuple[Any, ...] | None
+
+
+# What each pre-aggregate must hold, recomputed from `observations` alone (written apart from the write path's
+# statements, so a check does not share their mistakes): per unit × month, and per region × month over the
+# units of its subtree that reported.
+_EXPECTED = """
+WITH raw AS (
+    SELECT indicator_id, org_id, {month} AS month, obs_date, numerator, denominator, value FROM observations
+), latest AS (
+    SELECT indicator_id, org_id, month, max(obs_date) AS last_date FROM raw GROUP BY indicator_id, org_id, month
+), months AS (
+    SELECT r.indicator_id, r.org_id, r.month, count(*) AS days, sum(CAST(r.numerator AS NUMERIC)) AS sum_numerator,
+           sum(CAST(r.denominator AS NUMERIC)) AS sum_denominator, sum(CAST(r.value AS NUMERIC)) AS sum_value,
+           l.last_date,
+           max(CASE WHEN r.obs_date = l.last_date THEN r.numerator END) AS last_numerator,
+           max(CASE WHEN r.obs_date = l.last_date THEN r.denominator END) AS last_denominator,
+           max(CASE WHEN r.obs_date = l.last_date THEN r.value END) AS last_value
+    FROM raw r JOIN latest l ON l.indicator_id = r.indicator_id AND l.org_id = r.org_id AND l.month = r.month
+    GROUP BY r.indicator_id, r.org_id, r.month, l.last_date
+), regions AS (
+    SELECT m.indicator_id, p.ancestor_id AS org_id, m.month, count(*) AS units,
+           sum(m.sum_numerator) AS sum_numerator, sum(m.sum_denominator) AS sum_denominator,
+           sum(m.sum_value) AS sum_value, sum(CAST(m.last_numerator AS NUMERIC)) AS last_numerator,
+           sum(CAST(m.last_denominator AS NUMERIC)) AS last_denominator,
+           sum(CAST(m.last_value AS NUMERIC)) AS last_value
+    FROM months m JOIN org_unit_paths p ON p.descendant_id = m.org_id
+    WHERE EXISTS (SELECT 1 FROM org_unit_paths c WHERE c.ancestor_id = p.ancestor_id AND c.depth = 1)
+    GROUP BY m.indicator_id, p.ancestor_id, m.month
+)"""
+_CHECKED = {
+    "observation_months": ("months", ("days", "sum_numerator", "sum_denominator", "sum_value", "last_date",
+                                      "last_numerator", "last_denominator", "last_value")),
+    "rollup_months": ("regions", ("units", "sum_numerator", "sum_denominator", "sum_value", "last_numerator",
+                                  "last_denominator", "last_value")),
+}
+
+
+def _differs(a: str, b: str, pg: bool, exact: bool) -> str:
+    # PostgreSQL compares NUMERIC sums exactly; SQLite has no exact type and sums doubles in scan order, so
+    # there a sum differs when it does beyond rounding (counts and dates are compared exactly).
+    if pg:
+        return f"{a} IS DISTINCT FROM {b}"
+    if exact:
+        return f"NOT ({a} IS {b})"
+    return f"(({a} IS NULL) <> ({b} IS NULL) OR abs({a} - {b}) > 1e-9 * max(abs({a}), abs({b})))"
+
+
+async def check(session: AsyncSession) -> list[Difference]:
+    """Compare every row of `observation_months` and `rollup_months` with the raw figures (PRODUCT.md §6: the
+    pre-aggregates must answer what the raw table would). Returns the differences; none when all is in step."""
+    dialect = (await session.connection()).dialect.name
+    pg = dialect == "postgresql"
+    month = month_start_sql(dialect, "obs_date")
+    out: list[Difference] = []
+    for table, (expected, columns) in _CHECKED.items():
+        stored_cols = ", ".join(f"s.{c}" for c in columns)
+        expected_cols = ", ".join(f"e.{c}" for c in columns)
+        key = "s.indicator_id = e.indicator_id AND s.org_id = e.org_id AND s.month = e.month"
+        differs = " OR ".join(_differs(f"s.{c}", f"e.{c}", pg, c in ("days", "units", "last_date")) for c in columns)
+        names = ("(SELECT code FROM indicators WHERE id = {t}.indicator_id), "
+                 "(SELECT code FROM org_units WHERE id = {t}.org_id), {t}.month")
+        stmt = f"""{_EXPECTED.format(month=month)}
+            SELECT {names.format(t="s")}, {stored_cols}, {expected_cols}, e.indicator_id IS NULL AS missing
+            FROM {table} s LEFT JOIN {expected} e ON {key}
+            WHERE e.indicator_id IS NULL OR {differs}
+            UNION ALL
+            SELECT {names.format(t="e")}, {stored_cols}, {expected_cols}, false
+            FROM {expected} e LEFT JOIN {table} s ON {key} WHERE s.indicator_id IS NULL"""
+        n = len(columns)
+        for row in await session.execute(text(stmt)):
+            stored = None if row[3] is None else tuple(row[3:3 + n])  # days / units: never NULL when stored
+            expected_row = None if row[-1] else tuple(row[3 + n:3 + 2 * n])
+            out.append(Difference(table, row[0] or "?", row[1] or "?", row[2], stored, expected_row))
+    return out

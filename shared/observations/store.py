@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access import audit
@@ -18,13 +18,16 @@ from shared.core.db import analyze_temp_table, empty_temp_table, reset_temp_tabl
 from shared.core.errors import Forbidden, InvalidInput, Problem
 from shared.indicators.models import Indicator
 from shared.observations import preaggregate, validate
-from shared.observations.models import ObservationHistory
+from shared.observations.models import ObservationHistory, ObservationWrite
 from shared.observations.types import Figure
 from shared.org_units import store as org_store
 from shared.org_units.models import OrgUnit
 
 STAGE = "_obs_stage"
-WRITTEN = "_obs_written"  # (key, row) of every figure a chunked writer wrote: row numbers for later conflicts
+WRITTEN = "_obs_written"  # (key, row) of every figure a chunked writer took: row numbers for later conflicts
+# Keys a chunked writer found already stored as sent (so it wrote nothing and its write id is not on them): a
+# later row with that key is a repeat too. Small: an export that repeats the stored figures is skipped by hash.
+SEEN = "_obs_seen"
 _COLUMNS = "indicator_id, org_id, obs_date, numerator, denominator, value"
 _KEY_COLUMNS = "indicator_id, org_id, obs_date, row_no"
 _STAGE_COLUMNS = (
@@ -53,16 +56,17 @@ class Prepared:
 
 
 async def catalogue_maps(
-    session: AsyncSession, unit_codes: Collection[str] | None = None
+    session: AsyncSession, unit_codes: Collection[str] | None = None, *, max_figure: float = validate.MAX_FIGURE
 ) -> tuple[dict[str, validate.IndicatorInfo], dict[str, validate.UnitInfo]]:
-    """Every indicator, and the units named in `unit_codes` (all units when None)."""
+    """Every indicator, and the units named in `unit_codes` (all units when None). An indicator's bound is the
+    smaller of `max_figure` and its own `max_figure` (the catalogue's, where set)."""
     named = select(OrgUnit.code, OrgUnit.id, OrgUnit.valid_from, OrgUnit.valid_to)
     if unit_codes is not None:
         named = named.where(OrgUnit.code.in_(list(unit_codes)))
     indicators = {
-        code: validate.IndicatorInfo(i, m, f)
-        for code, i, m, f in await session.execute(
-            select(Indicator.code, Indicator.id, Indicator.measure, Indicator.factor)
+        code: validate.IndicatorInfo(i, m, f, max_figure if own is None else min(own, max_figure))
+        for code, i, m, f, own in await session.execute(
+            select(Indicator.code, Indicator.id, Indicator.measure, Indicator.factor, Indicator.max_figure)
         )
     }
     units = {
@@ -81,6 +85,7 @@ async def write_observations(
     today: date | None = None,
     partial: bool = False,
     within: int | None = None,
+    max_figure: float = validate.MAX_FIGURE,
 ) -> WriteResult:
     """Validate every figure and write them in the caller's transaction (监测数据, PRODUCT.md §2.1).
 
@@ -89,11 +94,13 @@ async def write_observations(
     A changed figure replaces the current one and the old one goes to observation_history; a resent identical
     figure is counted as unchanged and writes nothing. `within`: an org unit id the figures must all belong
     under (an integration key's subtree); a row outside raises Forbidden and nothing is written.
+    `max_figure`: the largest figure accepted (SCORECARD_OBSERVATIONS__MAX_FIGURE); a figure, or the value it
+    gives, above it (or not finite) is a bad row.
     """
     named = {item.org for item in items}
     # A few units are looked up by code; for many, reading the whole (small) table beats a long IN list.
     writer = await FigureWriter.open(session, source=source, actor=actor, today=today, partial=partial,
-                                     unit_codes=named if len(named) <= 200 else None)
+                                     unit_codes=named if len(named) <= 200 else None, max_figure=max_figure)
     if within is not None:
         await writer.require_within(within, items)
     rejected = await writer.write(writer.prepare(items))
@@ -108,9 +115,13 @@ class FigureWriter:
     audit). The collector prepares chunk k+1 in a thread while PostgreSQL merges chunk k, and never holds more
     than two chunks.
 
-    A key this writer wrote from an earlier chunk may come again (an export's repeated row): with the same values
+    A key this writer took from an earlier chunk may come again (an export's repeated row): with the same values
     it is skipped and counted in `duplicates`; with other values both rows are rejected and the earlier figure is
-    withdrawn (restored to what it was before this write), as the export does not say which one is right.
+    withdrawn (restored to what it was before this write), as the export does not say which one is right — also
+    when the earlier row equalled the stored figure and so wrote nothing.
+
+    Each writer has an id (a row of `observation_writes`), stamped on every figure it writes and every version
+    it replaces: how it recognises its own rows, whatever the clock says.
     """
 
     def __init__(
@@ -123,12 +134,14 @@ class FigureWriter:
         today: date,
         partial: bool,
         chunked: bool,
+        write_id: int,
     ) -> None:
         self.session, self.source, self.actor, self.today = session, source, actor, today
         self.partial, self.chunked = partial, chunked
         self.indicators, self.units = maps
         self.codes = {info.id: code for code, info in self.indicators.items()}
-        self.now = clock.now()  # the stamp of every figure this writer writes: how a repeat is recognised
+        self.now = clock.now()  # recorded_at / replaced_at of what this writer writes (not its identity)
+        self.write_id = write_id
         self.result = WriteResult()
         self.rejected_rows = 0  # distinct rows per chunk (a row is in one chunk; a withdrawn one counts again)
         self._offset = 0
@@ -148,19 +161,30 @@ class FigureWriter:
         chunked: bool = False,
         indicators: Collection[str] = (),
         unit_codes: Collection[str] | None = None,
+        max_figure: float = validate.MAX_FIGURE,
     ) -> FigureWriter:
         """Start a write. `chunked`: more than one `write` will follow. `indicators`: codes to lock at once
         (a collector knows its source's indicators; taking all locks in one ascending pass cannot deadlock).
-        `unit_codes`: the only units the figures may name (a push body's), else every unit is loaded."""
-        maps = await catalogue_maps(session, unit_codes)
+        `unit_codes`: the only units the figures may name (a push body's), else every unit is loaded.
+        `max_figure`: the global bound of a figure (SCORECARD_OBSERVATIONS__MAX_FIGURE)."""
+        maps = await catalogue_maps(session, unit_codes, max_figure=max_figure)
+        write_id = (
+            await session.execute(
+                insert(ObservationWrite)
+                .values(source=source, actor=actor, started_at=clock.now())
+                .returning(ObservationWrite.id)
+            )
+        ).scalar_one()
         writer = cls(session, maps, source=source, actor=actor, today=today or clock.today(), partial=partial,
-                     chunked=chunked)
+                     chunked=chunked, write_id=write_id)
         await preaggregate.start(session)
         await small_analyze_samples(session)
         await reset_temp_table(session, STAGE, _STAGE_COLUMNS)
         if chunked:
             await reset_temp_table(session, WRITTEN, "indicator_id integer, org_id integer, obs_date date, "
                                                      "row_no integer")
+            await reset_temp_table(session, SEEN, "indicator_id integer, org_id integer, obs_date date, "
+                                                  "PRIMARY KEY (indicator_id, org_id, obs_date)")
         await writer._lock({writer.indicators[c].id for c in indicators if c in writer.indicators})
         return writer
 
@@ -200,12 +224,13 @@ class FigureWriter:
         if not chunk.rows:
             self.rejected_rows += len({p.row for p in rejected})
             return rejected
-        await self._lock({r[0] for r in chunk.rows})
+        await self._lock({r.indicator_id for r in chunk.rows})
         await _stage(self.session, chunk.rows)
         if self._withdrawn:
             rejected += await self._reject_withdrawn()
         inserted, updated, unchanged, repeats = await _merge(
-            self.session, actor=self.actor, source=self.source, now=self.now, bulk=self.chunked
+            self.session, actor=self.actor, source=self.source, now=self.now, write_id=self.write_id,
+            bulk=self.chunked,
         )
         self.result.inserted += inserted
         self.result.updated += updated
@@ -247,9 +272,9 @@ class FigureWriter:
         self._locked.update(new)
 
     async def _settle_repeats(self) -> list[Problem]:
-        """Staged rows whose key this writer already wrote from an earlier chunk (the merge left them alone):
+        """Staged rows whose key this writer already took from an earlier chunk (the merge left them alone):
         count the exact repeats; reject both rows of a conflict and withdraw the earlier figure."""
-        marker = {"now": self.now, "source": self.source}
+        marker = {"write_id": self.write_id}
         pg = (await self.session.connection()).dialect.name == "postgresql"
         repeats = (await self.session.execute(text(_REPEATS.format(same=_SAME_PG if pg else _SAME)), marker)).all()
         await self.session.execute(text(_DROP_REPEATS), marker)
@@ -263,15 +288,17 @@ class FigureWriter:
             code = self.codes[indicator_id]
             rejected += [Problem(message.format(earlier), row, code), Problem(message.format(row), earlier, code)]
             self._withdrawn[(indicator_id, org_id, day)] = row
-            key = {"i": indicator_id, "o": org_id, "d": day, "now": self.now, "actor": self.actor}
+            key = {"i": indicator_id, "o": org_id, "d": day, "write_id": self.write_id}
             restored = (await self.session.execute(text(_WITHDRAW_RESTORE), key)).rowcount  # type: ignore[attr-defined]
             await self.session.execute(text(_WITHDRAW_HISTORY), key)
-            await self.session.execute(text(_WITHDRAW_NEW), key)
+            removed = (await self.session.execute(text(_WITHDRAW_NEW), key)).rowcount  # type: ignore[attr-defined]
             await preaggregate.rebuild_month(self.session, indicator_id, org_id, day)
             if restored:
                 self.result.updated -= 1
-            else:
+            elif removed:
                 self.result.inserted -= 1
+            else:  # the earlier row equalled the stored figure: it stays as it was
+                self.result.unchanged -= 1
         return rejected
 
     async def _reject_withdrawn(self) -> list[Problem]:
@@ -292,7 +319,11 @@ class FigureWriter:
 
 
 _KEY = "indicator_id = :i AND org_id = :o AND obs_date = :d"
-_BY_THIS_WRITER = "o.recorded_at = :now AND o.source = :source"
+_BY_THIS_WRITER = "coalesce(o.write_id = :write_id, false)"  # NULL: written before revision 0005
+# A chunked writer's repeat: a key it wrote, or found stored as sent, from an earlier chunk (`s`: the staged row).
+_SEEN_BEFORE = (f"EXISTS (SELECT 1 FROM {SEEN} u WHERE u.indicator_id = s.indicator_id AND u.org_id = s.org_id "
+                "AND u.obs_date = s.obs_date)")
+_TAKEN_BEFORE = f"({_BY_THIS_WRITER} OR {_SEEN_BEFORE})"
 _SAME = "(o.numerator IS s.numerator AND o.denominator IS s.denominator AND o.value IS s.value)"
 _SAME_PG = "((o.numerator, o.denominator, o.value) IS NOT DISTINCT FROM (s.numerator, s.denominator, s.value))"
 _REPEATS = f"""
@@ -300,20 +331,22 @@ _REPEATS = f"""
     FROM {STAGE} s
     JOIN observations o ON o.indicator_id = s.indicator_id AND o.org_id = s.org_id AND o.obs_date = s.obs_date
     JOIN {WRITTEN} w ON w.indicator_id = s.indicator_id AND w.org_id = s.org_id AND w.obs_date = s.obs_date
-    WHERE {_BY_THIS_WRITER}
+    WHERE {_TAKEN_BEFORE}
     ORDER BY s.row_no"""
+_STAGED_KEY = (f"indicator_id = {STAGE}.indicator_id AND {{t}}.org_id = {STAGE}.org_id "
+               f"AND {{t}}.obs_date = {STAGE}.obs_date")
 _DROP_REPEATS = f"""
-    DELETE FROM {STAGE} WHERE EXISTS (SELECT 1 FROM observations o WHERE o.indicator_id = {STAGE}.indicator_id
-        AND o.org_id = {STAGE}.org_id AND o.obs_date = {STAGE}.obs_date AND {_BY_THIS_WRITER})"""
+    DELETE FROM {STAGE}
+    WHERE EXISTS (SELECT 1 FROM observations o WHERE o.{_STAGED_KEY.format(t="o")} AND {_BY_THIS_WRITER})
+       OR EXISTS (SELECT 1 FROM {SEEN} u WHERE u.{_STAGED_KEY.format(t="u")})"""
 # Withdrawing a figure this writer wrote: back to the version it replaced, or gone if it was new.
-_REPLACED = f"FROM observation_history h WHERE h.{_KEY.replace(' AND ', ' AND h.')} " \
-            "AND h.replaced_at = :now AND h.replaced_by = :actor"
+_REPLACED = f"FROM observation_history h WHERE h.{_KEY.replace(' AND ', ' AND h.')} AND h.replaced_write_id = :write_id"
 _WITHDRAW_RESTORE = f"""
-    UPDATE observations SET (numerator, denominator, value, source, recorded_at, recorded_by) =
-        (SELECT h.numerator, h.denominator, h.value, h.source, h.recorded_at, h.recorded_by {_REPLACED})
+    UPDATE observations SET (numerator, denominator, value, source, recorded_at, recorded_by, write_id) =
+        (SELECT h.numerator, h.denominator, h.value, h.source, h.recorded_at, h.recorded_by, h.write_id {_REPLACED})
     WHERE {_KEY} AND EXISTS (SELECT 1 {_REPLACED})"""
-_WITHDRAW_HISTORY = f"DELETE FROM observation_history WHERE {_KEY} AND replaced_at = :now AND replaced_by = :actor"
-_WITHDRAW_NEW = f"DELETE FROM observations WHERE {_KEY} AND recorded_at = :now AND recorded_by = :actor"
+_WITHDRAW_HISTORY = f"DELETE FROM observation_history WHERE {_KEY} AND replaced_write_id = :write_id"
+_WITHDRAW_NEW = f"DELETE FROM observations WHERE {_KEY} AND write_id = :write_id"
 
 
 async def _lock_indicators(session: AsyncSession, indicator_ids: Sequence[int]) -> None:
@@ -345,7 +378,8 @@ async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) 
     else:
         await session.execute(
             text(f"INSERT INTO {STAGE} ({_COLUMNS}, row_no) VALUES (:i, :o, :d, :n, :den, :v, :r)"),
-            [{"i": t[0], "o": t[1], "d": t[2], "n": t[3], "den": t[4], "v": t[5], "r": t[6]} for t in rows],
+            [{"i": t.indicator_id, "o": t.org_id, "d": t.obs_date, "n": t.numerator, "den": t.denominator,
+              "v": t.value, "r": t.row} for t in rows],
         )
     await analyze_temp_table(session, STAGE)
 
@@ -360,101 +394,119 @@ _JOIN = "o.indicator_id = s.indicator_id AND o.org_id = s.org_id AND o.obs_date 
 
 
 # One join of the staged rows with the current figures feeds the history, the corrections and the new rows.
-# `repeat`: the current figure was written by this very writer from an earlier chunk; the merge leaves it
-# alone and FigureWriter._settle_repeats decides.
+# `repeat`: the key was taken by this very writer from an earlier chunk (written, or found stored as sent); the
+# merge leaves it alone and FigureWriter._settle_repeats decides.
 _MERGE_PG = f"""
 WITH old AS MATERIALIZED (
     SELECT s.indicator_id, s.org_id, s.obs_date, s.numerator, s.denominator, s.value, o.ctid AS o_ctid,
            o.indicator_id IS NOT NULL AS existed, o.indicator_id IS NOT NULL AND {_CHANGED_PG} AS changed,
-           coalesce({_BY_THIS_WRITER}, false) AS repeat,
+           coalesce({{repeat}}, false) AS repeat,
            o.numerator AS o_num, o.denominator AS o_den, o.value AS o_val, o.source AS o_source,
-           o.recorded_at AS o_at, o.recorded_by AS o_by
+           o.recorded_at AS o_at, o.recorded_by AS o_by, o.write_id AS o_write
     FROM {STAGE} s LEFT JOIN observations o ON {_JOIN}
 ), history AS (
     INSERT INTO observation_history (indicator_id, org_id, obs_date, numerator, denominator, value, source,
-                                     recorded_at, recorded_by, replaced_at, replaced_by)
-    SELECT indicator_id, org_id, obs_date, o_num, o_den, o_val, o_source, o_at, o_by, :now, :actor
+                                     recorded_at, recorded_by, write_id, replaced_at, replaced_by, replaced_write_id)
+    SELECT indicator_id, org_id, obs_date, o_num, o_den, o_val, o_source, o_at, o_by, o_write, :now, :actor,
+           :write_id
     FROM old WHERE changed AND NOT repeat
 ), corrected AS (
     -- The row found by the join, by its physical address: no second index look-up. Safe because writers of
     -- an indicator hold its advisory lock, so nobody moves the row in between.
     UPDATE observations o SET numerator = old.numerator, denominator = old.denominator, value = old.value,
-        source = :source, recorded_at = :now, recorded_by = :actor
+        source = :source, recorded_at = :now, recorded_by = :actor, write_id = :write_id
     FROM old WHERE o.ctid = old.o_ctid AND old.changed AND NOT old.repeat
 ), added AS (
-    INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by)
-    SELECT {_COLUMNS}, :source, :now, :actor FROM old WHERE NOT existed
+    INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by, write_id)
+    SELECT {_COLUMNS}, :source, :now, :actor, :write_id FROM old WHERE NOT existed
     ORDER BY indicator_id, org_id, obs_date  -- index order: the inserts touch the key's pages in sequence
-){{months}}
+){{seen}}{{months}}
 SELECT count(*), count(*) FILTER (WHERE existed), count(*) FILTER (WHERE changed AND NOT repeat),
        count(*) FILTER (WHERE repeat) FROM old
 """
+_NOTE_SEEN_PG = f"""
+, seen AS (
+    INSERT INTO {SEEN} SELECT indicator_id, org_id, obs_date FROM old WHERE existed AND NOT changed AND NOT repeat
+)"""
 
 
 # A bulk write (chunked: an export) re-aggregates its months from the raw table once at the end, which costs
-# less than keeping them in step chunk by chunk; a push (one chunk) keeps them in step in the merge itself.
+# less than keeping them in step chunk by chunk, and notes the keys it found stored as sent; a push (one
+# chunk) keeps the months in step in the merge itself and cannot repeat a key (validate rejects that).
 _MERGES_PG = {
-    bulk: _MERGE_PG.replace("{months}", preaggregate.merge_ctes("old", incremental=not bulk)) for bulk in (True, False)
+    bulk: _MERGE_PG.replace("{months}", preaggregate.merge_ctes("old", incremental=not bulk))
+    .replace("{repeat}", _TAKEN_BEFORE if bulk else _BY_THIS_WRITER)
+    .replace("{seen}", _NOTE_SEEN_PG if bulk else "")
+    for bulk in (True, False)
 }
 
 
 async def _merge(
-    session: AsyncSession, *, actor: str, source: str, now: datetime, bulk: bool
+    session: AsyncSession, *, actor: str, source: str, now: datetime, write_id: int, bulk: bool
 ) -> tuple[int, int, int, int]:
     """Returns (inserted, updated, unchanged, repeats). Resending known figures writes nothing."""
+    params = {"now": now, "actor": actor, "source": source, "write_id": write_id}
     if (await session.connection()).dialect.name == "postgresql":
-        total, existing, updated, repeats = (
-            await session.execute(text(_MERGES_PG[bulk]), {"now": now, "actor": actor, "source": source})
-        ).one()
+        total, existing, updated, repeats = (await session.execute(text(_MERGES_PG[bulk]), params)).one()
     else:
-        total, existing, updated, repeats = await _merge_portable(session, actor=actor, source=source, now=now)
+        total, existing, updated, repeats = await _merge_portable(session, params, bulk=bulk)
     return total - existing, updated, existing - updated - repeats, repeats
 
 
-async def _merge_portable(
-    session: AsyncSession, *, actor: str, source: str, now: datetime
-) -> tuple[int, int, int, int]:
-    """The same merge in three statements for SQLite (no data-modifying WITH)."""
-    fresh_change = f"{_CHANGED} AND NOT ({_BY_THIS_WRITER})"
-    marker = {"now": now, "source": source}
+async def _merge_portable(session: AsyncSession, params: dict[str, object], *, bulk: bool) -> tuple[int, int, int, int]:
+    """The same merge in a few statements for SQLite (no data-modifying WITH)."""
+    repeat = _TAKEN_BEFORE if bulk else _BY_THIS_WRITER
+    fresh_change = f"{_CHANGED} AND NOT ({repeat})"
     total, existing, updated, repeats = (
         await session.execute(
             text(
                 f"SELECT count(*), count(o.indicator_id), "
                 f"coalesce(sum(CASE WHEN o.indicator_id IS NOT NULL AND {fresh_change} THEN 1 ELSE 0 END), 0), "
-                f"coalesce(sum(CASE WHEN {_BY_THIS_WRITER} THEN 1 ELSE 0 END), 0) "
+                f"coalesce(sum(CASE WHEN o.indicator_id IS NOT NULL AND {repeat} THEN 1 ELSE 0 END), 0) "
                 f"FROM {STAGE} s LEFT JOIN observations o ON {_JOIN}"
             ),
-            marker,
+            params,
         )
     ).one()
+    if bulk and existing:
+        await session.execute(
+            text(
+                f"INSERT INTO {SEEN} SELECT s.indicator_id, s.org_id, s.obs_date FROM {STAGE} s "
+                f"JOIN observations o ON {_JOIN} WHERE NOT {_CHANGED} AND NOT ({repeat})"
+            ),
+            params,
+        )
     if updated:
         await session.execute(
             text(
                 "INSERT INTO observation_history (indicator_id, org_id, obs_date, numerator, denominator, value, "
-                "source, recorded_at, recorded_by, replaced_at, replaced_by) "
+                "source, recorded_at, recorded_by, write_id, replaced_at, replaced_by, replaced_write_id) "
                 "SELECT o.indicator_id, o.org_id, o.obs_date, o.numerator, o.denominator, o.value, o.source, "
-                f"o.recorded_at, o.recorded_by, :now, :actor FROM {STAGE} s JOIN observations o ON {_JOIN} "
-                f"WHERE {fresh_change}"
+                f"o.recorded_at, o.recorded_by, o.write_id, :now, :actor, :write_id FROM {STAGE} s "
+                f"JOIN observations o ON {_JOIN} WHERE {fresh_change}"
             ),
-            {"actor": actor, **marker},
+            params,
         )
     if total > existing or updated:
+        # A repeat is still staged here (_settle_repeats runs after the merge): the update must leave it alone.
+        mine = "coalesce(observations.write_id = :write_id, false)"
+        taken = (f"AND NOT ({mine} OR EXISTS (SELECT 1 FROM {SEEN} u WHERE "
+                 "u.indicator_id = observations.indicator_id AND u.org_id = observations.org_id "
+                 f"AND u.obs_date = observations.obs_date))" if bulk else f"AND NOT {mine}")
         on_conflict = (
             "DO UPDATE SET numerator = excluded.numerator, denominator = excluded.denominator, "
             "value = excluded.value, source = excluded.source, recorded_at = excluded.recorded_at, "
-            f"recorded_by = excluded.recorded_by WHERE {_EXCLUDED_CHANGED} "
-            "AND NOT (observations.recorded_at = :now AND observations.source = :source)"
+            f"recorded_by = excluded.recorded_by, write_id = excluded.write_id WHERE {_EXCLUDED_CHANGED} {taken}"
             if updated
             else "DO NOTHING"
         )
         await session.execute(
             text(
-                f"INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by) "
-                f"SELECT {_COLUMNS}, :source, :now, :actor FROM {STAGE} WHERE true "
+                f"INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by, write_id) "
+                f"SELECT {_COLUMNS}, :source, :now, :actor, :write_id FROM {STAGE} WHERE true "
                 f"ON CONFLICT (indicator_id, org_id, obs_date) {on_conflict}"
             ),
-            {"actor": actor, **marker},
+            params,
         )
     return total, existing, updated, repeats
 

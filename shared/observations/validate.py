@@ -9,12 +9,18 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from shared.core.errors import Problem
 from shared.observations.types import Figure
 
 # A value sent together with numerator/denominator must agree with them to within rounding to one decimal.
 VALUE_TOLERANCE = 0.05
+# The domain range of every figure (numerator, denominator, value — the computed value too) is 0 … this, unless
+# the caller passes another bound (SCORECARD_OBSERVATIONS__MAX_FIGURE) or the indicator has its own
+# (`indicators.max_figure`). Below 10¹² a figure with up to 3 decimals has at most 15 significant digits, so the
+# pre-aggregates sum it exactly (NUMERIC, see preaggregate.py) and no sum can overflow a double when read.
+MAX_FIGURE = 1e12
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +28,7 @@ class IndicatorInfo:
     id: int
     measure: str  # ratio | count
     factor: float
+    max_figure: float = MAX_FIGURE  # the smaller of the global bound and the indicator's own
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +38,17 @@ class UnitInfo:
     valid_to: date | None
 
 
-# A figure that passed: (indicator_id, org_id, date, numerator, denominator, value, row number) — the
-# columns it is staged with. value is computed for ratios: factor × numerator / denominator, None for 0.
-CheckedFigure = tuple[int, int, date, float | None, float | None, float | None, int]
+class CheckedFigure(NamedTuple):
+    """A figure that passed, in the order of the columns it is staged with (a NamedTuple: COPY writes it as the
+    plain tuple it is). `value` is computed for ratios: factor × numerator / denominator, None for 0."""
+
+    indicator_id: int
+    org_id: int
+    obs_date: date
+    numerator: float | None
+    denominator: float | None
+    value: float | None
+    row: int
 
 
 def computed_value(
@@ -61,7 +76,6 @@ def check_figures(
     good: list[CheckedFigure] = []
     problems: list[Problem] = []
     seen: dict[tuple[str, str, date], int] = {}
-    isfinite = math.isfinite
     for i, item in enumerate(items):
         row = numbers[i]
         key = (item.indicator, item.org, item.date)
@@ -78,15 +92,16 @@ def check_figures(
             and unit.valid_from <= item.date
             and (unit.valid_to is None or item.date <= unit.valid_to)
         ):
+            top = ind.max_figure
             if ind.measure == "ratio":
-                if (
-                    num is not None and den is not None and value is None and num >= 0 and den >= 0
-                    and isfinite(num) and isfinite(den) and (num <= den or ind.factor != 100)
-                ):
-                    good.append((ind.id, unit.id, item.date, num, den, ind.factor * num / den if den else None, row))
-                    continue
-            elif num is None and den is None and value is not None and isfinite(value) and value >= 0:
-                good.append((ind.id, unit.id, item.date, None, None, value, row))
+                # `0 <= x <= top` is False for NaN, and the bound excludes ±inf.
+                if num is not None and den is not None and value is None and 0 <= num <= top and 0 <= den <= top:
+                    computed = ind.factor * num / den if den else None
+                    if (num <= den or ind.factor != 100) and (computed is None or computed <= top):
+                        good.append(CheckedFigure(ind.id, unit.id, item.date, num, den, computed, row))
+                        continue
+            elif num is None and den is None and value is not None and 0 <= value <= top:
+                good.append(CheckedFigure(ind.id, unit.id, item.date, None, None, value, row))
                 continue
         found = _check_one(row, item, indicators, units, today)
         if first != row:
@@ -95,8 +110,8 @@ def check_figures(
             problems.extend(found)
             continue
         ind, unit = indicators[item.indicator], units[item.org]
-        good.append((ind.id, unit.id, item.date, num, den, computed_value(ind.measure, ind.factor, num, den, value),
-                     row))
+        good.append(CheckedFigure(ind.id, unit.id, item.date, num, den,
+                                  computed_value(ind.measure, ind.factor, num, den, value), row))
     return good, problems
 
 
@@ -121,13 +136,13 @@ def _check_one(
                 f"{item.date} is outside the validity of unit '{item.org}' ({unit.valid_from} – {until})", i, "date"
             )
         )
-    out.extend(_check_numbers(i, item))
+    out.extend(_check_numbers(i, item, ind.max_figure if ind is not None else MAX_FIGURE))
     if ind is not None and not out:
         out.extend(_check_measure(i, item, ind))
     return out
 
 
-def _check_numbers(i: int, item: Figure) -> list[Problem]:
+def _check_numbers(i: int, item: Figure, top: float) -> list[Problem]:
     out = []
     for name in ("numerator", "denominator", "value"):
         v = getattr(item, name)
@@ -137,6 +152,9 @@ def _check_numbers(i: int, item: Figure) -> list[Problem]:
             out.append(Problem(f"{name} must be a finite number, got {v}", i, name))
         elif v < 0 and name != "value":
             out.append(Problem(f"{name} must be ≥ 0, got {v:g}", i, name))
+        elif v > top:
+            out.append(Problem(f"{name} {v:g} is above the largest figure accepted for '{item.indicator}' "
+                               f"({top:g})", i, name))
     return out
 
 
@@ -164,6 +182,15 @@ def _check_measure(i: int, item: Figure, ind: IndicatorInfo) -> list[Problem]:
     if ind.factor == 100 and num > den:
         return [Problem(f"numerator {num:g} is greater than denominator {den:g} for a percentage", i, "numerator")]
     computed = computed_value(ind.measure, ind.factor, num, den, value)
+    if computed is not None and not computed <= ind.max_figure:  # also catches inf and NaN
+        return [
+            Problem(
+                f"numerator/denominator ({num:g}/{den:g}) give the value {computed:g}, above the largest figure "
+                f"accepted for '{item.indicator}' ({ind.max_figure:g}); nothing is stored for a value out of range",
+                i,
+                "denominator",
+            )
+        ]
     if value is not None and computed is not None and abs(value - computed) > VALUE_TOLERANCE:
         return [
             Problem(

@@ -38,6 +38,7 @@ _INDICATOR_FIELDS = (
     "denominator_label",
     "measure",
     "factor",
+    "max_figure",
     "time_aggregation",
     "rollup",
     "direction",

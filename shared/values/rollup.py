@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,10 +17,21 @@ from shared.core.periods import Period
 
 @dataclass(frozen=True)
 class Basis:
+    """Sums over a subtree × period. Summed exactly (NUMERIC) in SQL and handed on as the nearest double:
+    a JSON number, exact for every sum of up to 15 significant digits."""
+
     numerator: float | None
     denominator: float | None
     value_sum: float | None
     units_reporting: int
+
+
+def _number(x: Decimal | float | None) -> float | None:
+    return None if x is None else float(x)
+
+
+def _basis(num: Decimal | float | None, den: Decimal | float | None, val: Decimal | float | None, units: int) -> Basis:
+    return Basis(_number(num), _number(den), _number(val), units)
 
 
 def _source(period: Period, time_aggregation: str) -> str:
@@ -59,14 +71,15 @@ async def rollup(
     own_only = "AND p.depth = 0" if rollup_rule == "none" else ""
     source = _source(period, time_aggregation)
     stmt = text(
-        f"SELECT p.ancestor_id, sum(f.num), sum(f.den), sum(f.val), count(*) FROM ({source}) f "
+        "SELECT p.ancestor_id, sum(CAST(f.num AS NUMERIC)), sum(CAST(f.den AS NUMERIC)), "
+        f"sum(CAST(f.val AS NUMERIC)), count(*) FROM ({source}) f "
         f"JOIN org_unit_paths p ON p.descendant_id = f.org_id WHERE p.ancestor_id IN :roots {own_only} "
         "GROUP BY p.ancestor_id"
     ).bindparams(bindparam("roots", expanding=True))
     rows = await session.execute(
         stmt, {"ind": indicator_id, "start": period.start, "end": period.end, "roots": list(root_ids)}
     )
-    return {a: Basis(n, d, v, c) for a, n, d, v, c in rows}
+    return {a: _basis(n, d, v, c) for a, n, d, v, c in rows}
 
 
 async def units_expected(
@@ -136,7 +149,7 @@ async def rolled_up(
         # Exact when one month is read, or when every expected unit reported in the month(s) read: then
         # `units` is the distinct count (sum) and each unit's latest figure lies in the latest month (last).
         if months == 1 and time_aggregation == "sum" or units >= expected.get(org_id, 0):
-            bases[org_id] = Basis(num, den, val, units)
+            bases[org_id] = _basis(num, den, val, units)
         else:
             unsure.append(org_id)
     unsure += sorted(missing)

@@ -7,11 +7,9 @@ import pytest
 from sqlalchemy import text
 
 from services.api.deps import Database
-from shared.core.db import month_start_sql
 from shared.core.errors import InvalidInput
 from shared.core.periods import parse_period
 from shared.indicators import store as indicator_store
-from shared.observations import preaggregate
 from shared.observations import store as observation_store
 from shared.observations.types import ObservationIn
 from shared.org_units import store as org_store
@@ -144,53 +142,6 @@ class TestChunkedWriter:
             assert (result.inserted, result.updated) == (0, 0) and [p.row for p in result.rejected] == [2, 5]
             assert await current(s, FUQIANG, day) is None
             assert await month_total(s, FUQIANG) == (0, 0, 0)
-
-
-class TestPreAggregates:
-    """Appends are added to the monthly rows at once, corrections and withdrawals re-aggregate from the raw
-    figures: either way the pre-aggregates must equal a rebuild from scratch."""
-
-    async def test_monthly_and_region_rows_equal_a_rebuild_from_raw(self, any_database: Database) -> None:
-        may = [date(2022, 5, d) for d in range(1, 8)]
-        async with any_database.sessions() as s:
-            def fig(org: str, day: date, num: float, den: float) -> ObservationIn:
-                return ObservationIn("QS-07", org, day, num, den)
-
-            write = observation_store.write_observations
-            await write(s, [fig(FUQIANG, may[0], 10, 20), fig(FUQIANG, may[2], 5, 10), fig(XINGFU, may[1], 1, 2),
-                            fig(XINGFU, may[3], 0, 0)], source="a", actor="t", today=TODAY)
-            # a later day (the latest changes), an earlier day (it does not), and a correction
-            await write(s, [fig(FUQIANG, may[4], 7, 10), fig(FUQIANG, may[1], 3, 4), fig(FUQIANG, may[2], 6, 10)],
-                        source="b", actor="t", today=TODAY)
-            # corrections only: the latest day of 富强路's May, an earlier day, and a value that was NULL (0/0)
-            await write(s, [fig(FUQIANG, may[4], 8, 10), fig(XINGFU, may[1], 2, 2), fig(XINGFU, may[3], 1, 1)],
-                        source="b", actor="t", today=TODAY)
-            writer = await observation_store.FigureWriter.open(
-                s, source="c", actor="t", today=TODAY, partial=True, chunked=True
-            )
-            for chunk in ([fig(XINGFU, may[5], 2, 4), fig(FUQIANG, date(2022, 6, 1), 1, 1)],
-                          [fig(XINGFU, may[5], 3, 4), fig(XINGFU, may[6], 4, 4)]):  # a conflict: May 6 withdrawn
-                await writer.write(writer.prepare(chunk))
-            await writer.finish()
-            months = "SELECT * FROM observation_months ORDER BY indicator_id, org_id, month"
-            kept = [tuple(r) for r in (await s.execute(text(months))).all()]
-            regions = "SELECT * FROM rollup_months ORDER BY indicator_id, org_id, month"
-            kept_regions = [tuple(r) for r in (await s.execute(text(regions))).all()]
-            assert len(kept) == 3 and kept_regions
-            await s.execute(text("DELETE FROM observation_months"))
-            await preaggregate.start(s)
-            await s.execute(text("INSERT INTO _obs_touched SELECT DISTINCT indicator_id, org_id, "
-                                 f"{month_start_sql(s.bind.dialect.name, 'obs_date')}, "
-                                 f"{month_start_sql(s.bind.dialect.name, 'obs_date', next_month=True)}, true "
-                                 "FROM observations"))
-            await preaggregate.refresh(s)
-            await preaggregate.rebuild_all_rollups(s)
-            assert [tuple(r) for r in (await s.execute(text(months))).all()] == kept
-            assert [tuple(r) for r in (await s.execute(text(regions))).all()] == kept_regions
-            fuqiang_may = [r for r in kept if r[2] in (date(2022, 5, 1), "2022-05-01") and r[3] == 4]
-            assert [r[3:] for r in fuqiang_may] == [
-                (4, 27.0, 44.0, 265.0, may[4] if isinstance(kept[0][2], date) else "2022-05-05", 8.0, 10.0, 80.0)
-            ]
 
 
 class TestConcurrentWriters:
