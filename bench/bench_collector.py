@@ -76,6 +76,7 @@ sources:
     format: csv
     schedule: "30 6 * * *"
     kind: figures
+    scope: "150000000000"  # 内蒙古: every generated unit (15CC…) is under it
     unit: {{code_column: 区划代码}}
     date: {{column: 统计日期, grain: day}}
     figures:

@@ -17,7 +17,7 @@ from operator import gt, itemgetter, not_
 from typing import Any, BinaryIO
 
 from services.collector import clean
-from services.collector.readers import HEAD_ROWS, Header, Row, Table, find_header, iter_rows
+from services.collector.readers import HEAD_ROWS, BadRow, Header, Row, Table, find_header, iter_rows
 from services.collector.runtime import gc_paused
 from services.collector.sources import RatingsConfig, SourceConfig, UnitConfig
 from shared.core.errors import InvalidInput, Problem
@@ -127,6 +127,11 @@ def iter_export(
 
 def _data_rows(rows: list[Row], header: Header, source: SourceConfig, out: ParsedExport) -> list[Row]:
     """Rows below the header without blank lines, notes ("注：…", which may name people) and 合计 rows."""
+    if any(isinstance(cells, BadRow) for _, cells in rows):
+        unread = [(number, cells) for number, cells in rows if isinstance(cells, BadRow)]
+        out.errors += [Problem(cells.reason, number) for number, cells in unread]
+        out.rows_read += len(unread)
+        rows = [r for r in rows if not isinstance(r[1], BadRow)]
     # Three distinct cell texts (counted in C) rule a row in at once; only the others need the filler test.
     mask = list(map(gt, map(len, map(set, map(itemgetter(1), rows))), repeat(2)))
     for i in list(compress(range(len(mask)), map(not_, mask))):

@@ -84,19 +84,38 @@ def _lines(blocks: Iterator[str]) -> Iterator[str]:
         yield carry
 
 
+class BadRow(list[str]):
+    """A row the reader could not split into cells (a cell over the CSV field limit): no cells, and why. The
+    mapping rejects it with its row number; the rows after it are read as usual."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+CSV_CELL_LIMIT = csv.field_size_limit()  # 131,072 characters: far beyond any real cell
+
+
 def _csv_rows(lines: Iterator[str]) -> Iterator[Row]:
     first = next(lines, None)
     if first is None:
         return
     reader = csv.reader(chain([first.removeprefix("\ufeff")], lines))
     line = 1
-    try:
-        for cells in reader:
-            yield line, cells
-            # line_num counts physical lines read, so a quoted field spanning lines keeps numbers right.
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        raise _unreadable("CSV", f"line {line}: {exc}") from None
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "field larger than field limit" not in str(exc) or reader.line_num > line:
+                # Over several lines it is an unclosed quote swallowing the rows below: they cannot be counted.
+                raise _unreadable("CSV", f"line {line}: malformed (an unclosed or stray quote)") from None
+            # The reader drops the rest of that line and goes on: one over-long cell costs its row, not the run.
+            cells = BadRow(f"a cell is longer than {CSV_CELL_LIMIT:,} characters; row rejected unread")
+        yield line, cells
+        # line_num counts physical lines read, so a quoted field spanning lines keeps numbers right.
+        line = reader.line_num + 1
 
 
 def read_xlsx(content: bytes) -> Table:

@@ -13,13 +13,14 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.collector import faults, runtime
+from services.collector import faults, record, runtime
 from services.collector import fetch as fetching
+from services.collector import scope as scoping
 from services.collector.mapping import ParsedExport, iter_export
 from services.collector.sources import SourceConfig
 from shared.core import clock
@@ -35,7 +36,6 @@ from shared.ratings import store as rating_store
 log = logging.getLogger("scorecard.collector")
 ACTOR = "collector"
 T = TypeVar("T")
-PROBLEMS_KEPT = 1_000  # errors (and warnings) listed in a run record; all are counted
 
 
 @dataclass(frozen=True)
@@ -56,47 +56,32 @@ async def ingest_once(
     local: LocalFile | None = None,
     backoff_seconds: float = 1.0,
 ) -> IngestRun:
-    """Ingest the source's export for `day`; returns the recorded run (status succeeded, skipped,
-    not_modified, busy or failed)."""
+    """Ingest the source's export for `day`; returns the recorded run (status succeeded, empty, skipped,
+    not_modified, busy or failed). A `running` record is committed first and overwritten at the end."""
     url = f"file:{local.name}" if local else source.url_for(day)
-    run = IngestRun(
-        source_id=source.id,
-        url=url,
-        for_date=day,
-        started_at=clock.now(),
-        status="running",
-        errors=[],
-        warnings=[],
-        inserted=0,
-        updated=0,
-        unchanged=0,
-    )
+    run = record.new_run(source.id, url, day)
     try:
+        await record.start(sessions, run)
         async with sessions() as session, session.begin():
             if not await locks.try_source_lock(session, source.id):
-                return await _record(session, run, "busy", "another collector is ingesting this source now")
-            await _ingest(
-                session,
-                run,
-                source,
-                day=day,
-                settings=settings,
-                client=client,
-                local=local,
-                backoff_seconds=backoff_seconds,
-            )
-            return await _record(session, run, run.status, run.message)
+                return await record.finish(session, run, "busy", "another collector is ingesting this source now")
+            # We hold the source's lock, so a `running` run of this source found now was killed mid-run.
+            if await ingest_store.abandon_stale(session, source.id, keep=run.id):
+                log.warning("source %s: an earlier run was found unfinished and marked abandoned", source.id)
+            await _ingest(session, run, source, day=day, settings=settings, client=client, local=local,
+                          backoff_seconds=backoff_seconds)
+            return await record.finish(session, run, run.status, run.message)
     except (fetching.FetchError, ScorecardError) as exc:
         message = exc.message if isinstance(exc, ScorecardError) else str(exc)
         details = exc.details_json() if isinstance(exc, ScorecardError) else []
-        return await _record_failure(sessions, run, message, details)
+        return await record.fail(sessions, run, message, details)
     except OSError as exc:  # the temporary file: disk full, permissions
         faults.log_fault(log, source.id, day, exc)
-        return await _record_failure(sessions, run, f"cannot write the export to a temporary file: "
-                                     f"{exc.strerror or 'input/output error'}; nothing was written", [])
+        return await record.fail(sessions, run, f"cannot write the export to a temporary file: "
+                                 f"{exc.strerror or 'input/output error'}; nothing was written", [])
     except Exception as exc:  # noqa: BLE001 — any fault: nothing was written, record it and go on
         faults.log_fault(log, source.id, day, exc)
-        return await _record_failure(sessions, run, faults.describe(exc), [])
+        return await record.fail(sessions, run, faults.describe(exc), [])
 
 
 async def _ingest(
@@ -136,16 +121,17 @@ async def _ingest(
             return
         # Named rows map through the units' official names and aliases (稀土高新区, 达茂旗) as well.
         known = await org_store.names_to_codes(session) if source.unit.name_column else None
+        scope = await scoping.load(session, source)
         chunks = iter_export(source, spool, filename=fetched.filename, today=clock.today(), known_names=known)
         with runtime.gc_paused(), runtime.quick_gil_handover():
-            await _write(session, run, source, chunks, settings)
+            await _write(session, run, source, chunks, settings, scope)
 
 
-async def _write(
-    session: AsyncSession, run: IngestRun, source: SourceConfig, chunks: Iterator[ParsedExport], settings: Settings
-) -> None:
+async def _write(session: AsyncSession, run: IngestRun, source: SourceConfig, chunks: Iterator[ParsedExport],
+                 settings: Settings, scope: scoping.Scope) -> None:
     actor = f"{ACTOR}:{source.id}"
-    tally = _Tally()
+    unit_column = source.unit.code_column or source.unit.name_column or ""
+    tally = record.Tally()
     rows_read = rows_skipped = duplicates = 0
     if source.kind == "ratings":
         # A day's rating detail is small, and its daily figures are counted once from all of it.
@@ -153,6 +139,7 @@ async def _write(
         async with aclosing(_ahead(chunks, _same)) as parsed:
             async for chunk in parsed:
                 whole.absorb(chunk)
+        scoping.keep_ratings(scope, whole, unit_column)
         result = await rating_store.write_ratings(
             session, whole.ratings, source=source.id, actor=actor, settings=settings.ratings
         )
@@ -166,7 +153,11 @@ async def _write(
         writer = await FigureWriter.open(session, source=source.id, actor=actor, partial=True, chunked=True,
                                          indicators=[f.indicator for f in source.figures])
         # The next chunk is parsed and validated in a worker thread while PostgreSQL merges this one.
-        async with aclosing(_ahead(chunks, lambda c: (writer.prepare(c.figures, c.figure_rows), c))) as prepared:
+        def prepare(c: ParsedExport) -> tuple[Any, ParsedExport]:
+            c = scoping.keep_figures(scope, c, unit_column)
+            return writer.prepare(c.figures, c.figure_rows), c
+
+        async with aclosing(_ahead(chunks, prepare)) as prepared:
             async for ready, chunk in prepared:
                 tally.reject(chunk.errors)
                 tally.remark(chunk.warnings)
@@ -184,48 +175,17 @@ async def _write(
     run.rows_rejected = tally.rows_rejected
     run.rows_accepted = rows_read - duplicates - run.rows_rejected
     run.errors, run.warnings = tally.listed()
+    if rows_read == 0:
+        # A header and nothing under it is what a broken report job sends too: never a silent success.
+        run.status = "empty"
+        run.message = (f"the export has a header but no data rows ({rows_skipped} blank, note or total rows "
+                       "skipped); nothing was written — if the platform had figures for this day, ask it to resend")
+        return
     run.status = "succeeded"
     run.message = (
         f"{run.rows_accepted} rows accepted, {run.rows_rejected} rejected; figures: {run.inserted} new, "
         f"{run.updated} corrected, {run.unchanged} unchanged"
     )
-
-
-class _Tally:
-    """A run's rejected rows and remarks: all counted, the first PROBLEMS_KEPT of each kept for the run record
-    (an export of a million bad rows must not become a million-entry record, nor fill the memory)."""
-
-    def __init__(self) -> None:
-        self.errors: list[Problem] = []
-        self.warnings: list[Problem] = []
-        self.errors_seen = self.warnings_seen = 0
-        self._rejected = bytearray()  # one byte per file row: 1 = rejected
-
-    def reject(self, problems: list[Problem]) -> None:
-        for p in problems:
-            if p.row is not None:
-                if p.row >= len(self._rejected):
-                    self._rejected.extend(bytes(max(p.row + 1 - len(self._rejected), len(self._rejected))))
-                self._rejected[p.row] = 1
-        self.errors_seen += len(problems)
-        self.errors += problems[: max(0, PROBLEMS_KEPT - len(self.errors))]
-
-    def remark(self, problems: list[Problem]) -> None:
-        self.warnings_seen += len(problems)
-        self.warnings += problems[: max(0, PROBLEMS_KEPT - len(self.warnings))]
-
-    @property
-    def rows_rejected(self) -> int:
-        return self._rejected.count(1)
-
-    def listed(self) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-        out = []
-        for kept, seen in ((self.errors, self.errors_seen), (self.warnings, self.warnings_seen)):
-            items = [p.as_dict() for p in sorted(kept, key=lambda p: p.row or 0)]
-            if seen > len(kept):
-                items.append(Problem(f"… and {seen - len(kept)} more not listed (the first {len(kept)} are)").as_dict())
-            out.append(items)
-        return out[0], out[1]
 
 
 def _same(chunk: ParsedExport) -> ParsedExport:
@@ -250,29 +210,3 @@ async def _ahead(chunks: Iterator[ParsedExport], then: Callable[[ParsedExport], 
         await asyncio.gather(pending, return_exceptions=True)
 
 
-async def _record(session: AsyncSession, run: IngestRun, status: str, message: str | None) -> IngestRun:
-    run.status, run.message, run.finished_at = status, message, clock.now()
-    return await ingest_store.add_run(session, run)
-
-
-async def _record_failure(
-    sessions: async_sessionmaker[AsyncSession], run: IngestRun, message: str, details: list[object]
-) -> IngestRun:
-    failed = IngestRun(
-        source_id=run.source_id,
-        url=run.url,
-        for_date=run.for_date,
-        started_at=run.started_at,
-        status="failed",
-        errors=details,
-        warnings=[],
-        content_hash=run.content_hash,
-    )
-    log.warning("source %s %s failed: %s", run.source_id, run.for_date, message)
-    try:
-        async with sessions() as session, session.begin():
-            return await _record(session, failed, "failed", message)
-    except Exception as exc:  # noqa: BLE001 — the database itself is down: log it; the next run or catch-up retries
-        log.error("source %s: could not record the failed run: %s", run.source_id, faults.describe(exc))
-        failed.message, failed.finished_at = message, clock.now()
-        return failed

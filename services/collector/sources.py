@@ -171,6 +171,9 @@ class SourceConfig(_Model):
                                     "unknown encoding {value!r}; use auto, utf-8, utf-8-sig or gb18030")] = "auto"
     header_row: Annotated[int | str, PlainValidator(_header_row)] = "auto"
     kind: Kind = "figures"
+    # The subtree this source may write for: the unit with this division code and the units under it. A row for
+    # any other unit is rejected, so a district's export cannot write another district's (or city's) figures.
+    scope: Code
     unit: UnitConfig
     date: DateConfig | None = None
     figures: list[FigureConfig] = Field(default_factory=list)

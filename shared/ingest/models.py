@@ -20,7 +20,9 @@ class IngestRun(Base):
     for_date: Mapped[date | None] = mapped_column(Date)  # the day (or month start) the export was fetched for
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(16))  # succeeded | failed | skipped | not_modified
+    # running (committed at start) → succeeded | failed | skipped | not_modified | busy; a `running` run found by the
+    # next run of its source becomes abandoned (killed mid-run: nothing of it was kept)
+    status: Mapped[str] = mapped_column(String(16))
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)

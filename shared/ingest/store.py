@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +44,31 @@ async def add_run(session: AsyncSession, run: IngestRun) -> IngestRun:
     session.add(run)
     await session.flush()
     return run
+
+
+async def save_run(session: AsyncSession, run: IngestRun) -> IngestRun:
+    """Insert a run, or update the one with its id (the `running` trace committed when it started)."""
+    saved = await session.merge(run)
+    await session.flush()
+    return saved
+
+
+ABANDONED = (
+    "the run stopped before it finished (the collector was killed, crashed or its machine stopped); nothing it "
+    "read was kept, and the export is ingested again by a later run"
+)
+
+
+async def abandon_stale(session: AsyncSession, source_id: str, *, keep: int | None) -> int:
+    """Mark a source's `running` runs other than `keep` as `abandoned`; the caller holds the source's lock, so
+    none of them is still alive. Returns how many were marked."""
+    stmt = (
+        update(IngestRun)
+        .where(IngestRun.source_id == source_id, IngestRun.status == "running", IngestRun.id != keep)
+        .values(status="abandoned", finished_at=clock.now(), message=ABANDONED)
+    )
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def last_succeeded(session: AsyncSession, source_id: str, for_date: Any = None) -> IngestRun | None:

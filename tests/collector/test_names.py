@@ -26,7 +26,7 @@ ROWS = [COLUMNS, ["2022-05", "稀土高新区", 200, 180, "90.00%"], ["2022-05",
 
 
 def by_name() -> object:
-    return source("yichuang", unit={"name_column": "单位名称"})
+    return source("yichuang", unit={"name_column": "单位名称"}, scope="150200000000")  # 包头市: zones and banners
 
 
 class TestKnownNames:

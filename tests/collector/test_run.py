@@ -321,9 +321,9 @@ class TestChunkedWrites:
     async def test_a_run_lists_the_first_problems_and_counts_them_all(
         self, database, settings, http, monkeypatch
     ) -> None:
-        from services.collector import run as run_module
+        from services.collector import record
 
-        monkeypatch.setattr(run_module, "PROBLEMS_KEPT", 2)
+        monkeypatch.setattr(record, "PROBLEMS_KEPT", 2)
         local = yichuang_csv(
             "2022-05,青山区政务服务中心,150204000000,491,398,81.06%",
             *(f"2022-05,不存在的大厅{i},15020499{i}000,100,50,50.00%" for i in range(3)),

@@ -20,6 +20,7 @@ sources:
     date: {column: 统计日期}
     figures:
       - {indicator: QS-05, numerator: 网上可办事项数, denominator: 事项总数}
+    scope: "150204000000"
 """
 
 
@@ -75,7 +76,7 @@ class TestShipped:
 class TestMistakes:
     def test_unknown_format(self) -> None:
         text = GOOD + GOOD.removeprefix("sources:\n").replace("id: wangban", "id: wangban2").replace("xlsx\n", "xls\n")
-        assert one_problem(text) == Problem("unknown format 'xls'; use csv, xlsx or json", row=12,
+        assert one_problem(text) == Problem("unknown format 'xls'; use csv, xlsx or json", row=13,
                                             field="sources[1].format")
 
     def test_misspelt_column_key(self) -> None:
@@ -131,7 +132,8 @@ class TestMistakes:
                                                                           "sources[0].format")
 
     def test_figures_source_without_figures_or_date(self) -> None:
-        assert "needs a non-empty figures" in one_problem(GOOD.split("    figures:")[0]).message
+        no_figures = GOOD.split("    figures:")[0] + '    scope: "150204000000"\n'
+        assert "needs a non-empty figures" in one_problem(no_figures).message
         assert "needs date:" in one_problem(GOOD.replace("    date: {column: 统计日期}\n", "")).message
 
     def test_every_problem_at_once(self) -> None:
@@ -140,7 +142,7 @@ class TestMistakes:
 
     def test_duplicate_ids(self) -> None:
         problem = one_problem(GOOD + GOOD.removeprefix("sources:\n"))
-        assert problem == Problem("source id 'wangban' is already used by sources[0]", 10, "sources[1].id")
+        assert problem == Problem("source id 'wangban' is already used by sources[0]", 11, "sources[1].id")
 
     def test_yaml_syntax_error_has_its_line(self) -> None:
         with pytest.raises(InvalidInput) as caught:
