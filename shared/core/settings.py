@@ -69,6 +69,13 @@ class CollectorSettings(BaseModel):
     )
     catch_up_days: int = Field(default=7, ge=0, description="days fetched again at start for daily sources")
     misfire_grace_seconds: int = Field(default=300, ge=1, description="how late a missed cron run may still start")
+    xlsx_max_unpacked_mb: int = Field(
+        default=200, ge=1, description="largest size an XLSX export may unpack to, MB; a larger one fails unopened"
+    )
+    xlsx_max_ratio: int = Field(
+        default=100, ge=2, description="largest unpacked/packed ratio of an XLSX part over 1 MB (real sheets: ~15)"
+    )
+    xlsx_max_rows: int = Field(default=1_000_000, ge=1, description="rows an XLSX sheet may have; more fails the run")
 
 
 class ScoringSettings(BaseModel):
