@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -55,11 +56,12 @@ def read_table(content: bytes, fmt: str, encoding: str = "auto") -> tuple[Table,
     return Table(list(rows)), used
 
 
-def iter_rows(stream: BinaryIO, fmt: str, encoding: str = "auto") -> tuple[Iterator[Row], str]:
+def iter_rows(stream: BinaryIO, fmt: str, encoding: str = "auto", *,
+              limits: XlsxLimits | None = None) -> tuple[Iterator[Row], str]:
     """The export's rows one by one, and the text encoding used ("binary" for XLSX). CSV is read as it streams;
-    an XLSX sheet is read by calamine at once (compact, in Rust) and a JSON document is parsed whole."""
+    an XLSX sheet is read by calamine at once (compact, in Rust), within `limits`, and a JSON document whole."""
     if fmt == "xlsx":
-        return _xlsx_rows(stream), "binary"
+        return _xlsx_rows(stream, limits or XlsxLimits()), "binary"
     blocks, used = open_text(stream, encoding)
     if fmt == "csv":
         return _csv_rows(_lines(blocks)), used
@@ -118,11 +120,50 @@ def _csv_rows(lines: Iterator[str]) -> Iterator[Row]:
         line = reader.line_num + 1
 
 
+@dataclass(frozen=True, slots=True)
+class XlsxLimits:
+    """What an XLSX export may unpack to (defaults: those of SCORECARD_COLLECTOR__XLSX_*)."""
+
+    max_unpacked_mb: int = 200
+    max_ratio: int = 100
+    max_rows: int = 1_000_000
+
+
+_RATIO_FROM = 1 << 20  # parts smaller than this unpacked are never a threat, whatever their ratio
+
+
 def read_xlsx(content: bytes) -> Table:
-    return Table(list(_xlsx_rows(io.BytesIO(content))))
+    return Table(list(_xlsx_rows(io.BytesIO(content), XlsxLimits())))
 
 
-def _xlsx_rows(stream: BinaryIO) -> Iterator[Row]:
+def check_xlsx(stream: BinaryIO, limits: XlsxLimits) -> None:
+    """Refuse a workbook that would unpack past the limits, before any of it is unpacked: calamine holds the whole
+    sheet, so a 1 MB file unpacking to 1 GB would take a gigabyte. The zip's declared sizes are checked here;
+    a part whose data unpacks to more than it declares fails its CRC when read, so the declaration cannot lie."""
+    try:
+        parts = zipfile.ZipFile(stream).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip at all: calamine says it cannot read it
+    finally:
+        stream.seek(0)
+    total = sum(p.file_size for p in parts)
+    if total > limits.max_unpacked_mb << 20:
+        raise _too_big(f"the XLSX export unpacks to {total >> 20:,} MB, more than the {limits.max_unpacked_mb} MB "
+                       "limit (SCORECARD_COLLECTOR__XLSX_MAX_UNPACKED_MB); refused unopened")
+    for p in parts:
+        if p.file_size > _RATIO_FROM and p.file_size > limits.max_ratio * max(p.compress_size, 1):
+            ratio = p.file_size // max(p.compress_size, 1)
+            raise _too_big(f"the XLSX part {p.filename} unpacks {ratio:,}× its packed size, more than the "
+                           f"{limits.max_ratio}× limit (SCORECARD_COLLECTOR__XLSX_MAX_RATIO; real sheets pack "
+                           "about 15×); refused unopened")
+
+
+def _too_big(message: str) -> InvalidInput:
+    return InvalidInput(message, [Problem(message, field="format")])
+
+
+def _xlsx_rows(stream: BinaryIO, limits: XlsxLimits) -> Iterator[Row]:
+    check_xlsx(stream, limits)
     try:
         sheet = CalamineWorkbook.from_filelike(stream).get_sheet_by_index(0)
         merged = sheet.merged_cell_ranges or []
@@ -135,7 +176,13 @@ def _xlsx_rows(stream: BinaryIO) -> Iterator[Row]:
     spans = _merged_by_row(merged)
     pad = [""] * left
     carried: dict[int, tuple[str, int]] = {}  # column → (text, last row) of a merged range over this row
+    too_many = (f"the XLSX sheet has more than {limits.max_rows:,} rows (SCORECARD_COLLECTOR__XLSX_MAX_ROWS); "
+                "nothing was written")
+    if (getattr(sheet, "height", 0) or 0) > limits.max_rows:
+        raise _too_big(too_many)
     for number, values in enumerate(rows, 1):
+        if number > limits.max_rows:
+            raise _too_big(too_many)
         cells = pad + [cell_text(v) for v in values]
         _fill_merged_row(cells, number - 1, spans, carried)
         yield number, cells

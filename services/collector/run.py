@@ -22,6 +22,7 @@ from services.collector import faults, record, runtime
 from services.collector import fetch as fetching
 from services.collector import scope as scoping
 from services.collector.mapping import ParsedExport, iter_export
+from services.collector.readers import XlsxLimits
 from services.collector.sources import SourceConfig
 from shared.core import clock
 from shared.core.errors import Problem, ScorecardError
@@ -122,7 +123,10 @@ async def _ingest(
         # Named rows map through the units' official names and aliases (稀土高新区, 达茂旗) as well.
         known = await org_store.names_to_codes(session) if source.unit.name_column else None
         scope = await scoping.load(session, source)
-        chunks = iter_export(source, spool, filename=fetched.filename, today=clock.today(), known_names=known)
+        c = settings.collector
+        limits = XlsxLimits(c.xlsx_max_unpacked_mb, c.xlsx_max_ratio, c.xlsx_max_rows)
+        chunks = iter_export(source, spool, filename=fetched.filename, today=clock.today(), known_names=known,
+                             xlsx_limits=limits)
         with runtime.gc_paused(), runtime.quick_gil_handover():
             await _write(session, run, source, chunks, settings, scope)
 

@@ -1,0 +1,99 @@
+"""XLSX limits (issue 9, item 5): an export that unpacks to far more than it weighs, or has too many rows, is refused
+with a precise run error before it can take the collector's memory."""
+
+from __future__ import annotations
+
+import io
+import resource
+import time
+import zipfile
+from datetime import date
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from services.collector.readers import XlsxLimits, iter_rows
+from services.collector.run import LocalFile, ingest_once
+from shared.core.errors import InvalidInput
+from shared.core.settings import CollectorSettings, Settings
+from shared.observations.models import Observation
+from tests.collector.exports import shipped, wangban_xlsx
+
+ROW = ("2022-05-31", "150204004000", "富强路街道", 1281, 1161, 1010, "90.63%", "78.84%")
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def repacked(content: bytes, sheet_padding: int) -> bytes:
+    """The workbook with `sheet_padding` bytes of blanks inside its sheet's XML, streamed so the test stays small."""
+    source = zipfile.ZipFile(io.BytesIO(content))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename != SHEET:
+                target.writestr(info.filename, data)
+                continue
+            head, tail = data.split(b"<sheetData>", 1)
+            with target.open(SHEET, "w", force_zip64=True) as member:
+                member.write(head + b"<sheetData>")
+                block = b" " * (1 << 20)
+                for _ in range(sheet_padding >> 20):
+                    member.write(block)
+                member.write(tail)
+    return out.getvalue()
+
+
+def rows_of(content: bytes, limits: XlsxLimits) -> list[tuple[int, list[str]]]:
+    rows, _ = iter_rows(io.BytesIO(content), "xlsx", limits=limits)
+    return list(rows)
+
+
+@pytest.fixture
+async def http() -> httpx.AsyncClient:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404))) as c:
+        yield c
+
+
+class TestLimits:
+    def test_a_normal_sheet_passes(self) -> None:
+        assert len(rows_of(wangban_xlsx([ROW] * 3), XlsxLimits())) > 3
+
+    def test_unpacked_size_over_the_limit(self) -> None:
+        bomb = repacked(wangban_xlsx([ROW]), 3 << 20)
+        with pytest.raises(InvalidInput, match=r"unpacks to 3 MB, more than the 2 MB .*XLSX_MAX_UNPACKED_MB"):
+            rows_of(bomb, XlsxLimits(max_unpacked_mb=2, max_ratio=10_000))
+
+    def test_packing_ratio_over_the_limit(self) -> None:
+        bomb = repacked(wangban_xlsx([ROW]), 8 << 20)
+        with pytest.raises(InvalidInput, match=rf"{SHEET} unpacks \d+× its packed size, .*XLSX_MAX_RATIO"):
+            rows_of(bomb, XlsxLimits())
+
+    def test_rows_over_the_limit(self) -> None:
+        content = wangban_xlsx([ROW] * 20)
+        assert len(rows_of(content, XlsxLimits(max_rows=30))) == 23
+        with pytest.raises(InvalidInput, match=r"more than 10 rows .*XLSX_MAX_ROWS"):
+            rows_of(content, XlsxLimits(max_rows=10))
+
+
+class TestRun:
+    async def test_a_gigabyte_bomb_fails_fast_and_small(self, database, settings: Settings, http) -> None:
+        bomb = repacked(wangban_xlsx([ROW]), 1 << 30)
+        assert len(bomb) < 2 << 20
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.monotonic()
+        run = await ingest_once(database.sessions, shipped("wangban"), day=date(2022, 5, 31), settings=settings,
+                                client=http, local=LocalFile(bomb, "wangban.xlsx"))
+        assert run.status == "failed" and "more than the 200 MB limit" in (run.message or "")
+        assert time.monotonic() - started < 5
+        assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 100_000  # KiB: not a gigabyte
+        async with database.sessions() as s:
+            assert await s.scalar(select(func.count()).select_from(Observation)) == 0
+
+    async def test_the_row_limit_is_a_setting(self, database, http, pg_url: str) -> None:
+        from shared.core.settings import DatabaseSettings
+
+        settings = Settings(db=DatabaseSettings(url=pg_url), collector=CollectorSettings(xlsx_max_rows=5))
+        run = await ingest_once(database.sessions, shipped("wangban"), day=date(2022, 5, 31), settings=settings,
+                                client=http, local=LocalFile(wangban_xlsx([ROW] * 10), "wangban.xlsx"))
+        assert run.status == "failed" and "more than 5 rows" in (run.message or "")
