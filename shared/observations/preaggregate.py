@@ -15,18 +15,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core.db import analyze_temp_table, month_start_sql, reset_temp_table
 
+
+def exact(column: str) -> str:
+    """SQL for a float8 figure as the NUMERIC it adds to a sum: CAST(x AS NUMERIC) (its 15 significant digits).
+    A whole number below 10¹⁵ takes the bigint road to the same number: seven times cheaper than the float
+    formatting the cast does, and most figures are counts."""
+    return (f"CASE WHEN abs({column}) < 1e15 AND {column} = CAST(CAST({column} AS BIGINT) AS DOUBLE PRECISION) "
+            f"THEN CAST(CAST({column} AS BIGINT) AS NUMERIC) ELSE CAST({column} AS NUMERIC) END")
+
+
 TOUCHED = "_obs_touched"  # (indicator, unit, month) touched by this write; `rebuild`: re-aggregate from raw
 _MONTH_COLUMNS = ("indicator_id, org_id, month, days, sum_numerator, sum_denominator, sum_value, last_date, "
                   "last_numerator, last_denominator, last_value")
 # The sums and the latest figure of (indicator, unit, month) groups over `{rows}`, which has obs_date, month.
-_AGGREGATE = """
-    SELECT indicator_id, org_id, month, count(*), sum(CAST(numerator AS NUMERIC)),
-        sum(CAST(denominator AS NUMERIC)), sum(CAST(value AS NUMERIC)), max(obs_date),
+_AGGREGATE = f"""
+    SELECT indicator_id, org_id, month, count(*), sum({exact("numerator")}),
+        sum({exact("denominator")}), sum({exact("value")}), max(obs_date),
         max(CASE WHEN rn = 1 THEN numerator END), max(CASE WHEN rn = 1 THEN denominator END),
         max(CASE WHEN rn = 1 THEN value END)
     FROM (SELECT indicator_id, org_id, month, obs_date, numerator, denominator, value,
                  row_number() OVER (PARTITION BY indicator_id, org_id, month ORDER BY obs_date DESC) AS rn
-          FROM {rows}) ranked
+          FROM {{rows}}) ranked
     GROUP BY indicator_id, org_id, month"""
 
 
@@ -39,10 +48,6 @@ def _plus(column: str) -> str:
 def _later(column: str) -> str:
     return (f"CASE WHEN excluded.last_date > observation_months.last_date THEN excluded.{column} "
             f"ELSE observation_months.{column} END")
-
-
-def _exact(column: str) -> str:
-    return f"CAST({column} AS NUMERIC)"
 
 
 def _delta_last(column: str, source: str) -> str:
@@ -96,9 +101,9 @@ def merge_ctes(rows: str, *, incremental: bool) -> str:
         last_numerator = {_delta_last("last_numerator", "num")},
         last_denominator = {_delta_last("last_denominator", "den")},
         last_value = {_delta_last("last_value", "val")}
-    FROM (SELECT w.indicator_id, w.org_id, w.month, sum({_exact("w.numerator")} - {_exact("w.o_num")}) AS d_num,
-                 sum({_exact("w.denominator")} - {_exact("w.o_den")}) AS d_den,
-                 sum({_exact("w.value")} - {_exact("w.o_val")}) AS d_val, max(w.obs_date) AS last_day,
+    FROM (SELECT w.indicator_id, w.org_id, w.month, sum({exact("w.numerator")} - {exact("w.o_num")}) AS d_num,
+                 sum({exact("w.denominator")} - {exact("w.o_den")}) AS d_den,
+                 sum({exact("w.value")} - {exact("w.o_val")}) AS d_val, max(w.obs_date) AS last_day,
                  (array_agg(w.numerator ORDER BY w.obs_date DESC))[1] AS last_num,
                  (array_agg(w.denominator ORDER BY w.obs_date DESC))[1] AS last_den,
                  (array_agg(w.value ORDER BY w.obs_date DESC))[1] AS last_val
@@ -181,13 +186,13 @@ async def refresh(session: AsyncSession) -> None:
 # roll-up reads directly (shared/values/rollup.py), and leaves are most units — most of the rows to rewrite.
 _HAS_CHILDREN = "EXISTS (SELECT 1 FROM org_unit_paths c WHERE c.ancestor_id = p.ancestor_id AND c.depth = 1)"
 
-_ROLLUP_INSERT = """
+_ROLLUP_INSERT = f"""
     INSERT INTO rollup_months (indicator_id, org_id, month, units, sum_numerator, sum_denominator, sum_value,
         last_numerator, last_denominator, last_value)
     SELECT a.indicator_id, a.org_id, a.month, count(*), sum(m.sum_numerator), sum(m.sum_denominator),
-        sum(m.sum_value), sum(CAST(m.last_numerator AS NUMERIC)), sum(CAST(m.last_denominator AS NUMERIC)),
-        sum(CAST(m.last_value AS NUMERIC))
-    FROM {keys} a JOIN org_unit_paths p ON p.ancestor_id = a.org_id
+        sum(m.sum_value), sum({exact("m.last_numerator")}), sum({exact("m.last_denominator")}),
+        sum({exact("m.last_value")})
+    FROM {{keys}} a JOIN org_unit_paths p ON p.ancestor_id = a.org_id
     JOIN observation_months m ON m.indicator_id = a.indicator_id AND m.org_id = p.descendant_id AND m.month = a.month
     GROUP BY a.indicator_id, a.org_id, a.month"""
 

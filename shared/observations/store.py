@@ -147,6 +147,7 @@ class FigureWriter:
         self._offset = 0
         self._writes = 0
         self._locked: set[int] = set()
+        self._seen_any = False  # SEEN holds a key: only then must the merge look there (it costs a probe a row)
         self._withdrawn: dict[tuple[int, int, date], int] = {}  # conflicting key → the row that withdrew it
 
     @classmethod
@@ -230,8 +231,10 @@ class FigureWriter:
             rejected += await self._reject_withdrawn()
         inserted, updated, unchanged, repeats = await _merge(
             self.session, actor=self.actor, source=self.source, now=self.now, write_id=self.write_id,
-            bulk=self.chunked,
+            bulk=self.chunked, seen=self._seen_any,
         )
+        if self.chunked and unchanged:
+            self._seen_any = True  # those keys are in SEEN now
         self.result.inserted += inserted
         self.result.updated += updated
         self.result.unchanged += unchanged
@@ -434,28 +437,31 @@ _NOTE_SEEN_PG = f"""
 # less than keeping them in step chunk by chunk, and notes the keys it found stored as sent; a push (one
 # chunk) keeps the months in step in the merge itself and cannot repeat a key (validate rejects that).
 _MERGES_PG = {
-    bulk: _MERGE_PG.replace("{months}", preaggregate.merge_ctes("old", incremental=not bulk))
-    .replace("{repeat}", _TAKEN_BEFORE if bulk else _BY_THIS_WRITER)
+    (bulk, seen): _MERGE_PG.replace("{months}", preaggregate.merge_ctes("old", incremental=not bulk))
+    .replace("{repeat}", _TAKEN_BEFORE if seen else _BY_THIS_WRITER)
     .replace("{seen}", _NOTE_SEEN_PG if bulk else "")
-    for bulk in (True, False)
+    for bulk, seen in ((True, True), (True, False), (False, False))
 }
 
 
 async def _merge(
-    session: AsyncSession, *, actor: str, source: str, now: datetime, write_id: int, bulk: bool
+    session: AsyncSession, *, actor: str, source: str, now: datetime, write_id: int, bulk: bool, seen: bool
 ) -> tuple[int, int, int, int]:
-    """Returns (inserted, updated, unchanged, repeats). Resending known figures writes nothing."""
+    """Returns (inserted, updated, unchanged, repeats). Resending known figures writes nothing. `seen`: SEEN
+    holds keys (a bulk write found some stored as sent), so a repeat may be one of those."""
     params = {"now": now, "actor": actor, "source": source, "write_id": write_id}
     if (await session.connection()).dialect.name == "postgresql":
-        total, existing, updated, repeats = (await session.execute(text(_MERGES_PG[bulk]), params)).one()
+        total, existing, updated, repeats = (await session.execute(text(_MERGES_PG[bulk, seen]), params)).one()
     else:
-        total, existing, updated, repeats = await _merge_portable(session, params, bulk=bulk)
+        total, existing, updated, repeats = await _merge_portable(session, params, bulk=bulk, seen=seen)
     return total - existing, updated, existing - updated - repeats, repeats
 
 
-async def _merge_portable(session: AsyncSession, params: dict[str, object], *, bulk: bool) -> tuple[int, int, int, int]:
+async def _merge_portable(
+    session: AsyncSession, params: dict[str, object], *, bulk: bool, seen: bool
+) -> tuple[int, int, int, int]:
     """The same merge in a few statements for SQLite (no data-modifying WITH)."""
-    repeat = _TAKEN_BEFORE if bulk else _BY_THIS_WRITER
+    repeat = _TAKEN_BEFORE if seen else _BY_THIS_WRITER
     fresh_change = f"{_CHANGED} AND NOT ({repeat})"
     total, existing, updated, repeats = (
         await session.execute(
@@ -492,7 +498,7 @@ async def _merge_portable(session: AsyncSession, params: dict[str, object], *, b
         mine = "coalesce(observations.write_id = :write_id, false)"
         taken = (f"AND NOT ({mine} OR EXISTS (SELECT 1 FROM {SEEN} u WHERE "
                  "u.indicator_id = observations.indicator_id AND u.org_id = observations.org_id "
-                 f"AND u.obs_date = observations.obs_date))" if bulk else f"AND NOT {mine}")
+                 f"AND u.obs_date = observations.obs_date))" if seen else f"AND NOT {mine}")
         on_conflict = (
             "DO UPDATE SET numerator = excluded.numerator, denominator = excluded.denominator, "
             "value = excluded.value, source = excluded.source, recorded_at = excluded.recorded_at, "
