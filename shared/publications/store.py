@@ -50,7 +50,7 @@ async def live_documents(
     session: AsyncSession, tree: SchemeTree, period: str, *, normalise: bool
 ) -> tuple[dict[RankingKind, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Rankings per kind and every unit's explained score, computed now."""
-    scores = await score_results.unit_scores(session, tree, period, normalise=normalise)
+    scores = await score_results.unit_scores(session, tree, period, normalise=normalise, itemised=True)
     rankings: dict[RankingKind, dict[str, Any]] = {}
     explained: dict[str, dict[str, Any]] = {}
     for kind in RankingKind:

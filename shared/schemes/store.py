@@ -34,6 +34,7 @@ class Lead:
     code: str
     name: str
     seed_name: str
+    org_id: int
 
 
 @dataclass
@@ -120,14 +121,14 @@ async def _read_people(session: AsyncSession, tree: SchemeTree) -> None:
     """Lead units, units assessed and exclusions of a tree."""
     scheme_id = tree.scheme.id
     leads = await session.execute(
-        select(SchemeItemLead.item_id, OrgUnit.code, OrgUnit.name, SchemeItemLead.seed_name)
+        select(SchemeItemLead.item_id, OrgUnit.code, OrgUnit.name, SchemeItemLead.seed_name, OrgUnit.id)
         .join(OrgUnit, OrgUnit.id == SchemeItemLead.org_id)
         .join(SchemeItem, SchemeItem.id == SchemeItemLead.item_id)
         .where(SchemeItem.scheme_id == scheme_id)
         .order_by(SchemeItemLead.item_id, SchemeItemLead.position)
     )
-    for item_id, code, name, seed_name in leads:
-        tree.leads.setdefault(item_id, []).append(Lead(code, name, seed_name))
+    for item_id, code, name, seed_name, org_id in leads:
+        tree.leads.setdefault(item_id, []).append(Lead(code, name, seed_name, org_id))
     units = await session.execute(
         select(OrgUnit, SchemeUnit.ranking_kind)
         .join(SchemeUnit, SchemeUnit.org_id == OrgUnit.id)

@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 from shared.schemes.types import AssessmentStatus, MethodKind
@@ -89,6 +90,40 @@ class SchemeView:
 
     def applicable(self, org: str) -> list[ItemView]:
         return [i for i in self.items if (i.number, org) not in self.excluded]
+
+    def applicable_max(self, org: str) -> dict[str, Fraction]:
+        """Section number → Σ maxima of the items the unit undertakes."""
+        return _section_sums(self.applicable(org)) if org in self._excluding else self._full_max
+
+    def applicable_total(self, org: str) -> Fraction:
+        """Σ maxima of the items the unit undertakes (the normalisation's denominator)."""
+        if org in self._excluding:
+            return sum(self.applicable_max(org).values(), Fraction(0))
+        return self._full_total
+
+    @cached_property
+    def full_max(self) -> Fraction:
+        """The sections' maxima added up (100 for a scheme whose sections add up)."""
+        return sum((s.max_points for s in self.sections), Fraction(0))
+
+    @cached_property
+    def _full_total(self) -> Fraction:
+        return sum(self._full_max.values(), Fraction(0))
+
+    @cached_property
+    def _excluding(self) -> frozenset[str]:
+        return frozenset(org for _, org in self.excluded)
+
+    @cached_property
+    def _full_max(self) -> dict[str, Fraction]:
+        return _section_sums(self.items)
+
+
+def _section_sums(items: Iterable[ItemView]) -> dict[str, Fraction]:
+    out: dict[str, Fraction] = {}
+    for i in items:
+        out[i.section] = out.get(i.section, Fraction(0)) + i.max_points
+    return out
 
 
 @dataclass
@@ -170,29 +205,56 @@ def item_score(item: ItemView, entries: Sequence[Entry]) -> ItemScore:
     )
 
 
-def _items_method(
-    view: SchemeView, method: MethodView, org: str, entries: Sequence[Entry], normalise: bool
-) -> MethodScore:
+@dataclass
+class ItemTotals:
+    """An item-based method of one unit and half-year as scoring needs it: Σ item points per section (each item
+    capped at its maximum) and the items not yet scored by every lead unit. `items` holds each item's result
+    when computed from the entries (the explanation); the SQL path (rollup.py) sums without them."""
+
+    awarded: dict[str, Fraction] = field(default_factory=dict)  # section number → Σ item points
+    partly: list[int] = field(default_factory=list)
+    items: list[ItemScore] = field(default_factory=list)
+
+    def add(self, section: str, points: Fraction) -> None:
+        self.awarded[section] = self.awarded.get(section, Fraction(0)) + points
+
+
+def item_totals(view: SchemeView, org: str, entries: Sequence[Entry]) -> ItemTotals:
+    """Every applicable item's result for one unit and method, from its entries, and their section sums."""
     by_item: dict[int, list[Entry]] = defaultdict(list)
     for e in entries:
         if e.item is not None:
             by_item[e.item].append(e)
-    applicable = view.applicable(org)
-    items = [item_score(i, by_item.get(i.number, [])) for i in applicable]
-    section_of = {i.number: i.section for i in applicable}
+    totals = ItemTotals()
+    for i in view.applicable(org):
+        scored = item_score(i, by_item.get(i.number, []))
+        totals.items.append(scored)
+        totals.add(i.section, scored.points)
+        if scored.partly_assessed:
+            totals.partly.append(i.number)
+    return totals
+
+
+_ZERO = Fraction(0)
+
+
+def _items_method(
+    view: SchemeView, method: MethodView, org: str, totals: ItemTotals, normalise: bool
+) -> MethodScore:
+    applicable_max = view.applicable_max(org)
     sections: list[SectionScore] = []
     for s in view.sections:
-        mine = [x for x in items if section_of[x.item] == s.number]
-        awarded = min(sum((x.points for x in mine), Fraction(0)), s.max_points)
-        applicable_max = sum((x.max_points for x in mine), Fraction(0))
-        sections.append(SectionScore(s.number, s.title, s.max_points, applicable_max, awarded, awarded))
-    applicable_total = sum((x.applicable_max for x in sections), Fraction(0))
-    full = sum((x.max_points for x in view.sections), Fraction(0))
+        given = totals.awarded.get(s.number, _ZERO)
+        awarded = given if given <= s.max_points else s.max_points
+        of_section = applicable_max.get(s.number, _ZERO)
+        sections.append(SectionScore(s.number, s.title, s.max_points, of_section, awarded, awarded))
+    applicable_total = view.applicable_total(org)
+    full = view.full_max
     if normalise and applicable_total and applicable_total != full:
         for scored in sections:
             scored.score = scored.points * full / applicable_total
-    score = sum((x.score for x in sections), Fraction(0))
-    return MethodScore(method.code, method.weight, score, by_section=sections, items=items)
+    score = sum((x.score for x in sections if x.score), _ZERO)
+    return MethodScore(method.code, method.weight, score, by_section=sections, items=totals.items)
 
 
 def _overall_method(method: MethodView, entries: Sequence[Entry]) -> MethodScore:
@@ -204,28 +266,48 @@ def _overall_method(method: MethodView, entries: Sequence[Entry]) -> MethodScore
     return MethodScore(method.code, method.weight, latest.score or Fraction(0), overall=latest, adjusted=earlier)
 
 
+MethodInput = ItemTotals | Sequence[Entry]  # item-based: the section sums; overall: the method's entries
+
+
 def half_year(
     view: SchemeView, org: str, period: str, entries: Sequence[Entry], *, normalise: bool = True
 ) -> UnitScore:
     """A unit's half-year score (半年考评分值) from its entries of that half-year."""
     mine = [e for e in entries if e.org == org and e.period == period]
     if not any(e.status == AssessmentStatus.VERIFIED for e in mine):
-        return UnitScore(org, period, ScoreStatus.MISSING, None, reasons=[f"no verified assessment for {period}"])
+        return missing(org, period)
+    inputs: dict[str, MethodInput] = {}
+    for m in view.methods:
+        of_method = [e for e in mine if e.method == m.code]
+        inputs[m.code] = of_method if m.kind == MethodKind.OVERALL else item_totals(view, org, of_method)
+    return scored_half_year(view, org, period, inputs, normalise=normalise)
+
+
+def missing(org: str, period: str) -> UnitScore:
+    return UnitScore(org, period, ScoreStatus.MISSING, None, reasons=[f"no verified assessment for {period}"])
+
+
+def scored_half_year(
+    view: SchemeView, org: str, period: str, inputs: dict[str, MethodInput], *, normalise: bool = True
+) -> UnitScore:
+    """A half-year in which the unit has verified entries, from each method's input."""
     methods: list[MethodScore] = []
     reasons: list[str] = []
     for m in view.methods:
-        of_method = [e for e in mine if e.method == m.code]
-        if m.kind == MethodKind.OVERALL:
-            result = _overall_method(m, of_method)
+        given = inputs.get(m.code)
+        if isinstance(given, ItemTotals):
+            result = _items_method(view, m, org, given, normalise)
+            if given.partly:
+                reasons.append(f"{m.name} ({m.code}): items {_numbers(sorted(given.partly))} not yet scored by "
+                               "every lead unit")
+        elif m.kind == MethodKind.ITEMS:
+            result = _items_method(view, m, org, ItemTotals(), normalise)
+        else:
+            result = _overall_method(m, given or [])
             if result.overall is None:
                 reasons.append(f"{m.name} ({m.code}) has no verified score: counted as 0")
-        else:
-            result = _items_method(view, m, org, of_method, normalise)
-            partly = [x.item for x in result.items if x.partly_assessed]
-            if partly:
-                reasons.append(f"{m.name} ({m.code}): items {_numbers(partly)} not yet scored by every lead unit")
         methods.append(result)
-    total = sum((m.weight * m.score for m in methods), Fraction(0))
+    total = sum((m.weight * m.score for m in methods if m.score), _ZERO)
     status = ScoreStatus.INCOMPLETE if reasons else ScoreStatus.COMPLETE
     return UnitScore(org, period, status, total, by_method=methods, reasons=reasons)
 

@@ -3,15 +3,17 @@ annual score, and the units of one ranking kind in rank order."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection
 from fractions import Fraction
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.core.db import is_postgres
 from shared.core.errors import InvalidInput, Problem
 from shared.schemes.store import SchemeTree
 from shared.schemes.types import MethodKind, RankingKind
-from shared.scores import assess, compute
+from shared.scores import assess, compute, rollup
 from shared.scores import store as score_store
 
 
@@ -34,9 +36,18 @@ def view(tree: SchemeTree) -> compute.SchemeView:
 
 
 async def unit_scores(
-    session: AsyncSession, tree: SchemeTree, period: str, *, normalise: bool, orgs: Sequence[str] | None = None
+    session: AsyncSession,
+    tree: SchemeTree,
+    period: str,
+    *,
+    normalise: bool,
+    orgs: Collection[str] | None = None,
+    itemised: bool = False,
 ) -> dict[str, compute.UnitScore]:
-    """Scores of the scheme's units (or `orgs`) for a half-year ("2022H1") or the year ("2022")."""
+    """Scores of the scheme's units (or `orgs`) for a half-year ("2022H1") or the year ("2022").
+
+    `itemised` keeps every item's result and entries (the explanation, a publication); without it, and on
+    PostgreSQL, the database sums the points (rollup.py) and the scores carry sections, not items."""
     year = str(tree.scheme.year)
     if period != year and assess.check_period(period, tree.scheme.year) is not None:
         raise InvalidInput(
@@ -44,13 +55,34 @@ async def unit_scores(
             [Problem("use a half-year or the scheme's year", field="period")],
         )
     halves = [f"{year}H1", f"{year}H2"] if period == year else [period]
-    found = await score_store.entries(session, tree, set(halves))
+    targets = list(tree.units) if orgs is None else list(orgs)
     v = view(tree)
-    out: dict[str, compute.UnitScore] = {}
-    for org in orgs or list(tree.units):
-        scored = [compute.half_year(v, org, h, found, normalise=normalise) for h in halves]
-        out[org] = compute.annual(scored[0], scored[1], year) if period == year else scored[0]
-    return out
+    if itemised or not is_postgres(session):
+        org_ids = None if orgs is None else [tree.units[o][0].id for o in targets]
+        by_org: dict[str, list[compute.Entry]] = defaultdict(list)
+        for e in await score_store.entries(session, tree, set(halves), org_ids=org_ids):
+            by_org[e.org].append(e)
+        scored = {(o, h): compute.half_year(v, o, h, by_org[o], normalise=normalise) for o in targets for h in halves}
+    else:
+        found = await rollup.method_inputs(session, tree, v, halves, targets)
+        scored = {
+            (o, h): compute.scored_half_year(v, o, h, found.by_unit[(o, h)], normalise=normalise)
+            if (o, h) in found.by_unit
+            else compute.missing(o, h)
+            for o in targets
+            for h in halves
+        }
+    if period != year:
+        return {o: scored[(o, period)] for o in targets}
+    return {o: compute.annual(scored[(o, halves[0])], scored[(o, halves[1])], year) for o in targets}
+
+
+async def ranking(
+    session: AsyncSession, tree: SchemeTree, period: str, kind: RankingKind, *, normalise: bool
+) -> list[tuple[compute.UnitScore, int | None]]:
+    """The units of one ranking kind, scored and ranked."""
+    mine = [org for org, (_, k) in tree.units.items() if k == kind]
+    return ranked(tree, await unit_scores(session, tree, period, normalise=normalise, orgs=mine), kind)
 
 
 def ranked(

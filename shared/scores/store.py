@@ -305,38 +305,57 @@ async def review(session: AsyncSession, row: Assessment, *, verify: bool, reason
     return row
 
 
-async def entries(session: AsyncSession, tree: SchemeTree, periods: set[str]) -> list[compute.Entry]:
-    """Every entry of the scheme for these half-years, as the computation reads them (one statement)."""
+async def entries(
+    session: AsyncSession,
+    tree: SchemeTree,
+    periods: set[str],
+    *,
+    org_ids: Sequence[int] | None = None,
+    item_ids: Sequence[int] | None = None,
+    overall: bool = False,
+) -> list[compute.Entry]:
+    """The scheme's entries for these half-years, as the computation reads them (one statement): all of them,
+    or those of some units, of some items, or of the overall methods only."""
+    # Columns, not ORM objects: a ranking reads thousands of entries, and this is its only read of them.
     lead = select(OrgUnit.id, OrgUnit.code).subquery()
-    rows = await session.execute(
-        select(Assessment, OrgUnit.code, SchemeMethod.code, SchemeItem.number, lead.c.code)
-        .join(OrgUnit, OrgUnit.id == Assessment.org_id)
-        .join(SchemeMethod, SchemeMethod.id == Assessment.method_id)
-        .outerjoin(SchemeItem, SchemeItem.id == Assessment.item_id)
-        .outerjoin(lead, lead.c.id == Assessment.lead_org_id)
-        .where(Assessment.scheme_id == tree.scheme.id, Assessment.period.in_(periods))
-        .order_by(Assessment.id)
+    a = Assessment
+    stmt = (
+        select(a.id, OrgUnit.code, a.period, SchemeMethod.code, SchemeItem.number, a.points, a.score, lead.c.code,
+               a.status, a.entered_by, a.entered_at, a.verified_by, a.note, a.source, a.reason, a.adjusts_id,
+               a.automatic, a.basis)  # fmt: skip
+        .join(OrgUnit, OrgUnit.id == a.org_id)
+        .join(SchemeMethod, SchemeMethod.id == a.method_id)
+        .outerjoin(SchemeItem, SchemeItem.id == a.item_id)
+        .outerjoin(lead, lead.c.id == a.lead_org_id)
+        .where(a.scheme_id == tree.scheme.id, a.period.in_(periods))
+        .order_by(a.id)
     )
+    if org_ids is not None:
+        stmt = stmt.where(a.org_id.in_(org_ids))
+    if item_ids is not None:
+        stmt = stmt.where(a.item_id.in_(item_ids))
+    if overall:
+        stmt = stmt.where(a.item_id.is_(None))
     return [
         compute.Entry(
-            id=a.id,
-            org=org,
-            period=a.period,
-            method=method,
-            item=number,
-            points=None if a.points is None else Fraction(a.points),
-            score=None if a.score is None else Fraction(a.score),
-            lead=lead_code,
-            status=a.status,
-            entered_by=a.entered_by,
-            entered_at=a.entered_at,
-            verified_by=a.verified_by,
-            note=a.note,
-            source=a.source,
-            reason=a.reason,
-            adjusts=a.adjusts_id,
-            automatic=a.automatic,
-            basis=a.basis,
+            id=r[0],
+            org=r[1],
+            period=r[2],
+            method=r[3],
+            item=r[4],
+            points=None if r[5] is None else Fraction(r[5]),
+            score=None if r[6] is None else Fraction(r[6]),
+            lead=r[7],
+            status=r[8],
+            entered_by=r[9],
+            entered_at=r[10],
+            verified_by=r[11],
+            note=r[12],
+            source=r[13],
+            reason=r[14],
+            adjusts=r[15],
+            automatic=r[16],
+            basis=r[17],
         )
-        for a, org, method, number, lead_code in rows
+        for r in await session.execute(stmt)
     ]

@@ -50,10 +50,14 @@ async def get_score(
             [Problem("not assessed by this scheme", field="org")],
         )
     normalise = settings.scoring.normalise_to_applicable
-    scores = await score_results.unit_scores(session, tree, period, normalise=normalise)
-    kind = tree.units[org][1]
-    rank = dict((x.org, r) for x, r in score_results.ranked(tree, scores, kind))[org]
-    return s.ScoreOut.model_validate(explain.score_document(tree, scores[org], rank, explain=explain_tree))
+    ranks = await score_results.ranking(session, tree, period, tree.units[org][1], normalise=normalise)
+    rank = next(r for x, r in ranks if x.org == org)
+    if explain_tree:
+        one = await score_results.unit_scores(session, tree, period, normalise=normalise, orgs=[org], itemised=True)
+        score = one[org]
+    else:
+        score = next(x for x, _ in ranks if x.org == org)
+    return s.ScoreOut.model_validate(explain.score_document(tree, score, rank, explain=explain_tree))
 
 
 @router.get(
@@ -76,8 +80,8 @@ async def get_ranking(
         stored = await publication_store.document(session, scheme, period, version, name)
         return _stored(stored, filename if format == "xlsx" else None)
     tree = await scheme_store.get_tree(session, scheme)
-    scores = await score_results.unit_scores(session, tree, period, normalise=settings.scoring.normalise_to_applicable)
-    document = explain.ranking_document(tree, period, kind, score_results.ranked(tree, scores, kind))
+    rows = await score_results.ranking(session, tree, period, kind, normalise=settings.scoring.normalise_to_applicable)
+    document = explain.ranking_document(tree, period, kind, rows)
     if format == "xlsx":
         body = xlsx.ranking_xlsx(document, publication_store.xlsx_title(tree, period, None))
         return Response(
@@ -85,4 +89,5 @@ async def get_ranking(
             media_type=publication_store.XLSX_TYPE,
             headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
         )
-    return s.RankingOut.model_validate(document)
+    # The document is the one a publication stores, already in the schema's shape: sent as its canonical bytes.
+    return Response(publication_store.dumps(document), media_type="application/json")
