@@ -61,12 +61,13 @@ async def _fill(session: AsyncSession, tree: scheme_store.SchemeTree, rng: rando
         for period in ("2022H1", "2022H2"):
             if n % 7 == 3 and period == "2022H2":
                 continue  # no entries: the half-year is missing, the year too
-            for item in rng.sample(items, 30):
+            for item in rng.sample([i for i in items if n % 4 != 1 or i != items[n % len(items)]], 30):
                 leads = [tree.units[x.code][0].id for x in tree.leads[item.id]]
                 top = tree.maxima.items[item.number].points
                 quarter = Decimal(top.numerator) / Decimal(top.denominator)
                 given = (quarter * Decimal(rng.randint(0, 4)) / 4).quantize(Decimal("0.0001"), "ROUND_DOWN")
-                pattern = rng.choice(PATTERNS)
+                # every third unit has only the patterns the statement sums, so its sums are the SQL's own
+                pattern = rng.choice(PATTERNS if n % 3 else ("one", "every_lead"))
                 used[pattern] += 1
                 method = methods[rng.choice(("monitoring", "field_survey"))]
                 previous: Assessment | None = None
@@ -84,8 +85,13 @@ async def _fill(session: AsyncSession, tree: scheme_store.SchemeTree, rng: rando
                     session.add(Assessment(scheme_id=tree.scheme.id, method_id=methods[method_code], org_id=unit.id,
                                            period=period, score=Decimal(60 + n), status="verified", automatic=False,
                                            entered_by="test", entered_at=NOW))  # fmt: skip
-        if n % 4 == 1:  # an item it no longer undertakes, with whatever entries it had
-            session.add(ItemExclusion(item_id=items[n % len(items)].id, org_id=unit.id, set_by="test", set_at=NOW))
+        if n % 4 == 1:  # an item it no longer undertakes, with the verified points it had
+            dropped = items[n % len(items)]
+            lead = tree.units[tree.leads[dropped.id][0].code][0].id
+            session.add(ItemExclusion(item_id=dropped.id, org_id=unit.id, set_by="test", set_at=NOW))
+            session.add(Assessment(scheme_id=tree.scheme.id, method_id=methods["monitoring"], item_id=dropped.id,
+                                   org_id=unit.id, period="2022H1", points=Decimal("0.1"), lead_org_id=lead,
+                                   status="verified", automatic=False, entered_by="test", entered_at=NOW))  # fmt: skip
     await session.flush()
     return used
 
