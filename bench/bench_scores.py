@@ -1,8 +1,10 @@
 """Scores and rankings (issue 8's targets): a generated scheme of 90 items over 1,000 units assessed, every item
 scored and verified, through a real uvicorn process.
 
-* live `GET /v1/rankings?kind=county` (computed from the verified entries on every request), p50, against ONE bare
-  SQL statement (psycopg) that sums the same verified points per unit and section — target p50 ≤ 3×;
+* live `GET /v1/rankings?kind=county`, p50, against ONE bare SQL statement (psycopg) that sums the same verified
+  points per unit and section — target p50 ≤ 3×: as served (answers are kept per process under the scheme's
+  revision, which every write counts up, so a read between writes is a memory look-up), and as the first read
+  after a write costs (a second API process with SCORECARD_SCORING__CACHE_MB=0 computes every answer);
 * a published ranking (`version=1`, served from its stored bytes), requests/s against a bare Starlette endpoint
   (bench/bare_bytes.py, its own uvicorn process) returning the same bytes — target ≥ 0.7×.
 
@@ -251,6 +253,24 @@ class BareBytes:
         self.path.unlink(missing_ok=True)
 
 
+def _computed(url: str, loaded: Loaded, path: str, requests: int) -> tuple[list[float], list[float], Any]:
+    """The bare statement's and the computed ranking's timings (an API process that caches nothing)."""
+    os.environ["SCORECARD_SCORING__CACHE_MB"] = "0"
+    try:
+        computing = ApiProcess(url, "")
+        computing.start()
+    finally:
+        del os.environ["SCORECARD_SCORING__CACHE_MB"]
+    try:
+        with psycopg.connect(libpq(url)) as conn, httpx.Client(base_url=computing.base_url, timeout=300) as client:
+            params = {"scheme": loaded.scheme_id, "period": PERIOD}
+            sql, _ = _timed(lambda: conn.execute(BARE_SQL, params).fetchall(), requests)
+            computed, answer = _timed(lambda: client.get(path).json(), requests)
+    finally:
+        computing.stop()
+    return sql, computed, answer
+
+
 def _check(answer: dict[str, Any], loaded: Loaded) -> str:
     rows = answer["rows"]
     if len(rows) != len(loaded.expected):
@@ -277,13 +297,13 @@ def bench_scores(server_url: str, units: int, requests: int) -> list[Row]:
         api = ApiProcess(url, "")
         api.start()
         live_path = f"/v1/rankings?scheme={loaded.scheme_id}&period={PERIOD}&kind=county"
-        with psycopg.connect(libpq(url)) as conn, httpx.Client(base_url=api.base_url, timeout=300) as client:
-            params = {"scheme": loaded.scheme_id, "period": PERIOD}
-            sql, _ = _timed(lambda: conn.execute(BARE_SQL, params).fetchall(), requests)
-            live, answer = _timed(lambda: client.get(live_path).json(), requests)
-            verdict = _check(answer, loaded)
-            log(f"  live ranking p50 {percentile(live, 0.5):.1f} ms, bare SQL p50 {percentile(sql, 0.5):.1f} ms; "
-                f"the API's totals: {verdict}")
+        sql, computed, answer = _computed(url, loaded, live_path, requests)
+        verdict = _check(answer, loaded)
+        with httpx.Client(base_url=api.base_url, timeout=300) as client:
+            assert client.get(live_path).json() == answer
+            cached, _ = _timed(lambda: client.get(live_path).content, requests)
+            log(f"  live ranking p50: computed {percentile(computed, 0.5):.1f} ms, cached {percentile(cached, 0.5):.2f}"
+                f" ms; bare SQL p50 {percentile(sql, 0.5):.1f} ms; the API's totals: {verdict}")
             started = time.perf_counter()
             r = client.post(f"/v1/schemes/{loaded.scheme_id}/publications", json={"period": PERIOD},
                             headers={"Authorization": f"Bearer {key}"})
@@ -295,13 +315,18 @@ def bench_scores(server_url: str, units: int, requests: int) -> list[Row]:
         with httpx.Client(base_url=f"http://127.0.0.1:{bare.port}") as client:
             floor, same = _rate(client, "/bytes")
         assert same == body
-        p50_live, p50_sql = percentile(live, 0.5), percentile(sql, 0.5)
+        p50_sql = percentile(sql, 0.5)
+        p50_cached, p50_computed = percentile(cached, 0.5), percentile(computed, 0.5)
         return [
             Row("ranking, live", "bare SQL: Σ verified points per unit and section", str(requests),
                 f"p50 {p50_sql:.1f} ms", "1.00×"),
-            Row("", "GET /v1/rankings (uvicorn), computed live", str(requests),
-                f"p50 {p50_live:.1f} ms / p95 {percentile(live, 0.95):.1f} ms", f"{p50_live / p50_sql:.2f}×",
-                f"≤ 3×: {'met' if p50_live <= 3 * p50_sql else 'missed'} ({verdict})"),
+            Row("", "GET /v1/rankings, unchanged since the last read (cached)", str(requests),
+                f"p50 {p50_cached:.2f} ms", f"{p50_cached / p50_sql:.2f}×",
+                f"≤ 3×: {'met' if p50_cached <= 3 * p50_sql else 'missed'}"),
+            Row("", "GET /v1/rankings, first read after a write (computed)", str(requests),
+                f"p50 {p50_computed:.1f} ms / p95 {percentile(computed, 0.95):.1f} ms",
+                f"{p50_computed / p50_sql:.2f}×", f"≤ 3×: {'met' if p50_computed <= 3 * p50_sql else 'missed'} "
+                f"({verdict})"),
             Row("ranking, published", f"bare Starlette, the same {len(body):,} bytes", "3 s", f"{floor:,.0f} req/s",
                 "1.00×"),
             Row("", "GET /v1/rankings?version=1", "3 s", f"{published:,.0f} req/s", f"{published / floor:.2f}×",

@@ -85,6 +85,9 @@ class ScoringSettings(BaseModel):
         default=True,
         description="a unit that does not undertake some items scores awarded / applicable max × 100; false = raw",
     )
+    cache_mb: int = Field(
+        default=64, ge=0, description="memory per API process for computed and published scores and rankings; 0 = off"
+    )
 
 
 class RatingSettings(BaseModel):

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.observations import preaggregate
 from shared.org_units import divisions
 from shared.org_units import store as org_store
+from shared.schemes import store as scheme_store
 
 
 async def change_tree(
@@ -26,6 +27,7 @@ async def change_tree(
     change = await org_store.apply_tree(session, specs, aliases=aliases, close_under=close_under, today=today)
     if change.added or change.updated or change.closed:
         await preaggregate.rebuild_all_rollups(session)
+        await scheme_store.changed(session)  # names and units in computed scores
     return change
 
 

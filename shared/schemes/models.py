@@ -28,6 +28,9 @@ class Scheme(Base):
     seed_file: Mapped[str | None] = mapped_column(String(100))
     # The unit that verifies lead units' points (the 专班); its admin keys act for the jurisdiction.
     verifier_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    # Counts up with every change its scores depend on (entries, reviews, splits, applicability, the org tree):
+    # computed results are cached under it, so a write makes every cached answer unreachable at once.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SchemeMethod(Base):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access import audit
@@ -69,6 +69,20 @@ class SchemeTree:
     def group_label(self, group: SchemeGroup) -> str:
         section = next(s for s in self.sections if s.id == group.section_id)
         return f"{section.number}{group.number}"
+
+
+async def revision(session: AsyncSession, scheme_id: int) -> int:
+    """The scheme's revision (what cached results are keyed by); NotFound for an unknown scheme."""
+    found = await session.scalar(select(Scheme.revision).where(Scheme.id == scheme_id))
+    if found is None:
+        raise NotFound(f"scheme {scheme_id} does not exist; GET /v1/schemes lists them")
+    return found
+
+
+async def changed(session: AsyncSession, scheme_id: int | None = None) -> None:
+    """Count a scheme's revision up (every scheme's when None: an org-tree change), in the writing transaction."""
+    stmt = update(Scheme).values(revision=Scheme.revision + 1)
+    await session.execute(stmt if scheme_id is None else stmt.where(Scheme.id == scheme_id))
 
 
 async def list_schemes(session: AsyncSession) -> Sequence[tuple[Scheme, OrgUnit]]:
@@ -239,6 +253,7 @@ async def set_splits(
             before={"points": _num(before)},
             after={"points": _num(points)},
         )
+    await changed(session, tree.scheme.id)
     await session.flush()
 
 
@@ -264,6 +279,7 @@ async def set_applicability(
             entity_key=f"{tree.scheme.id}:{item.number}:{unit.code}",
             after={"applicable": applicable, "reason": reason},
         )
+    await changed(session, tree.scheme.id)
     await session.flush()
 
 

@@ -20,6 +20,7 @@ from shared.core import clock
 from shared.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from shared.org_units import store as org_store
 from shared.org_units.models import OrgUnit
+from shared.schemes import store as scheme_store
 from shared.schemes.models import SchemeItem, SchemeMethod
 from shared.schemes.store import SchemeTree
 from shared.schemes.types import AssessmentStatus, MethodKind
@@ -191,6 +192,7 @@ async def _insert(
             entity_key=str(entry.id),
             after=_audit_view(row, entry.status),
         )
+    await scheme_store.changed(session, tree.scheme.id)
     submitted = 0 if by_office else len(ids)
     return WriteResult(ids=ids, submitted=submitted, verified=len(ids) - submitted)
 
@@ -268,6 +270,7 @@ async def add_automatic(
     await audit.record(
         session, actor=actor, action="assess_automatic", entity="assessment", entity_key=str(entry.id), after=basis
     )
+    await scheme_store.changed(session, tree.scheme.id)
     return entry.id
 
 
@@ -302,6 +305,7 @@ async def review(session: AsyncSession, row: Assessment, *, verify: bool, reason
         before={"status": before},
         after={"status": row.status, "reason": reason},
     )
+    await scheme_store.changed(session, row.scheme_id)
     return row
 
 

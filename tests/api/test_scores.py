@@ -295,3 +295,47 @@ class TestAutomaticMonitoring:
         basis = item19["entries"][0]["basis"]
         assert (basis["value"], basis["target"]["number"], basis["achievement"]) == (85.5, 95, 0.9)
         assert item19["entries"][0]["automatic"] is True
+
+
+class TestCachedAnswers:
+    """Scores and rankings are kept per process under the scheme's revision: a second read is served from
+    memory, and every write the scores depend on reaches the next read."""
+
+    async def read(self, s: Scoring) -> tuple[Any, Any, str]:
+        score = await s.client.get("/v1/scores", params={"scheme": s.scheme, "period": H1, "org": DONGHE})
+        ranking = await s.client.get("/v1/rankings", params={"scheme": s.scheme, "period": H1, "kind": "county"})
+        assert score.status_code == ranking.status_code == 200, (score.text, ranking.text)
+        mine = next(x for x in ranking.json()["rows"] if x["org"] == DONGHE)
+        assert mine["total"] == score.json()["total"]
+        return score.json()["total"], score.json()["status"], mine["org_name"]
+
+    async def test_a_second_read_comes_from_memory(self, scoring: Scoring) -> None:
+        await scoring.submit_verified("shenpi", row(DONGHE, 19, 0.5))
+        first = await self.read(scoring)
+        cache = scoring.client._transport.app.state.score_cache  # type: ignore[attr-defined]
+        kept = len(cache)
+        assert kept == 2 and await self.read(scoring) == first and len(cache) == kept
+
+    async def test_every_write_reaches_the_next_read(self, scoring: Scoring, database: Database) -> None:
+        assert await self.read(scoring) == (None, "missing", "东河区")
+        submitted = (await scoring.enter("shenpi", row(DONGHE, 19, 0.5)))["ids"]
+        assert (await self.read(scoring))[0] is None  # submitted points do not count
+        await scoring.review(submitted)
+        assert (await self.read(scoring))[0] == 0.3  # 0.6 × 0.5
+        await scoring.enter("office", row(DONGHE, 19, 0.25, reason="复核台账后调整"))
+        assert (await self.read(scoring))[0] == 0.15
+        r = await scoring.client.put(
+            f"/v1/schemes/{scoring.scheme}/applicability",
+            json={"applicability": [{"item": 19, "org": DONGHE, "applicable": False, "reason": "无此项业务"}]},
+            headers=scoring.keys["office"],
+        )
+        assert r.status_code == 200, r.text
+        assert (await self.read(scoring))[0] == 0  # its only scored item no longer counts
+        from shared.core import clock
+        from shared.observations import org_tree
+        from shared.org_units import store as org_store
+
+        async with database.sessions() as session, session.begin():
+            spec = org_store.UnitSpec(DONGHE, "东河区（新）", "region", "county", "150200000000")
+            await org_tree.change_tree(session, [spec], today=clock.today())
+        assert (await self.read(scoring))[2] == "东河区（新）"

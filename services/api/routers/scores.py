@@ -3,16 +3,17 @@ from the stored bytes of a publication (通报), which later edits cannot change
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import ReadSessionDep, SettingsDep
 from services.api.schemas import schemes as s
+from shared.core.cache import BytesCache
 from shared.core.errors import InvalidInput, Problem
 from shared.publications import store as publication_store
-from shared.publications.models import PublicationDocument
 from shared.schemes import store as scheme_store
 from shared.schemes.types import RankingKind
 from shared.scores import explain, xlsx
@@ -25,31 +26,67 @@ PeriodQuery = Annotated[str, Query(max_length=8, description="2022H1, 2022H2 or 
 VersionQuery = Annotated[int | None, Query(ge=1, le=10_000, description="a published version; omitted = live")]
 
 
-def _stored(doc: PublicationDocument, filename: str | None = None) -> Response:
+def _cache(request: Request, settings: SettingsDep) -> BytesCache:
+    """This process's cache of score answers (SCORECARD_SCORING__CACHE_MB), made on first use."""
+    state = request.app.state
+    if getattr(state, "score_cache", None) is None:
+        state.score_cache = BytesCache(settings.scoring.cache_mb * 1024 * 1024)
+    cache: BytesCache = state.score_cache
+    return cache
+
+
+CacheDep = Annotated[BytesCache, Depends(_cache)]
+
+
+def _answer(body: bytes, fmt: str = "json", filename: str | None = None) -> Response:
     headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"} if filename else None
-    return Response(doc.content, media_type=doc.media_type, headers=headers)
+    media_type = publication_store.XLSX_TYPE if fmt == "xlsx" else "application/json"
+    return Response(body, media_type=media_type, headers=headers)
+
+
+async def _published(
+    session: AsyncSession, cache: BytesCache, scheme: int, period: str, version: int, name: str
+) -> bytes:
+    """A published document's bytes: read once, then from memory (a publication never changes)."""
+    key = ("published", scheme, period, version, name)
+    body = cache.get(key)
+    if body is None:
+        body = (await publication_store.document(session, scheme, period, version, name)).content
+        cache.put(key, body)
+    return body
 
 
 @router.get("/scores", response_model=s.ScoreOut)
 async def get_score(
     session: ReadSessionDep,
     settings: SettingsDep,
+    cache: CacheDep,
     scheme: SchemeQuery,
     period: PeriodQuery,
     org: Annotated[str, Query(max_length=24, description="the unit assessed")],
     explain_tree: Annotated[bool, Query(alias="explain", description="items, points, who gave them")] = False,
     version: VersionQuery = None,
-) -> s.ScoreOut | Response:
+) -> Response:
     if version is not None:
-        stored = await publication_store.document(session, scheme, period, version, publication_store.score_name(org))
-        return _stored(stored)
+        return _answer(await _published(session, cache, scheme, period, version, publication_store.score_name(org)))
+    normalise = settings.scoring.normalise_to_applicable
+    key = ("score", scheme, await scheme_store.revision(session, scheme), period, org, explain_tree, normalise)
+    body = cache.get(key)
+    if body is None:
+        body = publication_store.dumps(await _score_document(session, scheme, period, org, explain_tree, normalise))
+        cache.put(key, body)
+    return _answer(body)
+
+
+async def _score_document(
+    session: AsyncSession, scheme: int, period: str, org: str, explain_tree: bool, normalise: bool
+) -> dict[str, Any]:
     tree = await scheme_store.get_tree(session, scheme)
     if org not in tree.units:
         raise InvalidInput(
             f"'{org}' is not a unit assessed by scheme {scheme}; GET /v1/schemes/{scheme} lists them",
             [Problem("not assessed by this scheme", field="org")],
         )
-    normalise = settings.scoring.normalise_to_applicable
     ranks = await score_results.ranking(session, tree, period, tree.units[org][1], normalise=normalise)
     rank = next(r for x, r in ranks if x.org == org)
     if explain_tree:
@@ -57,7 +94,7 @@ async def get_score(
         score = one[org]
     else:
         score = next(x for x, _ in ranks if x.org == org)
-    return s.ScoreOut.model_validate(explain.score_document(tree, score, rank, explain=explain_tree))
+    return explain.score_document(tree, score, rank, explain=explain_tree)
 
 
 @router.get(
@@ -68,26 +105,28 @@ async def get_score(
 async def get_ranking(
     session: ReadSessionDep,
     settings: SettingsDep,
+    cache: CacheDep,
     scheme: SchemeQuery,
     period: PeriodQuery,
     kind: Annotated[RankingKind, Query(description="county: 旗县区 and 稀土高新区; department: 各部门")],
     format: Annotated[Literal["json", "xlsx"], Query(description="json, or xlsx for the 通报 table")] = "json",
     version: VersionQuery = None,
-) -> s.RankingOut | Response:
+) -> Response:
     filename = f"ranking-{scheme}-{period}-{kind.value}{f'-v{version}' if version else ''}.{format}"
+    attachment = filename if format == "xlsx" else None
     if version is not None:
         name = publication_store.ranking_name(kind, format)
-        stored = await publication_store.document(session, scheme, period, version, name)
-        return _stored(stored, filename if format == "xlsx" else None)
-    tree = await scheme_store.get_tree(session, scheme)
-    rows = await score_results.ranking(session, tree, period, kind, normalise=settings.scoring.normalise_to_applicable)
-    document = explain.ranking_document(tree, period, kind, rows)
-    if format == "xlsx":
-        body = xlsx.ranking_xlsx(document, publication_store.xlsx_title(tree, period, None))
-        return Response(
-            body,
-            media_type=publication_store.XLSX_TYPE,
-            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
-        )
-    # The document is the one a publication stores, already in the schema's shape: sent as its canonical bytes.
-    return Response(publication_store.dumps(document), media_type="application/json")
+        return _answer(await _published(session, cache, scheme, period, version, name), format, attachment)
+    normalise = settings.scoring.normalise_to_applicable
+    key = ("ranking", scheme, await scheme_store.revision(session, scheme), period, kind, format, normalise)
+    body = cache.get(key)
+    if body is None:
+        tree = await scheme_store.get_tree(session, scheme)
+        rows = await score_results.ranking(session, tree, period, kind, normalise=normalise)
+        document = explain.ranking_document(tree, period, kind, rows)
+        if format == "xlsx":
+            body = xlsx.ranking_xlsx(document, publication_store.xlsx_title(tree, period, None))
+        else:  # the document a publication stores, already in the schema's shape, as its canonical bytes
+            body = publication_store.dumps(document)
+        cache.put(key, body)
+    return _answer(body, format, attachment)
