@@ -162,7 +162,8 @@ def _load_entries(url: str, units: int) -> Loaded:
     """Every item of every unit scored by each of its lead units for monitoring (verified), overall scores."""
     with psycopg.connect(libpq(url)) as conn:
         scheme_id, = conn.execute("SELECT id FROM schemes WHERE code = 'BENCH2022'").fetchone() or (0,)
-        methods: dict[str, int] = dict(conn.execute("SELECT code, id FROM scheme_methods WHERE scheme_id = %s", (scheme_id,)))
+        methods: dict[str, int] = dict(
+            conn.execute("SELECT code, id FROM scheme_methods WHERE scheme_id = %s", (scheme_id,)))
         items = {n: i for n, i in conn.execute("SELECT number, id FROM scheme_items WHERE scheme_id = %s",
                                                    (scheme_id,))}
         orgs: dict[str, int] = dict(conn.execute("SELECT code, id FROM org_units"))
