@@ -36,8 +36,9 @@ lint: install
 	$(VENV)/bin/mypy shared services
 	$(VENV)/bin/lint-imports
 
+## make bench BENCH_ARGS='--scale 1.0 --push-rows 10000': arguments for bench.run_all
 bench: install
-	$(PY) -m bench.run_all
+	$(PY) -m bench.run_all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 
 from bench import bench_collector as bench_collector_mod
-from bench import bench_push, bench_values
+from bench import bench_push, bench_scores, bench_values
 from bench.common import (
     BODY_ROWS,
     ApiProcess,
@@ -58,6 +58,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--memory-mb", type=int, default=bench_collector_mod.MEMORY_EXPORT_MB,
                    help="size in MB of a second export (new days, written straight to a file) ingested once for the "
                         "collector's peak RSS (default 200, the PERFORMANCE.md case; 0 = skip that run)")
+    p.add_argument("--scores-units", type=int, default=1000,
+                   help="units assessed by the generated 90-item scheme of the scores bench (default 1000)")
     p.add_argument("--keep", action="store_true", help="keep the databases on SCORECARD_BENCH_DATABASE_URL")
     args = p.parse_args(argv)
     if args.memory_mb < 0:
@@ -188,7 +190,7 @@ def _build(res: Resources, args: argparse.Namespace, plan: Plan) -> Context:
     return Context(res.server_url, main_url, plan, cat, key, pepper, args.requests, args.raw_reps)
 
 
-def _measure(res: Resources, ctx: Context, collector_rows: int, memory_mb: int) -> list[Row]:
+def _measure(res: Resources, ctx: Context, collector_rows: int, memory_mb: int, scores_units: int) -> list[Row]:
     log(f"push: {ctx.plan.push_rows:,} rows per phase ({ctx.plan.push_days} days × {ctx.plan.rows_per_day:,} rows), "
         f"{BODY_ROWS:,}-row batches, each path on an identical copy of the database")
     bare = bench_push.bench_bare(ctx)
@@ -206,7 +208,9 @@ def _measure(res: Resources, ctx: Context, collector_rows: int, memory_mb: int) 
     log(f"/v1/values: {ctx.requests} timed requests per indicator after {bench_values.WARMUP} warm-up")
     values = bench_values.bench_values(ctx)
     collector, collected = bench_collector(ctx, collector_rows, memory_mb)
-    rows = bench_push.rows(bare, store, api) + values + collector
+    log(f"scores: a generated scheme of 90 items over {scores_units:,} units (its own database)")
+    scores = bench_scores.bench_scores(ctx.server_url, scores_units, ctx.requests)
+    rows = bench_push.rows(bare, store, api) + values + collector + scores
     bench_push.print_breakdown(store, profiles)
     bench_values.print_values_breakdown(ctx)
     bench_collector_mod.print_breakdown(collected)
@@ -224,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ctx = _build(res, args, plan)
         rows = _measure(res, ctx, bench_collector_mod.collector_rows(args.scale, args.collector_rows),
-                        args.memory_mb)
+                        args.memory_mb, args.scores_units)
     except KeyboardInterrupt:
         print("\ninterrupted: cleaning up", file=sys.stderr)
         return 130
