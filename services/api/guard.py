@@ -5,11 +5,11 @@ security headers on every answer; and a read is cancelled when its client goes a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
 
-import anyio
 import jiter
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,6 +25,10 @@ _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"content-security-policy", b"frame-ancestors 'none'"),
 ]
+
+
+class _Gone(Exception):
+    """The client left while sending its body."""
 
 
 class _Refused(Exception):
@@ -75,7 +79,7 @@ async def _read_body(receive: Receive, headers: Headers, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise anyio.get_cancelled_exc_class()
+            raise _Gone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:  # a streamed (chunked) body: stop reading at the cap
@@ -106,46 +110,66 @@ class RequestGuard:
             details = [{"row": None, "field": r.field, "message": r.message}]
             await error_response(r.status, r.code, r.message, details)(scope, receive, send)
             return
-        except anyio.get_cancelled_exc_class():
+        except _Gone:
             return  # the client left while sending its body
         await self._run(scope, method, body, receive, send)
 
     async def _run(self, scope: Scope, method: str, body: bytes, receive: Receive, send: Send) -> None:
-        gone = anyio.Event()
-        delivered = False
+        if method not in _SAFE:
+            # A write runs to its commit or rollback even when its client leaves: one outcome, never cut between.
+            await self.app(scope, _Replay(body, receive).next, send)
+            return
+        replay = _Replay(body, None)
+        answered = False
 
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await gone.wait()
-            return {"type": "http.disconnect"}
+        async def sending(message: Message) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True  # servers report a disconnect once the answer is complete: not a client leaving
+            await send(message)
 
-        async with anyio.create_task_group() as group:
+        handler = asyncio.ensure_future(self.app(scope, replay.next, sending))
+        left = False
 
-            async def watch() -> None:
-                while (await receive())["type"] != "http.disconnect":
-                    pass
-                gone.set()
-                # A read whose client went away stops (its SQL is cancelled with it); a write runs to its
-                # commit or rollback, so its outcome is one or the other, never cut in between.
-                if method in _SAFE and not finished:
-                    log.info("client went away: %s %s cancelled", method, scope["path"])
-                    group.cancel_scope.cancel()
+        async def watch() -> None:
+            nonlocal left
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            replay.gone.set()
+            if not answered and not handler.done():
+                # The read stops; PostgreSQL ends its statement too (the driver cancels it or closes the
+                # connection, which the server notices: client_connection_check_interval, shared.core.db).
+                left = True
+                log.info("client went away: %s %s cancelled", method, scope["path"])
+                handler.cancel()
 
-            finished = False
-            failure: Exception | None = None
-            group.start_soon(watch)
-            try:
-                await self.app(scope, replay, send)
-            except Exception as exc:  # re-raised below, outside the task group (no ExceptionGroup wrapping)
-                failure = exc
-            finally:
-                finished = True
-                group.cancel_scope.cancel()
-        if failure is not None:
-            raise failure
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await handler
+        except asyncio.CancelledError:
+            if not left:
+                raise
+        finally:
+            watcher.cancel()
+
+
+class _Replay:
+    """The receive channel the app sees: the body read once, then the real channel (writes) or the disconnect
+    the watcher saw (reads)."""
+
+    def __init__(self, body: bytes, receive: Receive | None) -> None:
+        self.body: bytes | None = body
+        self.receive = receive
+        self.gone = asyncio.Event()
+
+    async def next(self) -> Message:
+        if self.body is not None:
+            body, self.body = self.body, None
+            return {"type": "http.request", "body": body, "more_body": False}
+        if self.receive is not None:
+            return await self.receive()
+        await self.gone.wait()
+        return {"type": "http.disconnect"}
 
 
 def _with_headers(send: Send, *, no_store: bool) -> Send:

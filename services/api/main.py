@@ -90,7 +90,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
 
 def _open_database(settings: Settings) -> Database:
-    engine = make_engine(settings.db, "scorecard-api", statement_timeout_seconds=settings.api.read_timeout_seconds)
+    engine = make_engine(
+        settings.db,
+        "scorecard-api",
+        statement_timeout_seconds=settings.api.read_timeout_seconds,
+        client_check_seconds=1,
+    )
     return Database(
         engine=engine, sessions=make_sessionmaker(engine), readers=make_sessionmaker(engine, read_only=True)
     )

@@ -36,10 +36,16 @@ READ_ONLY = "scorecard_read_only"
 
 
 def make_engine(
-    settings: DatabaseSettings, application_name: str, *, statement_timeout_seconds: float | None = None
+    settings: DatabaseSettings,
+    application_name: str,
+    *,
+    statement_timeout_seconds: float | None = None,
+    client_check_seconds: float | None = None,
 ) -> AsyncEngine:
     """`statement_timeout_seconds`: PostgreSQL's statement_timeout for every session of this engine (the API's
-    reads); a write session lifts it for its own transaction (shared.ingest.locks.bound_write_waits)."""
+    reads); a write session lifts it for its own transaction (shared.ingest.locks.bound_write_waits).
+    `client_check_seconds`: how often a running statement checks that its client is still connected
+    (client_connection_check_interval, PostgreSQL 14+), so a read the API gave up on stops on the server too."""
     url = settings.url
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=settings.echo)
@@ -47,8 +53,16 @@ def make_engine(
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     connect_args: dict[str, str] = {"application_name": application_name}
-    if statement_timeout_seconds is not None:
-        connect_args["options"] = f"-c statement_timeout={max(1, round(statement_timeout_seconds * 1000))}"
+    options = [
+        f"-c {name}={max(1, round(seconds * 1000))}"
+        for name, seconds in (
+            ("statement_timeout", statement_timeout_seconds),
+            ("client_connection_check_interval", client_check_seconds),
+        )
+        if seconds is not None
+    ]
+    if options:
+        connect_args["options"] = " ".join(options)
     return create_async_engine(
         url, echo=settings.echo, pool_size=settings.pool_size, pool_pre_ping=True, connect_args=connect_args
     )
