@@ -1,8 +1,11 @@
-"""Alembic environment: runs migrations synchronously on the settings' database (or a URL passed in)."""
+"""Alembic environment: runs migrations synchronously on the settings' database (or a URL passed in), as the
+schema's owner (SCORECARD_DB__OWNER_URL, else SCORECARD_DB__URL), then grants the application's role
+(SCORECARD_DB__APP_ROLE) what it needs and no more."""
 
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from shared.core.migrations import grant_app_role
 from shared.core.settings import get_settings
 from shared.models import Base
 
@@ -16,7 +19,8 @@ def sync_url(url: str) -> str:
 
 
 def run_migrations_online() -> None:
-    url = config.attributes.get("url") or get_settings().db.url
+    db = get_settings().db
+    url = config.attributes.get("url") or db.owner_url or db.url
     connectable = config.attributes.get("connection")
     if connectable is None:
         engine = create_engine(sync_url(url), poolclass=pool.NullPool)
@@ -37,6 +41,9 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         if connection.dialect.name == "postgresql":
             context.execute("SET LOCAL lock_timeout = '5s'")
         context.run_migrations()
+        role = config.attributes.get("app_role") or get_settings().db.app_role
+        if role:
+            grant_app_role(connection, role)
 
 
 run_migrations_online()

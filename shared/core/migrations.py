@@ -6,7 +6,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core.settings import REPO_ROOT
@@ -20,8 +20,30 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(url: str | None = None) -> None:
-    command.upgrade(alembic_config(url), "head")
+def upgrade(url: str | None = None, *, app_role: str | None = None) -> None:
+    """Migrate to head (as the schema's owner); with `app_role`, grant that role what the application needs."""
+    config = alembic_config(url)
+    if app_role is not None:
+        config.attributes["app_role"] = app_role
+    command.upgrade(config, "head")
+
+
+# The application's role may read and write the data, never change the schema, and on the audit log only add
+# and read: no UPDATE, DELETE or TRUNCATE, and — not owning it — no way to disable its append-only trigger.
+_GRANTS = """
+GRANT USAGE ON SCHEMA public TO {role};
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_entries FROM {role};
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
+"""
+
+
+def grant_app_role(connection: Connection, role: str) -> None:
+    """Grants of the application's role (PostgreSQL), after every migration: new tables are covered too."""
+    if connection.dialect.name == "postgresql":
+        quoted = connection.dialect.identifier_preparer.quote_identifier(role)
+        for statement in _GRANTS.format(role=quoted).strip().splitlines():
+            connection.execute(text(statement))
 
 
 def pending_heads(connection: Connection) -> set[str]:

@@ -19,12 +19,25 @@ class DatabaseSettings(BaseModel):
         default=f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'scorecard.db'}",
         description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+psycopg://user:pw@host/db",
     )
+    owner_url: str | None = Field(
+        default=None,
+        description="URL of the role that owns the schema, used only by migrations (make migrate, the container "
+        "start); empty = `url`. The application's own role then owns nothing",
+    )
+    app_role: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL role the application connects as: every migration grants it reading and writing "
+        "the tables, and on the audit log only SELECT and INSERT; empty = no grants",
+    )
     pool_size: int = Field(default=10, ge=1, description="connections kept per process (PostgreSQL)")
     echo: bool = Field(default=False, description="log every SQL statement")
 
-    @field_validator("url")
+    @field_validator("url", "owner_url")
     @classmethod
-    def _async_driver(cls, url: str) -> str:
+    def _async_driver(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             return "postgresql+psycopg://" + url.split("://", 1)[1]
         if url.startswith("sqlite:///"):

@@ -42,11 +42,15 @@ class TestKeys:
 
 
 class TestAuditIsAppendOnly:
-    async def test_postgres_refuses_update_and_delete(self, session: AsyncSession) -> None:
+    @pytest.mark.parametrize(
+        "statement", ["UPDATE audit_entries SET actor = 'someone else'", "DELETE FROM audit_entries"]
+    )
+    async def test_postgres_refuses_update_and_delete(self, session: AsyncSession, statement: str) -> None:
+        # Even for the table's owner (the trigger); the application's role cannot even try (test_db_roles.py).
         await access_store.create_key(session, name="x", role="viewer", org=None, pepper="", actor="t")
         with pytest.raises(DBAPIError, match="append-only"):
             async with session.begin_nested():
-                await session.execute(text("UPDATE audit_entries SET actor = 'someone else'"))
+                await session.execute(text(statement))
 
 
 class TestKeysCli:
