@@ -91,3 +91,8 @@ def permits(role: str, action: Action) -> bool:
 
 def roles_for(action: Action) -> list[Role]:
     return [r.role for r in RULES if r.action == action]
+
+
+def subtree_root(role: str, org_id: int | None, action: Action) -> int | None:
+    """The unit whose subtree bounds `action` for a key of this role and unit (own_subtree); None = unbounded."""
+    return org_id if scope_of(role, action) == Scope.OWN_SUBTREE else None

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access import audit
 from shared.core import clock
-from shared.core.errors import InvalidInput, NotFound, Problem
+from shared.core.errors import Forbidden, InvalidInput, NotFound, Problem
 from shared.core.settings import RatingSettings
 from shared.observations import store as observation_store
 from shared.org_units import store as org_store
@@ -193,16 +193,25 @@ async def _level_counts(session: AsyncSession, touched: Collection[tuple[int, da
 
 
 async def set_followup(
-    session: AsyncSession, *, rating_id: str, state: str, actor: str, at: datetime | None = None
+    session: AsyncSession,
+    *,
+    rating_id: str,
+    state: str,
+    actor: str,
+    at: datetime | None = None,
+    within: int | None = None,
 ) -> Rating:
     """Move a bad rating's 核实/整改 forward: 待核实 → 核实中 → 已整改 (PRODUCT.md §2.4, 限期整改).
 
     Steps may be skipped but never undone; setting the current state again changes nothing. 已整改 stamps
-    `followup_done_at` (`at`, default now). Every change is audited.
+    `followup_done_at` (`at`, default now). `within`: the unit whose subtree the writer may touch (an
+    integration key's, shared.access.policy.subtree_root); a rating elsewhere is refused. Every change is audited.
     """
     rating = (await session.execute(select(Rating).where(Rating.rating_id == rating_id))).scalar_one_or_none()
     if rating is None:
         raise NotFound(f"rating '{rating_id}' does not exist", details=[{"field": "rating_id", "value": rating_id}])
+    if within is not None and not await org_store.is_within(session, within, rating.org_id):
+        raise Forbidden(f"rating '{rating_id}' belongs to a unit outside this key's subtree; nothing was changed")
     if state not in FOLLOWUP_STATES:
         raise InvalidInput(
             f"state must be one of {', '.join(FOLLOWUP_STATES)}, got '{state}'",

@@ -10,8 +10,8 @@ sum is Σ points × (L / leads of the item) ÷ L with L the least common multipl
 "no pair twice" is a bitmask: each (item, lead unit) pair of a section has its own bit, and the bits' sum
 equals their OR exactly when no bit repeats. Any other group — the 专班's own or adjusted points, a lead unit's
 second verified entry, a lead unit still to score, points above a lowered maximum, an excluded item — is
-scored from its entries by `compute.item_score`, the code the explanation uses. tests/shared/scores/
-test_rollup.py checks both paths agree on every such case."""
+scored from its entries by `compute.item_score`, the code the explanation uses.
+tests/shared/scores/test_score_rollup.py checks both paths agree on every such case."""
 
 from __future__ import annotations
 

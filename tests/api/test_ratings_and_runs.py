@@ -77,3 +77,16 @@ class TestIngestRuns:
         runs = (await client.get("/v1/ingest-runs", params={"source": "wangban"})).json()
         assert [(r["rows_read"], r["rows_rejected"], r["errors"][0]["row"]) for r in runs] == [(11, 1, 7)]
         assert (await client.get("/v1/ingest-runs", params={"source": "other"})).json() == []
+
+    async def test_an_integration_key_follows_up_only_its_own_subtree(
+        self, client, bad_rating: str, make_key: MakeKey, database: Database
+    ) -> None:
+        # HCP1 is a 富强路街道 (青山区) rating: a 东河区 platform may not touch it, a 青山区 one may.
+        elsewhere = bearer(await make_key("integration", org="150202000000"))
+        r = await client.post("/v1/ratings/HCP1/followup", json={"state": "已整改"}, headers=elsewhere)
+        assert r.status_code == 403 and "outside this key's subtree" in r.json()["error"]["message"], r.text
+        late = (await client.get("/v1/ratings/overdue", params={"org": QINGSHAN, "today": "2022-06-24"})).json()
+        assert [x["followup_state"] for x in late] == ["待核实"]  # nothing changed
+        own = bearer(await make_key("integration", org=QINGSHAN))
+        r = await client.post("/v1/ratings/HCP1/followup", json={"state": "核实中"}, headers=own)
+        assert r.status_code == 200 and r.json()["followup_state"] == "核实中", r.text

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
 from services.api.deps import ReadSessionDep, WriteSessionDep, actor, allow, get_reader
+from shared.access import policy
 from shared.access.models import ApiKey
 from shared.access.policy import Action
 from shared.core import clock
@@ -69,5 +70,8 @@ async def set_followup(
     session: WriteSessionDep,
     key: Annotated[ApiKey, Depends(allow(Action.FOLLOW_UP_RATING))],
 ) -> RatingOut:
-    row = await rating_store.set_followup(session, rating_id=rating_id, state=body.state, actor=actor(key))
+    within = policy.subtree_root(key.role, key.org_id, Action.FOLLOW_UP_RATING)
+    row = await rating_store.set_followup(
+        session, rating_id=rating_id, state=body.state, actor=actor(key), within=within
+    )
     return _out(row, await org_store.codes_by_id(session, [row.org_id]))

@@ -51,6 +51,11 @@ class TestPolicyTable:
         assert policy.scope_of("integration", Action.FOLLOW_UP_RATING) == policy.Scope.OWN_SUBTREE
         assert policy.scope_of("nobody", Action.READ) is None
 
+    def test_subtree_bounds_come_from_the_scope(self) -> None:
+        assert policy.subtree_root("integration", 7, Action.FOLLOW_UP_RATING) == 7
+        assert policy.subtree_root("integration", 7, Action.PUSH_OBSERVATIONS) == 7
+        assert policy.subtree_root("admin", None, Action.FOLLOW_UP_RATING) is None
+
     @pytest.mark.parametrize("role", list(Role))
     @pytest.mark.parametrize("action", ROUTED)
     async def test_route_follows_the_table(
