@@ -101,9 +101,14 @@ async def write_observations(
     # A few units are looked up by code; for many, reading the whole (small) table beats a long IN list.
     writer = await FigureWriter.open(session, source=source, actor=actor, today=today, partial=partial,
                                      unit_codes=named if len(named) <= 200 else None, max_figure=max_figure)
-    if within is not None:
-        await writer.require_within(within, items)
-    rejected = await writer.write(writer.prepare(items))
+    outside = [] if within is None else await writer.outside(within, items)
+    chunk = writer.prepare(items)
+    if outside:  # every bad row listed, those outside the subtree and the others alike
+        raise Forbidden(
+            f"{len(outside)} rows are for units this key may not write; nothing was written",
+            sorted(outside + chunk.problems, key=lambda p: (p.row is not None, p.row or 0)),
+        )
+    rejected = await writer.write(chunk)
     result = await writer.finish()
     result.rejected = sorted(rejected, key=lambda p: -1 if p.row is None else p.row)
     return result
@@ -189,16 +194,14 @@ class FigureWriter:
         await writer._lock({writer.indicators[c].id for c in indicators if c in writer.indicators})
         return writer
 
-    async def require_within(self, root_id: int, items: Sequence[Figure]) -> None:
-        """Raise Forbidden listing every row for a known unit outside the subtree of `root_id`."""
+    async def outside(self, root_id: int, items: Sequence[Figure]) -> list[Problem]:
+        """The rows for a known unit outside the subtree of `root_id`."""
         allowed = await org_store.subtree_ids(self.session, root_id)
-        outside = [
+        return [
             Problem(f"org '{item.org}' is outside this key's subtree", i, "org")
             for i, item in enumerate(items)
             if item.org in self.units and self.units[item.org].id not in allowed
         ]
-        if outside:
-            raise Forbidden(f"{len(outside)} rows are for units this key may not write; nothing was written", outside)
 
     def prepare(self, items: Sequence[Figure], rows: Sequence[int] | None = None) -> Prepared:
         """Validate a chunk. `rows` are the items' own row numbers (file rows); else they are numbered on from 0

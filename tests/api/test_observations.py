@@ -165,6 +165,21 @@ class TestPermissions:
         ]
         assert await stored(session) == 0
 
+    async def test_rows_outside_the_subtree_and_other_bad_rows_all_listed(self, client, make_key, session) -> None:
+        street_key = bearer(await make_key("integration", org=FUQIANG))
+        r = await push(
+            client,
+            street_key,
+            obs("QS-07", FUQIANG, "2022-05-31", 3, 2),  # numerator above the denominator
+            obs("QS-07", XINGFU, "2022-05-31", 1, 2),  # outside
+            obs("NOPE", FUQIANG, "2022-05-31", 1, 2),  # unknown indicator
+        )
+        assert r.status_code == 403
+        assert [(d["row"], d["field"]) for d in r.json()["error"]["details"]] == [
+            (0, "numerator"), (1, "org"), (2, "indicator")
+        ], r.text  # fmt: skip
+        assert await stored(session) == 0
+
 
 class TestBulk:
     async def test_ten_thousand_rows_in_one_body(self, client, qingshan_key, session) -> None:
