@@ -155,7 +155,8 @@ async def _write(session: AsyncSession, run: IngestRun, source: SourceConfig, ch
         rows_read, rows_skipped, duplicates = whole.rows_read, whole.rows_skipped, whole.duplicates
     else:
         writer = await FigureWriter.open(session, source=source.id, actor=actor, partial=True, chunked=True,
-                                         indicators=[f.indicator for f in source.figures])
+                                         indicators=[f.indicator for f in source.figures],
+                                         max_figure=settings.observations.max_figure)
         # The next chunk is parsed and validated in a worker thread while PostgreSQL merges this one.
         def prepare(c: ParsedExport) -> tuple[Any, ParsedExport]:
             c = scoping.keep_figures(scope, c, unit_column)

@@ -229,3 +229,15 @@ async def test_the_push_body_is_documented_in_openapi(client) -> None:
     row = body["properties"]["observations"]["items"]
     assert set(row["required"]) == {"indicator", "org", "date"} and "numerator" in row["properties"]
     assert "$ref" not in str(body)  # inlined: the row model is not among the components
+
+
+class TestFigureBoundSetting:
+    async def test_the_push_uses_the_configured_bound(self, settings, database, qingshan_key, session) -> None:
+        from shared.core.settings import ObservationSettings
+
+        bounded = settings.model_copy(update={"observations": ObservationSettings(max_figure=1000)})
+        app = create_app(bounded, database)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as c:
+            r = await push(c, qingshan_key, obs("QS-07", FUQIANG, "2022-05-31", 1500, 2000))
+        assert r.status_code == 422 and "1000" in r.text, r.text
+        assert await stored(session) == 0

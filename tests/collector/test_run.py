@@ -149,6 +149,18 @@ class TestRunOutcomes:
         async with database.sessions() as s:
             assert (await s.execute(select(Observation))).first() is None
 
+    async def test_a_figure_above_the_configured_bound_is_rejected(self, database, settings, http) -> None:
+        from shared.core.settings import ObservationSettings
+
+        bounded = settings.model_copy(update={"observations": ObservationSettings(max_figure=450)})
+        local = yichuang_csv(
+            "2022-05,青山区政务服务中心,150204000000,491,398,81.06%",
+            "2022-05,青山区政务服务中心,150204001000,400,300,75.00%",
+        )
+        run = await ingest_local(database, bounded, http, "yichuang", date(2022, 5, 1), local)
+        assert run.rows_rejected == 1 and run.inserted == 1, run.errors
+        assert run.errors[0]["row"] == 2 and "450" in run.errors[0]["message"]
+
     async def test_unknown_unit_row_is_rejected_others_kept(self, database, settings, http) -> None:
         local = yichuang_csv(
             "2022-05,青山区政务服务中心,150204000000,491,398,81.06%", "2022-05,不存在的大厅,150204999000,100,50,50.00%"
