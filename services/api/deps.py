@@ -28,12 +28,14 @@ class Database:
     readers: async_sessionmaker[AsyncSession] | None = None
 
 
-def get_settings_dep(request: Request) -> Settings:
+# `async def`, though they only look up: FastAPI runs a plain `def` dependency in a worker thread, a hop that
+# costs more than the look-up itself on every request.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
@@ -59,6 +61,10 @@ ReadSessionDep = Annotated[ReadSession, Depends(get_read_session)]
 WriteSessionDep = Annotated[WriteSession, Depends(get_write_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False)
+# The same header where a key is optional (open reads): its own name in the OpenAPI document, which
+# openapi_errors turns into an optional HTTPBearer requirement.
+OPTIONAL_BEARER = "OptionalHTTPBearer"
+_optional_bearer = HTTPBearer(auto_error=False, scheme_name=OPTIONAL_BEARER)
 
 
 async def get_api_key(
@@ -95,7 +101,7 @@ async def get_reader(
     request: Request,
     db: Annotated[Database, Depends(get_database)],
     settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)],
 ) -> None:
     """Reads are open unless SCORECARD_API__READ_REQUIRES_KEY is set; then any valid key may read."""
     if settings.api.read_requires_key:

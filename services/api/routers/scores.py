@@ -26,7 +26,7 @@ PeriodQuery = Annotated[str, Query(max_length=8, description="2022H1, 2022H2 or 
 VersionQuery = Annotated[int | None, Query(ge=1, le=10_000, description="a published version; omitted = live")]
 
 
-def _cache(request: Request, settings: SettingsDep) -> BytesCache:
+async def _cache(request: Request, settings: SettingsDep) -> BytesCache:
     """This process's cache of score answers (SCORECARD_SCORING__CACHE_MB), made on first use."""
     state = request.app.state
     if getattr(state, "score_cache", None) is None:
