@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.deps import ReadSessionDep, SettingsDep
+from services.api.deps import Database, SettingsDep, get_database
 from services.api.schemas import schemes as s
 from shared.core.cache import BytesCache
 from shared.core.errors import InvalidInput, Problem
@@ -36,6 +36,7 @@ async def _cache(request: Request, settings: SettingsDep) -> BytesCache:
 
 
 CacheDep = Annotated[BytesCache, Depends(_cache)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 def _answer(body: bytes, fmt: str = "json", filename: str | None = None) -> Response:
@@ -44,21 +45,25 @@ def _answer(body: bytes, fmt: str = "json", filename: str | None = None) -> Resp
     return Response(body, media_type=media_type, headers=headers)
 
 
-async def _published(
-    session: AsyncSession, cache: BytesCache, scheme: int, period: str, version: int, name: str
-) -> bytes:
+def _reading(db: Database) -> AsyncSession:
+    """A read session, opened only when an answer is not in memory."""
+    return (db.readers or db.sessions)()
+
+
+async def _published(db: Database, cache: BytesCache, scheme: int, period: str, version: int, name: str) -> bytes:
     """A published document's bytes: read once, then from memory (a publication never changes)."""
     key = ("published", scheme, period, version, name)
     body = cache.get(key)
     if body is None:
-        body = (await publication_store.document(session, scheme, period, version, name)).content
+        async with _reading(db) as session:
+            body = (await publication_store.document(session, scheme, period, version, name)).content
         cache.put(key, body)
     return body
 
 
 @router.get("/scores", response_model=s.ScoreOut)
 async def get_score(
-    session: ReadSessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     cache: CacheDep,
     scheme: SchemeQuery,
@@ -68,13 +73,15 @@ async def get_score(
     version: VersionQuery = None,
 ) -> Response:
     if version is not None:
-        return _answer(await _published(session, cache, scheme, period, version, publication_store.score_name(org)))
+        return _answer(await _published(db, cache, scheme, period, version, publication_store.score_name(org)))
     normalise = settings.scoring.normalise_to_applicable
-    key = ("score", scheme, await scheme_store.revision(session, scheme), period, org, explain_tree, normalise)
-    body = cache.get(key)
-    if body is None:
-        body = publication_store.dumps(await _score_document(session, scheme, period, org, explain_tree, normalise))
-        cache.put(key, body)
+    async with _reading(db) as session:
+        key = ("score", scheme, await scheme_store.revision(session, scheme), period, org, explain_tree, normalise)
+        body = cache.get(key)
+        if body is None:
+            document = await _score_document(session, scheme, period, org, explain_tree, normalise)
+            body = publication_store.dumps(document)
+            cache.put(key, body)
     return _answer(body)
 
 
@@ -103,7 +110,7 @@ async def _score_document(
     responses={200: {"content": {publication_store.XLSX_TYPE: {}}, "description": "JSON, or the 通报 as XLSX"}},
 )
 async def get_ranking(
-    session: ReadSessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     cache: CacheDep,
     scheme: SchemeQuery,
@@ -116,17 +123,23 @@ async def get_ranking(
     attachment = filename if format == "xlsx" else None
     if version is not None:
         name = publication_store.ranking_name(kind, format)
-        return _answer(await _published(session, cache, scheme, period, version, name), format, attachment)
+        return _answer(await _published(db, cache, scheme, period, version, name), format, attachment)
     normalise = settings.scoring.normalise_to_applicable
-    key = ("ranking", scheme, await scheme_store.revision(session, scheme), period, kind, format, normalise)
-    body = cache.get(key)
-    if body is None:
-        tree = await scheme_store.get_tree(session, scheme)
-        rows = await score_results.ranking(session, tree, period, kind, normalise=normalise)
-        document = explain.ranking_document(tree, period, kind, rows)
-        if format == "xlsx":
-            body = xlsx.ranking_xlsx(document, publication_store.xlsx_title(tree, period, None))
-        else:  # the document a publication stores, already in the schema's shape, as its canonical bytes
-            body = publication_store.dumps(document)
-        cache.put(key, body)
+    async with _reading(db) as session:
+        key = ("ranking", scheme, await scheme_store.revision(session, scheme), period, kind, format, normalise)
+        body = cache.get(key)
+        if body is None:
+            body = await _ranking_body(session, scheme, period, kind, format, normalise)
+            cache.put(key, body)
     return _answer(body, format, attachment)
+
+
+async def _ranking_body(
+    session: AsyncSession, scheme: int, period: str, kind: RankingKind, fmt: str, normalise: bool
+) -> bytes:
+    tree = await scheme_store.get_tree(session, scheme)
+    rows = await score_results.ranking(session, tree, period, kind, normalise=normalise)
+    document = explain.ranking_document(tree, period, kind, rows)
+    if fmt == "xlsx":
+        return xlsx.ranking_xlsx(document, publication_store.xlsx_title(tree, period, None))
+    return publication_store.dumps(document)  # the document a publication stores, as its canonical bytes
