@@ -99,6 +99,9 @@ def iter_export(
     # Enough rows to find the header in: the search window, or down to a configured header row.
     wanted = HEAD_ROWS if source.header_row == "auto" else max(HEAD_ROWS, int(source.header_row) + HEAD_ROWS)
     head = list(islice(rows, wanted))
+    if not any(cells for _, cells in head):
+        # Not even a header: a truncated download or a platform that answered with nothing, never "no data".
+        raise _whole_file("the export is empty: no rows at all, not even a header", "header")
     table = Table(head)
     optional = {f.printed_rate for f in source.figures if f.printed_rate}
     header = find_header(table, set(source.mapped_columns()), source.header_row, optional)

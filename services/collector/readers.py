@@ -95,6 +95,7 @@ class BadRow(list[str]):
         self.reason = reason
 
 
+NUL_ROW = "a cell holds a NUL character (\\x00), which no text may; row rejected unread"
 CSV_CELL_LIMIT = csv.field_size_limit()  # 131,072 characters: far beyond any real cell
 
 
@@ -102,7 +103,15 @@ def _csv_rows(lines: Iterator[str]) -> Iterator[Row]:
     first = next(lines, None)
     if first is None:
         return
-    reader = csv.reader(chain([first.removeprefix("\ufeff")], lines))
+    nul = [False]  # a NUL character in the lines of the record being read (past the first megabyte: see decode)
+
+    def noted(text: Iterator[str]) -> Iterator[str]:
+        for each in text:
+            if "\x00" in each:
+                nul[0] = True
+            yield each
+
+    reader = csv.reader(noted(chain([first.removeprefix("\ufeff")], lines)))
     line = 1
     while True:
         try:
@@ -115,6 +124,10 @@ def _csv_rows(lines: Iterator[str]) -> Iterator[Row]:
                 raise _unreadable("CSV", f"line {line}: malformed (an unclosed or stray quote)") from None
             # The reader drops the rest of that line and goes on: one over-long cell costs its row, not the run.
             cells = BadRow(f"a cell is longer than {CSV_CELL_LIMIT:,} characters; row rejected unread")
+        if nul[0]:
+            # No database text holds NUL: the row goes, not the run (nor a DataError at the write).
+            nul[0] = False
+            cells = BadRow(NUL_ROW)
         yield line, cells
         # line_num counts physical lines read, so a quoted field spanning lines keeps numbers right.
         line = reader.line_num + 1

@@ -119,6 +119,8 @@ def _check(i: int, rating: RatingIn, units: dict[str, _Unit], today: date) -> li
         value = getattr(rating, name)
         if value is not None and len(value) > width:
             out.append(Problem(f"{name} is longer than {width} characters", i, name))
+        elif value is not None and "\x00" in value:  # PostgreSQL text cannot hold it: the row, not the write
+            out.append(Problem(f"{name} holds a NUL character (\\x00)", i, name))
     if rating.level not in derive.LEVELS:
         out.append(Problem(f"level must be 1 (非常不满意) … 5 (非常满意), got {rating.level}", i, "level"))
     day = local_time(rating.rated_at).date()

@@ -155,6 +155,12 @@ class TestHeaderOnly:
         assert run.status == "empty" and "no data rows" in (run.message or "")
         assert (run.inserted, run.rows_read) == (0, 0)
 
+    @pytest.mark.parametrize("content", [b"", b"\r\n\r\n", b"\xef\xbb\xbf"])
+    async def test_a_file_without_even_a_header_fails_saying_so(self, database, settings, http, content) -> None:
+        # It read "no header row found: none of the first 100 rows names …" for a file of no rows (issue 9).
+        run = await ingest(database, settings, http, LocalFile(content, "y.csv"))
+        assert run.status == "failed" and "the export is empty: no rows at all" in (run.message or "")
+
     async def test_the_real_export_after_an_empty_one_is_ingested(self, database, settings, http) -> None:
         assert (await ingest(database, settings, http, LocalFile(HEADER.encode(), "y.csv"))).status == "empty"
         run = await ingest(database, settings, http, yichuang(QINGSHAN_ROW))

@@ -9,6 +9,8 @@ from datetime import date, datetime
 import pytest
 
 from services.collector.readers import (
+    NUL_ROW,
+    BadRow,
     Table,
     cell_text,
     find_header,
@@ -22,6 +24,17 @@ from shared.core.errors import InvalidInput
 from tests.collector.exports import SAMPLES, WANGBAN_COLUMNS, csv_bytes, wangban_xlsx, xlsx_bytes
 
 WANGBAN_NEEDS = {"统计日期", "区划代码", "事项总数", "网上可办事项数", "全程网办事项数"}
+
+
+class TestNul:
+    def test_a_row_with_a_nul_character_is_rejected_unread_the_rest_read(self) -> None:
+        # Past the first megabyte (where the codec is chosen and NUL means binary) a NUL reached the cells, and a
+        # ratings write then failed whole with a DataError (issue 9, hostile corpus).
+        text = "a,b\r\n1,2\r\n3,\x004\r\n\"5\n\x00\",6\r\n7,8\r\n"
+        rows = read_csv(text).rows
+        assert [(n, list(c)) for n, c in rows if not isinstance(c, BadRow)] == [(1, ["a", "b"]), (2, ["1", "2"]),
+                                                                                  (6, ["7", "8"])]
+        assert [(n, c.reason) for n, c in rows if isinstance(c, BadRow)] == [(3, NUL_ROW), (4, NUL_ROW)]
 
 
 class TestCsv:

@@ -106,6 +106,16 @@ class TestWriteRatings:
             assert await figures(s, day=date(2022, 7, 1)) == {}
             assert (await s.execute(select(Rating).where(Rating.rating_id.in_(["E2", "E3", "E4"])))).first() is None
 
+    async def test_a_nul_character_rejects_its_rating_not_the_write(self, any_database: Database) -> None:
+        # PostgreSQL text cannot hold NUL: before the check the whole write failed with a DataError (issue 9).
+        async with any_database.sessions() as s:
+            bad_item = RatingIn(rating_id="N2", org=FUQIANG, service_item="居民\x00身份证", channel="网站", level=5,
+                                rated_at=datetime(2022, 6, 1, 10, 30), named=False)
+            result = await write(s, [rating("N1", 5), rating("N\x003", 5), bad_item])
+            assert [(p.row, p.field) for p in result.rejected] == [(1, "rating_id"), (2, "service_item")]
+            assert all("NUL" in p.message for p in result.rejected)
+            assert result.inserted == 1
+
     async def test_bad_rating_waits_for_verification_with_a_working_day_deadline(self, any_database: Database) -> None:
         async with any_database.sessions() as s:
             await write(s, [rating("F1", 1, at=datetime(2022, 9, 30, 16, 0)), rating("F2", 3,
