@@ -73,6 +73,7 @@ def build(
             job,
             CronTrigger.from_crontab(source.schedule, timezone=source.timezone),
             id=source.id,
+            name=f"ingest {source.id}",  # how APScheduler logs it (it was "build.<locals>.job")
             coalesce=True,
             max_instances=1,
             misfire_grace_time=settings.collector.misfire_grace_seconds,

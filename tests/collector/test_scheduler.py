@@ -31,7 +31,7 @@ class TestBuild:
         jobs = {j.id: j for j in sched.get_jobs()}
         assert set(jobs) == {"wangban", "yichuang", "haochaping"}
         job = jobs["wangban"]
-        assert job.coalesce is True and job.max_instances == 1
+        assert job.coalesce is True and job.max_instances == 1 and job.name == "ingest wangban"
         assert job.misfire_grace_time == settings.collector.misfire_grace_seconds
         assert str(job.trigger.timezone) == "Asia/Shanghai"
 
