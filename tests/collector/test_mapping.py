@@ -286,9 +286,13 @@ class TestBrokenFiles:
         with pytest.raises(InvalidInput, match="cannot decode"):
             parse_export(shipped("yichuang"), content, today=TODAY)
 
-    @pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf", "<html>服务维护中</html>".encode()])
-    def test_no_header(self, content: bytes) -> None:
-        with pytest.raises(InvalidInput, match="no header row found"):
+    @pytest.mark.parametrize(("content", "message"), [
+        (b"", "the export is empty: no rows at all"),
+        (b"\xef\xbb\xbf", "the export is empty: no rows at all"),
+        ("<html>服务维护中</html>".encode(), "no header row found"),
+    ])
+    def test_no_header(self, content: bytes, message: str) -> None:
+        with pytest.raises(InvalidInput, match=message):
             parse_export(shipped("yichuang"), content, today=TODAY)
 
 
