@@ -3,16 +3,18 @@ from the stored bytes of a publication (通报), which later edits cannot change
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.deps import Database, SettingsDep, get_database
+from services.api.deps import Database
 from services.api.schemas import schemes as s
 from shared.core.cache import BytesCache
 from shared.core.errors import InvalidInput, Problem
+from shared.core.settings import Settings
 from shared.publications import store as publication_store
 from shared.schemes import store as scheme_store
 from shared.schemes.types import RankingKind
@@ -26,17 +28,23 @@ PeriodQuery = Annotated[str, Query(max_length=8, description="2022H1, 2022H2 or 
 VersionQuery = Annotated[int | None, Query(ge=1, le=10_000, description="a published version; omitted = live")]
 
 
-async def _cache(request: Request, settings: SettingsDep) -> BytesCache:
-    """This process's cache of score answers (SCORECARD_SCORING__CACHE_MB), made on first use."""
+@dataclass(frozen=True)
+class _Context:
+    db: Database
+    settings: Settings
+    cache: BytesCache
+
+
+async def _context(request: Request) -> _Context:
+    """The app's database, settings and this process's cache of score answers (SCORECARD_SCORING__CACHE_MB,
+    made on first use) — one dependency, as each one FastAPI resolves costs on every request."""
     state = request.app.state
     if getattr(state, "score_cache", None) is None:
-        state.score_cache = BytesCache(settings.scoring.cache_mb * 1024 * 1024)
-    cache: BytesCache = state.score_cache
-    return cache
+        state.score_cache = BytesCache(state.settings.scoring.cache_mb * 1024 * 1024)
+    return _Context(state.db, state.settings, state.score_cache)
 
 
-CacheDep = Annotated[BytesCache, Depends(_cache)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
+ContextDep = Annotated[_Context, Depends(_context)]
 
 
 def _answer(body: bytes, fmt: str = "json", filename: str | None = None) -> Response:
@@ -63,18 +71,17 @@ async def _published(db: Database, cache: BytesCache, scheme: int, period: str, 
 
 @router.get("/scores", response_model=s.ScoreOut)
 async def get_score(
-    db: DatabaseDep,
-    settings: SettingsDep,
-    cache: CacheDep,
+    ctx: ContextDep,
     scheme: SchemeQuery,
     period: PeriodQuery,
     org: Annotated[str, Query(max_length=24, description="the unit assessed")],
     explain_tree: Annotated[bool, Query(alias="explain", description="items, points, who gave them")] = False,
     version: VersionQuery = None,
 ) -> Response:
+    db, cache = ctx.db, ctx.cache
     if version is not None:
         return _answer(await _published(db, cache, scheme, period, version, publication_store.score_name(org)))
-    normalise = settings.scoring.normalise_to_applicable
+    normalise = ctx.settings.scoring.normalise_to_applicable
     async with _reading(db) as session:
         key = ("score", scheme, await scheme_store.revision(session, scheme), period, org, explain_tree, normalise)
         body = cache.get(key)
@@ -110,9 +117,7 @@ async def _score_document(
     responses={200: {"content": {publication_store.XLSX_TYPE: {}}, "description": "JSON, or the 通报 as XLSX"}},
 )
 async def get_ranking(
-    db: DatabaseDep,
-    settings: SettingsDep,
-    cache: CacheDep,
+    ctx: ContextDep,
     scheme: SchemeQuery,
     period: PeriodQuery,
     kind: Annotated[RankingKind, Query(description="county: 旗县区 and 稀土高新区; department: 各部门")],
@@ -121,10 +126,11 @@ async def get_ranking(
 ) -> Response:
     filename = f"ranking-{scheme}-{period}-{kind.value}{f'-v{version}' if version else ''}.{format}"
     attachment = filename if format == "xlsx" else None
+    db, cache = ctx.db, ctx.cache
     if version is not None:
         name = publication_store.ranking_name(kind, format)
         return _answer(await _published(db, cache, scheme, period, version, name), format, attachment)
-    normalise = settings.scoring.normalise_to_applicable
+    normalise = ctx.settings.scoring.normalise_to_applicable
     async with _reading(db) as session:
         key = ("ranking", scheme, await scheme_store.revision(session, scheme), period, kind, format, normalise)
         body = cache.get(key)
