@@ -3,7 +3,7 @@ URL), builds a province-sized data set, and prints the product's push throughput
 against the bare psycopg path measured in the same run (../shared/docs/PERFORMANCE.md, beside the repository).
 
     .venv/bin/python -m bench.run_all [--scale 0.1] [--push-rows 200000] [--requests 50] [--raw-reps 10]
-                                      [--collector-rows N] [--memory-mb 200]
+                                      [--collector-rows N] [--memory-mb 200] [--load-seconds 20]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 
 from bench import bench_collector as bench_collector_mod
-from bench import bench_push, bench_scores, bench_values
+from bench import bench_load, bench_push, bench_scores, bench_values
 from bench.common import (
     BODY_ROWS,
     ApiProcess,
@@ -60,10 +60,15 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
                         "collector's peak RSS (default 200, the PERFORMANCE.md case; 0 = skip that run)")
     p.add_argument("--scores-units", type=int, default=1000,
                    help="units assessed by the generated 90-item scheme of the scores bench (default 1000)")
+    p.add_argument("--load-seconds", type=float, default=20,
+                   help="load bench (bench/bench_load.py): seconds of concurrent pushes + reads, and as many again of "
+                        "/v1/values under 32 connections against the bare endpoint (default 20; 0 = skip)")
     p.add_argument("--keep", action="store_true", help="keep the databases on SCORECARD_BENCH_DATABASE_URL")
     args = p.parse_args(argv)
     if args.memory_mb < 0:
         p.error("--memory-mb must be ≥ 0")
+    if args.load_seconds < 0:
+        p.error("--load-seconds must be ≥ 0")
     return args
 
 
@@ -190,7 +195,8 @@ def _build(res: Resources, args: argparse.Namespace, plan: Plan) -> Context:
     return Context(res.server_url, main_url, plan, cat, key, pepper, args.requests, args.raw_reps)
 
 
-def _measure(res: Resources, ctx: Context, collector_rows: int, memory_mb: int, scores_units: int) -> list[Row]:
+def _measure(res: Resources, ctx: Context, collector_rows: int, memory_mb: int, scores_units: int,
+             load_seconds: float = 0) -> list[Row]:
     log(f"push: {ctx.plan.push_rows:,} rows per phase ({ctx.plan.push_days} days × {ctx.plan.rows_per_day:,} rows), "
         f"{BODY_ROWS:,}-row batches, each path on an identical copy of the database")
     bare = bench_push.bench_bare(ctx)
@@ -207,10 +213,14 @@ def _measure(res: Resources, ctx: Context, collector_rows: int, memory_mb: int, 
     log("VACUUM ANALYZE of the API's database after the pushes")
     log(f"/v1/values: {ctx.requests} timed requests per indicator after {bench_values.WARMUP} warm-up")
     values = bench_values.bench_values(ctx)
+    load: list[Row] = []
+    if load_seconds > 0:
+        api_pid = res.api.proc.pid if res.api.proc else None
+        load = bench_load.bench_load(ctx, load_seconds, api_pid, res.api.log_path)
     collector, collected = bench_collector(ctx, collector_rows, memory_mb)
     log(f"scores: a generated scheme of 90 items over {scores_units:,} units (its own database)")
     scores = bench_scores.bench_scores(ctx.server_url, scores_units, ctx.requests)
-    rows = bench_push.rows(bare, store, api) + values + collector + scores
+    rows = bench_push.rows(bare, store, api) + values + load + collector + scores
     bench_push.print_breakdown(store, profiles)
     bench_values.print_values_breakdown(ctx)
     bench_collector_mod.print_breakdown(collected)
@@ -228,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ctx = _build(res, args, plan)
         rows = _measure(res, ctx, bench_collector_mod.collector_rows(args.scale, args.collector_rows),
-                        args.memory_mb, args.scores_units)
+                        args.memory_mb, args.scores_units, args.load_seconds)
     except KeyboardInterrupt:
         print("\ninterrupted: cleaning up", file=sys.stderr)
         return 130
@@ -246,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
              f"push window: last {plan.push_days} days of {plan.days[0].year} = {plan.push_rows:,} rows per phase, "
              f"{BODY_ROWS:,}-row batches; each write path on its own copy of the same loaded database")
     print_table(title, rows)
-    print("ratio: push = rows/s ÷ bare rows/s (higher is better); values = p50 ÷ bare p50 (lower is better).")
+    print("ratio: push = rows/s ÷ bare rows/s (higher is better); values = p50 ÷ bare p50 (lower is better); "
+          "values under 32 connections = req/s ÷ bare req/s (higher is better).")
     return 0
 
 
