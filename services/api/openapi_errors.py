@@ -1,5 +1,8 @@
 """The `{"error": …}` shape in the OpenAPI document: one named component (`Error`) on every 4xx and 503 response
-of every operation, so generated clients and schema checks read errors as the API sends them (errors.py)."""
+of every operation, so generated clients and schema checks read errors as the API sends them (errors.py).
+
+And the key as the API asks for it: an operation that only reads says its key is optional (`security: [{}, …]`)
+while reads are open (`SCORECARD_API__READ_REQUIRES_KEY=false`); one that needs a key says it is required."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
+
+from services.api.deps import OPTIONAL_BEARER
 
 _REF = "#/components/schemas/{model}"
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -55,12 +60,30 @@ def _document(schema: dict[str, Any]) -> None:
         components.pop(unused, None)
 
 
+def _keys(schema: dict[str, Any], reads_open: bool) -> None:
+    # deps.get_reader reads the header under its own scheme name; FastAPI would list it as required.
+    for path in schema.get("paths", {}).values():
+        for method in _METHODS:
+            operation = path.get(method)
+            if operation is None or "security" not in operation:
+                continue
+            names = {name for requirement in operation["security"] for name in requirement}
+            required = bool(names - {OPTIONAL_BEARER}) or not reads_open
+            operation["security"] = [{"HTTPBearer": []}] if required else [{}, {"HTTPBearer": []}]
+    schemes = schema.get("components", {}).get("securitySchemes", {})
+    optional = schemes.pop(OPTIONAL_BEARER, None)
+    if optional is not None:
+        schemes.setdefault("HTTPBearer", optional)
+
+
 def install(app: FastAPI) -> None:
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            _document(build())
+            document = build()
+            _keys(document, reads_open=not app.state.settings.api.read_requires_key)
+            _document(document)
         assert app.openapi_schema is not None
         return app.openapi_schema
 

@@ -312,3 +312,51 @@ class TestCliNames:
         assert stopped.value.code == 2
         err = capsys.readouterr().err
         assert "--name" in err and "too long; at most 59" in err and "Traceback" not in err
+
+
+class TestFoundBySchemaFuzzing:
+    """Defects tests/api/test_schema_fuzz.py found: each failed before its fix."""
+
+    async def test_open_reads_document_the_key_as_optional_writes_as_required(self, client, settings, database) -> None:
+        # The document said every read needs a bearer key while reads answer without one (ignored_auth).
+        spec = (await client.get("/openapi.json")).json()
+        assert spec["paths"]["/v1/schemes"]["get"]["security"] == [{}, {"HTTPBearer": []}]
+        assert spec["paths"]["/v1/values"]["get"]["security"] == [{}, {"HTTPBearer": []}]
+        assert spec["paths"]["/v1/observations"]["post"]["security"] == [{"HTTPBearer": []}]
+        assert spec["paths"]["/v1/targets"]["put"]["security"] == [{"HTTPBearer": []}]
+        assert set(spec["components"]["securitySchemes"]) == {"HTTPBearer"}
+        api = ApiSettings(read_requires_key=True)
+        async with app_client(settings.model_copy(update={"api": api}), database) as closed:
+            spec = (await closed.get("/openapi.json")).json()
+        assert spec["paths"]["/v1/schemes"]["get"]["security"] == [{"HTTPBearer": []}]
+
+    async def test_405_allows_every_method_of_the_path(self, client) -> None:
+        # GET and POST /v1/schemes/{id}/publications are two routes; Allow named only the first one's POST.
+        r = await client.request("OPTIONS", "/v1/schemes/1/publications")
+        assert refused(r, 405)["code"] == "method_not_allowed"
+        assert {m.strip() for m in r.headers["Allow"].split(",")} >= {"GET", "POST"}
+        r = await client.delete("/v1/targets")
+        assert {m.strip() for m in r.headers["Allow"].split(",")} >= {"GET", "PUT"}
+
+    @pytest.mark.parametrize("url", ["/v1/ratings/overdue?today=0", "/v1/ratings/overdue?today=1653955200",
+                                     "/v1/values?indicator=QS-07&org=150204000000&from=0&to=1970-01-02&granularity=day"])
+    async def test_a_query_date_is_yyyy_mm_dd_not_seconds(self, client, url: str) -> None:
+        # today=0 answered 200 as 1970-01-01: the document says format date.
+        refused(await client.get(url), 422)
+
+    async def test_an_integer_may_be_written_with_a_zero_fraction(self, client, admin) -> None:
+        # JSON Schema's integer includes 2030.0; the strict int refused it (schema-valid data rejected).
+        r = await client.put("/v1/targets", json={"targets": [{**TARGET, "year": 2030.0, "half": 0.0}]}, headers=admin)
+        assert r.status_code == 200, r.text
+        refused(await client.put("/v1/targets", json={"targets": [{**TARGET, "year": 2030.5}]}, headers=admin),
+                422, "targets[0].year")
+
+    async def test_assessment_bounds_are_json_schema_keywords(self, client) -> None:
+        # On a union pydantic wrote "ge"/"le", which JSON Schema ignores: -1 points was schema-valid yet refused.
+        spec = (await client.get("/openapi.json")).json()
+        body = spec["components"]["schemas"]["AssessmentBody"]["properties"]
+        numbers = [s for s in body["points"]["anyOf"] + body["score"]["anyOf"] if s["type"] != "null"]
+        assert numbers and all(s["minimum"] == 0 for s in numbers)
+        assert all(s["maximum"] == 100 for s in body["score"]["anyOf"] if s["type"] != "null")
+        text = (await client.get("/openapi.json")).text
+        assert '"ge":' not in text and '"le":' not in text

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
 from services.api.deps import ReadSessionDep, WriteSessionDep, actor, allow, get_reader
+from services.api.schemas.strict import IsoDate
 from shared.access import policy
 from shared.access.models import ApiKey
 from shared.access.policy import Action
@@ -56,7 +57,7 @@ def _out(r: Rating, codes: dict[int, str]) -> RatingOut:
 
 @router.get("/ratings/overdue", response_model=list[RatingOut], dependencies=[Depends(get_reader)])
 async def overdue_ratings(
-    session: ReadSessionDep, org: str | None = None, today: date | None = None
+    session: ReadSessionDep, org: str | None = None, today: IsoDate | None = None
 ) -> list[RatingOut]:
     rows = await rating_store.overdue(session, today=today or clock.today(), org=org)
     codes = await org_store.codes_by_id(session, list({r.org_id for r in rows}))

@@ -7,6 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Query
 
 from services.api.deps import ReadSessionDep, SettingsDep
+from services.api.schemas.strict import IsoDate
 from services.api.schemas.values import ValueOut, ValuesOut
 from shared.core import clock
 from shared.core.errors import InvalidInput, Problem
@@ -58,8 +59,8 @@ async def get_values(
     indicator: list[str] = Query(description="one or more codes: indicator=QS-07&indicator=QS-05 or QS-07,QS-05"),
     org: str = Query(description="unit code"),
     period: str | None = Query(None, description="2022-05-31, 2022-05, 2022Q2, 2022H1, 2022 or 'today'"),
-    start: date | None = Query(None, alias="from"),
-    end: date | None = Query(None, alias="to"),
+    start: IsoDate | None = Query(None, alias="from"),
+    end: IsoDate | None = Query(None, alias="to"),
     granularity: Granularity = "month",
     children: bool = Query(False, description="values of the unit's direct children instead of the unit"),
 ) -> ValuesOut:

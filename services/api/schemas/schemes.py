@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 Number = StrictInt | StrictFloat  # true and "12" are not numbers
+# Bounds go on each member of the union: on the union itself pydantic writes them as "ge"/"le", keywords JSON
+# Schema does not know, so the document promised no bound (found by tests/api/test_schema_fuzz.py).
+Points = Annotated[StrictInt, Field(ge=0)] | Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False)]
+Score = Annotated[StrictInt, Field(ge=0, le=100)] | Annotated[StrictFloat, Field(ge=0, le=100)]
 
 
 class SchemeSummary(BaseModel):
@@ -90,8 +94,8 @@ class AssessmentBody(BaseModel):
     period: str = Field(max_length=8, examples=["2022H1"])
     method: str = Field(max_length=32, examples=["monitoring"])
     item: StrictInt | None = Field(default=None, description="item number, for item-based methods")
-    points: Number | None = Field(default=None, ge=0, description="0 … the item's max_points")
-    score: Number | None = Field(default=None, ge=0, le=100, description="overall methods: 0–100")
+    points: Points | None = Field(default=None, description="0 … the item's max_points")
+    score: Score | None = Field(default=None, description="overall methods: 0–100")
     note: str | None = Field(default=None, max_length=2000, description="evidence")
     source: str | None = Field(default=None, max_length=500, description="overall methods: the survey or report")
     reason: str | None = Field(default=None, max_length=1000, description="required for an adjustment")

@@ -1,5 +1,6 @@
-"""Field types for request bodies that take JSON as written: a number is a JSON number (not `true`, not "12"),
-a date is the text YYYY-MM-DD (not a Unix timestamp such as 1653955200), a flag is true or false."""
+"""Field types for request bodies that take JSON as written: a number is a JSON number (not `true`, not "12"; an
+integer may be written 2022.0), a date is the text YYYY-MM-DD (not a Unix timestamp such as 1653955200), a flag
+is true or false."""
 
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ def _iso_date(v: Any) -> Any:
 
 
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
-Integer = Annotated[int, Strict()]
+def _integral(v: Any) -> Any:
+    # JSON Schema's "integer" is any number with a zero fraction: 2022.0 is the integer 2022 (what the OpenAPI
+    # document promises); 2022.5, true and "2022" stay refused by the strict int.
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+Integer = Annotated[int, BeforeValidator(_integral), Strict()]
 Flag = Annotated[bool, Strict()]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
