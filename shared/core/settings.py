@@ -128,6 +128,28 @@ class ObservationSettings(BaseModel):
     )
 
 
+class SourceSchedule(BaseModel):
+    every_minutes: int = Field(ge=1, description="the interval of the source's cron schedule, minutes")
+    scope: str = Field(description="the unit whose subtree the source writes for (its `scope:` in sources.yaml)")
+
+
+_SIMULATED_SOURCES = {
+    name: SourceSchedule(every_minutes=5, scope="150204000000") for name in ("wangban", "yichuang", "haochaping")
+}
+
+
+class DashboardSettings(BaseModel):
+    cache_mb: int = Field(default=64, ge=0, description="memory per API process for built dashboards; 0 = off")
+    sources: dict[str, SourceSchedule] = Field(
+        default=_SIMULATED_SOURCES,
+        description="the collector's sources as the dashboard's stale_source warning sees them: id → "
+        "{every_minutes, scope}; keep in step with the collector's sources file",
+    )
+    source_grace_minutes: int = Field(
+        default=60, ge=0, description="a source is stale when its last good run is older than its interval plus this"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SCORECARD_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -140,6 +162,7 @@ class Settings(BaseSettings):
     scoring: ScoringSettings = ScoringSettings()
     ratings: RatingSettings = RatingSettings()
     observations: ObservationSettings = ObservationSettings()
+    dashboard: DashboardSettings = DashboardSettings()
 
 
 @lru_cache
