@@ -33,9 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -233,7 +234,7 @@ async def timed(conn: Conn, raw: bytes, timeout: float, stats: Stats) -> tuple[i
     return status, body
 
 
-def run_async(main: Callable[[], Awaitable[Any]]) -> Any:
+def run_async(main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     """Run on uvloop when it is there (it is with uvicorn[standard]): a cheaper load generator."""
     try:
         import uvloop
@@ -638,7 +639,7 @@ def step2(ctx: Context, api_pid: int | None, seconds: float, rounds: int = 2) ->
             rates = {}
             for name, (port, raw, pid) in targets.items():
                 window = CpuWindow({name: pid}).start()
-                part = run_async(lambda port=port, raw=raw: _saturate(port, raw, CONNECTIONS, slot))
+                part: Stats = run_async(partial(_saturate, port, raw, CONNECTIONS, slot))
                 cpu[f"{name} {r + 1}"] = window.stop()
                 _merge(total[name], part)
                 rates[name] = part.rate
