@@ -20,7 +20,7 @@ def route(action: Action, scheme: int) -> tuple[str, str, dict[str, Any] | None]
     """A request that exercises `action` and changes nothing (empty or unknown targets)."""
     return {
         Action.PUSH_OBSERVATIONS: ("POST", "/v1/observations", {"observations": []}),
-        Action.FOLLOW_UP_RATING: ("POST", "/v1/ratings/999999999/followup", {"status": "核实中"}),
+        Action.FOLLOW_UP_RATING: ("POST", "/v1/ratings/999999999/followup", {"state": "核实中"}),
         Action.SET_TARGETS: ("PUT", "/v1/targets", {"targets": []}),
         Action.SCORE_ITEMS: ("POST", f"/v1/schemes/{scheme}/assessments", {"assessments": []}),
         Action.VERIFY: ("POST", "/v1/assessments/999999999/verify", None),
