@@ -2,7 +2,8 @@
 
 from shared.access.models import ApiKey, AuditEntry
 from shared.core.db import Base
-from shared.indicators.models import Indicator, Plan
+from shared.dashboard.models import DataRevision
+from shared.indicators.models import Indicator, IndicatorReportLevel, Plan
 from shared.ingest.models import IdempotencyKey, IngestRun
 from shared.observations.models import (
     IndicatorLevel,
@@ -57,5 +58,7 @@ __all__ = [
     "Rating",
     "Target",
     "IndicatorLevel",
+    "IndicatorReportLevel",
+    "DataRevision",
     "RollupMonth",
 ]

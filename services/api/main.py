@@ -19,6 +19,7 @@ from services.api import errors, metrics, openapi_errors
 from services.api.deps import Database, get_reader
 from services.api.guard import RequestGuard
 from services.api.routers import (
+    dashboard,
     health,
     indicators,
     ingest_runs,
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(observations.router, prefix="/v1")
     app.include_router(ratings.router, prefix="/v1")
     app.include_router(schemes.router, prefix="/v1")
-    for module in (org_units, indicators, targets, values, scores, ingest_runs):
+    for module in (org_units, indicators, targets, values, scores, ingest_runs, dashboard):
         app.include_router(module.router, prefix="/v1", dependencies=[Depends(get_reader)])
     openapi_errors.install(app)
     return app

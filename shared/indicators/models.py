@@ -55,3 +55,16 @@ class Indicator(Base):
     # Names of the fields above whose values the product inferred rather than read in the seed.
     inferred: Mapped[list[str]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class IndicatorReportLevel(Base):
+    """Catalogue: the org levels expected to send an indicator, and how often (`every`: day or month). What the
+    dashboard's `not_reporting` warning checks — read from the catalogue, never guessed from what has arrived
+    (`indicator_levels` records the levels that did report, for `units_expected`)."""
+
+    __tablename__ = "indicator_report_levels"
+    __table_args__ = (CheckConstraint("every IN ('day', 'month')", name="every"),)
+
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16), primary_key=True)
+    every: Mapped[str] = mapped_column(String(8))

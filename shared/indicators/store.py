@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core.errors import NotFound
-from shared.indicators.models import Indicator, Plan
+from shared.indicators.models import Indicator, IndicatorReportLevel, Plan
 
 
 async def get_by_code(session: AsyncSession, code: str) -> Indicator:
@@ -68,4 +68,32 @@ def _assign(obj: object, fields: dict[str, Any]) -> bool:
         if getattr(obj, key) != value:
             setattr(obj, key, value)
             changed = True
+    return changed
+
+
+async def put_report_levels(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Make the catalogue's expected reporters (indicator_report_levels) exactly `rows` ({indicator, levels,
+    every}); returns how many rows were added, changed or removed (0 when already so)."""
+    ids = {i.code: i.id for i in (await session.execute(select(Indicator))).scalars()}
+    wanted: dict[tuple[int, str], str] = {}
+    for spec in rows:
+        code = str(spec["indicator"])
+        if code not in ids:
+            raise NotFound(f"indicator_reporting.yaml names unknown indicator '{code}'")
+        for level in spec["levels"]:
+            wanted[(ids[code], str(level))] = str(spec["every"])
+    stored = {(r.indicator_id, r.level): r for r in (await session.execute(select(IndicatorReportLevel))).scalars()}
+    changed = 0
+    for key, row in stored.items():
+        if key not in wanted:
+            await session.delete(row)
+            changed += 1
+        elif row.every != wanted[key]:
+            row.every = wanted[key]
+            changed += 1
+    for (indicator_id, level), every in wanted.items():
+        if (indicator_id, level) not in stored:
+            session.add(IndicatorReportLevel(indicator_id=indicator_id, level=level, every=every))
+            changed += 1
+    await session.flush()
     return changed

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core import clock
 from shared.core.errors import Conflict
+from shared.dashboard import store as dashboard_store
 from shared.ingest.models import IdempotencyKey, IngestRun
 
 
@@ -43,6 +44,7 @@ async def remember_idempotent(
 async def add_run(session: AsyncSession, run: IngestRun) -> IngestRun:
     session.add(run)
     await session.flush()
+    await dashboard_store.changed(session)
     return run
 
 
@@ -50,6 +52,7 @@ async def save_run(session: AsyncSession, run: IngestRun) -> IngestRun:
     """Insert a run, or update the one with its id (the `running` trace committed when it started)."""
     saved = await session.merge(run)
     await session.flush()
+    await dashboard_store.changed(session)  # a source's freshness on the dashboard
     return saved
 
 

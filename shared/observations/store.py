@@ -16,6 +16,7 @@ from shared.access import audit
 from shared.core import clock
 from shared.core.db import analyze_temp_table, empty_temp_table, reset_temp_table, small_analyze_samples
 from shared.core.errors import Forbidden, InvalidInput, Problem
+from shared.dashboard import store as dashboard_store
 from shared.indicators.models import Indicator
 from shared.observations import preaggregate, validate
 from shared.observations.models import ObservationHistory, ObservationWrite
@@ -254,6 +255,7 @@ class FigureWriter:
         """Bring the pre-aggregates of every touched month up to date (once per write), and write the audit entry."""
         if self.result.inserted or self.result.updated or self._withdrawn:
             await preaggregate.refresh(self.session)
+            await dashboard_store.changed(self.session)
         await audit.record(
             self.session,
             actor=self.actor,

@@ -16,6 +16,7 @@ from shared.access import audit
 from shared.core import clock
 from shared.core.errors import Forbidden, InvalidInput, NotFound, Problem
 from shared.core.settings import RatingSettings
+from shared.dashboard import store as dashboard_store
 from shared.observations import store as observation_store
 from shared.org_units import store as org_store
 from shared.org_units.models import OrgUnit, OrgUnitPath
@@ -81,6 +82,7 @@ async def write_ratings(
             new.append(row)
     if new:
         await session.execute(insert(Rating), new)
+        await dashboard_store.changed(session)  # follow-ups to watch, even where the day's figures stay equal
     figures = observation_store.WriteResult()
     touched = {(row["org_id"], row["rating_date"]) for row in new}
     if touched:
@@ -236,6 +238,7 @@ async def set_followup(
     if state == RECTIFIED:
         rating.followup_done_at = local_time(at) if at is not None else clock.now()
     await session.flush()
+    await dashboard_store.changed(session)
     await audit.record(
         session,
         actor=actor,

@@ -80,6 +80,9 @@ async def load_all(session: AsyncSession) -> dict[str, int]:
         plan = plans.get(spec.get("plan") or "")
         if plan is not None:
             counts["targets"] += await _load_targets(session, spec, plan)
+    counts["report_levels"] = await indicator_store.put_report_levels(
+        session, _read("indicator_reporting.yaml")["reporting"]
+    )
     counts["schemes"] = await scheme_load.load_seed_schemes(session, actor=ACTOR)
     return counts
 

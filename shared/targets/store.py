@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access import audit
 from shared.core import clock
+from shared.dashboard import store as dashboard_store
 from shared.indicators import store as indicator_store
 from shared.indicators.models import Indicator
 from shared.org_units import store as org_store
@@ -103,6 +104,7 @@ async def put_target(session: AsyncSession, row: TargetRow, *, actor: str) -> tu
         existing.updated_at = clock.now()
         outcome = "updated"
     await session.flush()
+    await dashboard_store.changed(session)
     await audit.record(
         session,
         actor=actor,

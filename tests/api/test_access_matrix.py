@@ -93,6 +93,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/v1/indicators/{code}"): Row(READ, "/v1/indicators/QS-07"),
     ("GET", "/v1/targets"): Row(READ),
     ("GET", "/v1/values"): Row(READ, f"/v1/values?indicator=QS-07&org={QINGSHAN}&period=2022-05"),
+    ("GET", "/v1/dashboard"): Row(READ, f"/v1/dashboard?org={QINGSHAN}&year=2022"),
     ("GET", "/v1/scores"): Row(READ, f"/v1/scores?scheme={{scheme}}&period=2022H1&org={DONGHE}"),
     ("GET", "/v1/rankings"): Row(READ, "/v1/rankings?scheme={scheme}&period=2022H1&kind=county"),
     ("GET", "/v1/ingest-runs"): Row(READ),

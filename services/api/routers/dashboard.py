@@ -1,0 +1,81 @@
+"""GET /v1/dashboard: a jurisdiction's dashboard, built by shared/dashboard and kept per process under the data
+revision (every write counts it up in its own transaction; read first, so a cached answer is never older than
+its key). Strong ETag (SHA-256 of the bytes); If-None-Match answers 304."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import Response
+
+from services.api.deps import Database, SettingsDep, get_database
+from services.api.schemas.dashboard import DashboardOut
+from shared.core import clock
+from shared.core.cache import BytesCache
+from shared.dashboard import build as dashboard
+from shared.dashboard import store as dashboard_store
+
+router = APIRouter(tags=["dashboard"])
+
+
+async def _cache(request: Request, settings: SettingsDep) -> BytesCache:
+    """This process's built dashboards (SCORECARD_DASHBOARD__CACHE_MB), made on first use."""
+    state = request.app.state
+    if getattr(state, "dashboard_cache", None) is None:
+        state.dashboard_cache = BytesCache(settings.dashboard.cache_mb * 1024 * 1024)
+    cache: BytesCache = state.dashboard_cache
+    return cache
+
+
+CacheDep = Annotated[BytesCache, Depends(_cache)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+@router.get(
+    "/dashboard",
+    response_model=DashboardOut,
+    responses={304: {"description": "not modified: the If-None-Match ETag is current"}},
+)
+async def get_dashboard(
+    db: DatabaseDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+    org: Annotated[str, Query(max_length=24, description="the jurisdiction's unit code, e.g. 150204000000")],
+    year: Annotated[int | None, Query(description="the year shown; omitted = this year")] = None,
+    if_none_match: Annotated[str | None, Header(max_length=2000)] = None,
+) -> Response:
+    now = clock.now()
+    year = now.year if year is None else year
+    dashboard.check_year(year, now.date())
+    async with (db.readers or db.sessions)() as session:
+        key = ("dashboard", await dashboard_store.revision(session), org, year)
+        body, meta = cache.get(key), cache.get((key, "meta"))
+        etag = ""
+        if body is not None and meta is not None:
+            etag, until = meta.decode().split("|")
+            if now.timestamp() >= float(until):  # a source turned stale or the day changed: build again
+                body = None
+        if body is None or meta is None:
+            built = await dashboard.build(
+                session, org=org, year=year, now=now, scoring=settings.scoring, settings=settings.dashboard
+            )
+            body, etag = built.body, etag_of(built.body)
+            cache.put(key, body)
+            cache.put((key, "meta"), f"{etag}|{built.valid_until.timestamp()}".encode())
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if _matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)

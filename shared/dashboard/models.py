@@ -1,0 +1,18 @@
+"""The data revision: one counter that every write the dashboard depends on counts up in its own transaction
+(figures, targets, assessments and scheme changes, publications, the org tree, rating follow-ups, ingest runs).
+Cached dashboards are keyed by it, so a committed write makes every cached answer unreachable at once."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, CheckConstraint, Integer
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.core.db import Base
+
+
+class DataRevision(Base):
+    __tablename__ = "data_revision"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -1,0 +1,23 @@
+"""The data revision (shared/dashboard/models.py): read first by every dashboard answer, counted up by the one
+write path of each kind inside its own transaction. Imports nothing but its model, so any write path may call it.
+
+Every writer updates the same row: writers queue there only for the rest of their transaction, so `changed` is
+called at the end of a write (after its indicator locks), where nothing else is waited for before the commit."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.dashboard.models import DataRevision
+
+
+async def revision(session: AsyncSession) -> int:
+    """The current data revision (what cached dashboards are keyed by)."""
+    return int(await session.scalar(select(DataRevision.revision).where(DataRevision.id == 1)) or 0)
+
+
+async def changed(session: AsyncSession) -> None:
+    """Count the data revision up, in the writing transaction: every cached dashboard is unreachable once the
+    write commits (and not before: a reader that sees the new revision sees the write)."""
+    await session.execute(update(DataRevision).where(DataRevision.id == 1).values(revision=DataRevision.revision + 1))
