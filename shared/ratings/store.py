@@ -82,7 +82,6 @@ async def write_ratings(
             new.append(row)
     if new:
         await session.execute(insert(Rating), new)
-        await dashboard_store.changed(session)  # follow-ups to watch, even where the day's figures stay equal
     figures = observation_store.WriteResult()
     touched = {(row["org_id"], row["rating_date"]) for row in new}
     if touched:
@@ -90,6 +89,8 @@ async def write_ratings(
         figures = await observation_store.write_observations(
             session, derive.daily_figures(counts, settings.level_points), source=source, actor=actor, today=today
         )
+    if new:  # after the figures' indicator locks: follow-ups to watch, even where the day's figures stay equal
+        await dashboard_store.changed(session)
     result = RatingWriteResult(len(new), len(rows) - len(new), problems, figures)
     await audit.record(
         session,
