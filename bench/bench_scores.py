@@ -39,6 +39,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from bench.bench_values import _timed
 from bench.common import (
     REPO_ROOT,
     ApiProcess,
@@ -200,18 +201,6 @@ def _load_entries(url: str, units: int) -> Loaded:
     with psycopg.connect(libpq(url), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     return Loaded(scheme_id, len(rows), expected)
-
-
-def _timed(call: Any, n: int, warmup: int = 3) -> tuple[list[float], Any]:
-    answer = None
-    for _ in range(warmup):
-        answer = call()
-    samples = []
-    for _ in range(n):
-        started = time.perf_counter()
-        answer = call()
-        samples.append(1000 * (time.perf_counter() - started))
-    return samples, answer
 
 
 def _rate(client: httpx.Client, path: str, seconds: float = 3.0) -> tuple[float, bytes]:

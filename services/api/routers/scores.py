@@ -3,6 +3,7 @@ from the stored bytes of a publication (通报), which later edits cannot change
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -69,6 +70,19 @@ async def _published(db: Database, cache: BytesCache, scheme: int, period: str, 
     return body
 
 
+async def _live(
+    ctx: _Context, scheme: int, asked: tuple[Any, ...], build: Callable[[AsyncSession], Awaitable[bytes]]
+) -> bytes:
+    """A computed answer: from memory when the scheme's revision (read first) is the one it was computed at."""
+    async with _reading(ctx.db) as session:
+        key = (scheme, await scheme_store.revision(session, scheme), *asked)
+        body = ctx.cache.get(key)
+        if body is None:
+            body = await build(session)
+            ctx.cache.put(key, body)
+    return body
+
+
 @router.get("/scores", response_model=s.ScoreOut)
 async def get_score(
     ctx: ContextDep,
@@ -82,14 +96,12 @@ async def get_score(
     if version is not None:
         return _answer(await _published(db, cache, scheme, period, version, publication_store.score_name(org)))
     normalise = ctx.settings.scoring.normalise_to_applicable
-    async with _reading(db) as session:
-        key = ("score", scheme, await scheme_store.revision(session, scheme), period, org, explain_tree, normalise)
-        body = cache.get(key)
-        if body is None:
-            document = await _score_document(session, scheme, period, org, explain_tree, normalise)
-            body = publication_store.dumps(document)
-            cache.put(key, body)
-    return _answer(body)
+
+    async def build(session: AsyncSession) -> bytes:
+        document = await _score_document(session, scheme, period, org, explain_tree, normalise)
+        return publication_store.dumps(document)
+
+    return _answer(await _live(ctx, scheme, ("score", period, org, explain_tree, normalise), build))
 
 
 async def _score_document(
@@ -131,12 +143,11 @@ async def get_ranking(
         name = publication_store.ranking_name(kind, format)
         return _answer(await _published(db, cache, scheme, period, version, name), format, attachment)
     normalise = ctx.settings.scoring.normalise_to_applicable
-    async with _reading(db) as session:
-        key = ("ranking", scheme, await scheme_store.revision(session, scheme), period, kind, format, normalise)
-        body = cache.get(key)
-        if body is None:
-            body = await _ranking_body(session, scheme, period, kind, format, normalise)
-            cache.put(key, body)
+
+    async def build(session: AsyncSession) -> bytes:
+        return await _ranking_body(session, scheme, period, kind, format, normalise)
+
+    body = await _live(ctx, scheme, ("ranking", period, kind, format, normalise), build)
     return _answer(body, format, attachment)
 
 
