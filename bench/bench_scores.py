@@ -4,7 +4,7 @@ scored and verified, through a real uvicorn process.
 * live `GET /v1/rankings?kind=county`, p50, against ONE bare SQL statement (psycopg) that sums the same verified
   points per unit and section — target p50 ≤ 3×: as served (answers are kept per process under the scheme's
   revision, which every write counts up, so a read between writes is a memory look-up), and as the first read
-  after a write costs (a second API process with SCORECARD_SCORING__CACHE_MB=0 computes every answer);
+  after a write costs (a second API process with SCORECARD_API__ANSWER_CACHE_MB=0 computes every answer);
 * a published ranking (`version=1`, served from its stored bytes), requests/s against a bare Starlette endpoint
   (bench/bare_bytes.py, its own uvicorn process) returning the same bytes — target ≥ 0.7×.
 
@@ -245,12 +245,12 @@ class BareBytes:
 
 def _computed(url: str, loaded: Loaded, path: str, requests: int) -> tuple[list[float], list[float], Any]:
     """The bare statement's and the computed ranking's timings (an API process that caches nothing)."""
-    os.environ["SCORECARD_SCORING__CACHE_MB"] = "0"
+    os.environ["SCORECARD_API__ANSWER_CACHE_MB"] = "0"
     try:
         computing = ApiProcess(url, "")
         computing.start()
     finally:
-        del os.environ["SCORECARD_SCORING__CACHE_MB"]
+        del os.environ["SCORECARD_API__ANSWER_CACHE_MB"]
     try:
         with psycopg.connect(libpq(url)) as conn, httpx.Client(base_url=computing.base_url, timeout=300) as client:
             params = {"scheme": loaded.scheme_id, "period": PERIOD}

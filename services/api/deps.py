@@ -14,6 +14,7 @@ from shared.access import policy
 from shared.access import store as access_store
 from shared.access.models import ApiKey
 from shared.access.policy import Action
+from shared.core.cache import BytesCache
 from shared.core.db import ReadSession, WriteSession
 from shared.core.errors import Forbidden, Unauthorized
 from shared.core.settings import Settings
@@ -40,6 +41,12 @@ async def get_database(request: Request) -> Database:
     return db
 
 
+async def get_answers(request: Request) -> BytesCache:
+    """This process's computed answers (SCORECARD_API__ANSWER_CACHE_MB); keys carry their revision."""
+    answers: BytesCache = request.app.state.answers
+    return answers
+
+
 async def get_read_session(db: Annotated[Database, Depends(get_database)]) -> AsyncIterator[ReadSession]:
     async with (db.readers or db.sessions)() as session:
         yield ReadSession(session)
@@ -56,6 +63,7 @@ async def get_write_session(
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+AnswersDep = Annotated[BytesCache, Depends(get_answers)]
 ReadSessionDep = Annotated[ReadSession, Depends(get_read_session)]
 # scope="function": the commit happens before the response is sent, so a failed commit is never a 200.
 WriteSessionDep = Annotated[WriteSession, Depends(get_write_session, scope="function")]

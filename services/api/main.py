@@ -31,6 +31,7 @@ from services.api.routers import (
     targets,
     values,
 )
+from shared.core.cache import BytesCache
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import Settings, get_settings
 
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app = FastAPI(title=API_TITLE, version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
+    # Computed answers of this process, under keys that carry the revision they were computed at (shared/core/cache.py).
+    app.state.answers = BytesCache(settings.api.answer_cache_mb * 1024 * 1024)
     if database is not None:
         app.state.db = database
     errors.install(app)

@@ -60,6 +60,12 @@ class ApiSettings(BaseModel):
     max_body_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024, description="largest request body, bytes; more is refused with 413 unread"
     )
+    answer_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        description="memory per API process for computed answers (values, dashboards, scores, rankings, published "
+        "documents), kept under the revision every write counts up; 0 = off",
+    )
     max_indicators: int = Field(default=20, ge=1, description="indicator codes per GET /v1/values, repeats counted")
     max_value_cells: int = Field(
         default=5_000, ge=1, description="periods × units × indicators one GET /v1/values may ask for"
@@ -97,9 +103,6 @@ class ScoringSettings(BaseModel):
     normalise_to_applicable: bool = Field(
         default=True,
         description="a unit that does not undertake some items scores awarded / applicable max × 100; false = raw",
-    )
-    cache_mb: int = Field(
-        default=64, ge=0, description="memory per API process for computed and published scores and rankings; 0 = off"
     )
 
 
@@ -139,7 +142,6 @@ _SIMULATED_SOURCES = {
 
 
 class DashboardSettings(BaseModel):
-    cache_mb: int = Field(default=64, ge=0, description="memory per API process for built dashboards; 0 = off")
     sources: dict[str, SourceSchedule] = Field(
         default=_SIMULATED_SOURCES,
         description="the collector's sources as the dashboard's stale_source warning sees them: id → "

@@ -312,7 +312,7 @@ class TestCachedAnswers:
     async def test_a_second_read_comes_from_memory(self, scoring: Scoring) -> None:
         await scoring.submit_verified("shenpi", row(DONGHE, 19, 0.5))
         first = await self.read(scoring)
-        cache = scoring.client._transport.app.state.score_cache  # type: ignore[attr-defined]
+        cache = scoring.client._transport.app.state.answers  # type: ignore[attr-defined]
         kept = len(cache)
         assert kept == 2 and await self.read(scoring) == first and len(cache) == kept
 

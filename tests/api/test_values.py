@@ -178,3 +178,18 @@ class TestNanchangMiaopiSums:
         v = await value(client, indicator="NC-13", org=NANCHANG, period="2023")
         assert v["value"] == 45 and v["units_reporting"] == 3
         assert v["target"]["number"] == 47 and v["target"]["rounded_up"] is True and v["status"] == "near"
+
+
+class TestKeptAnswers:
+    """The same question at the same data revision is answered from memory; a write makes a new answer."""
+
+    async def test_a_repeat_from_memory_and_a_write_reaches_the_next_read(self, client, admin) -> None:
+        await load(client, admin, obs("QS-07", FUQIANG, "2022-05-31", 1, 2))
+        first = await value(client, indicator="QS-07", org=QINGSHAN, period="2022-05")
+        answers = client._transport.app.state.answers  # type: ignore[attr-defined]
+        kept = len(answers)
+        assert await value(client, indicator="QS-07", org=QINGSHAN, period="2022-05") == first
+        assert len(answers) == kept  # no second entry: the repeat was a look-up
+        await load(client, admin, obs("QS-07", XINGFU, "2022-05-31", 90, 100))
+        after = await value(client, indicator="QS-07", org=QINGSHAN, period="2022-05")
+        assert (first["numerator"], after["numerator"]) == (1, 91) and len(answers) == kept + 1

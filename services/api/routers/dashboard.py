@@ -7,29 +7,18 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import Response
 
-from services.api.deps import Database, SettingsDep, get_database
+from services.api.deps import AnswersDep, Database, SettingsDep, get_database
 from services.api.schemas.dashboard import DashboardOut
 from shared.core import clock
-from shared.core.cache import BytesCache
 from shared.dashboard import build as dashboard
 from shared.dashboard import store as dashboard_store
 
 router = APIRouter(tags=["dashboard"])
 
 
-async def _cache(request: Request, settings: SettingsDep) -> BytesCache:
-    """This process's built dashboards (SCORECARD_DASHBOARD__CACHE_MB), made on first use."""
-    state = request.app.state
-    if getattr(state, "dashboard_cache", None) is None:
-        state.dashboard_cache = BytesCache(settings.dashboard.cache_mb * 1024 * 1024)
-    cache: BytesCache = state.dashboard_cache
-    return cache
-
-
-CacheDep = Annotated[BytesCache, Depends(_cache)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
@@ -52,7 +41,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 async def get_dashboard(
     db: DatabaseDep,
     settings: SettingsDep,
-    cache: CacheDep,
+    cache: AnswersDep,
     org: Annotated[str, Query(max_length=24, description="the jurisdiction's unit code, e.g. 150204000000")],
     year: Annotated[int | None, Query(description="the year shown; omitted = this year")] = None,
     if_none_match: Annotated[str | None, Header(max_length=2000)] = None,

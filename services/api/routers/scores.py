@@ -37,12 +37,10 @@ class _Context:
 
 
 async def _context(request: Request) -> _Context:
-    """The app's database, settings and this process's cache of score answers (SCORECARD_SCORING__CACHE_MB,
-    made on first use) — one dependency, as each one FastAPI resolves costs on every request."""
+    """The app's database, settings and computed answers — one dependency, as each one FastAPI resolves costs on
+    every request."""
     state = request.app.state
-    if getattr(state, "score_cache", None) is None:
-        state.score_cache = BytesCache(state.settings.scoring.cache_mb * 1024 * 1024)
-    return _Context(state.db, state.settings, state.score_cache)
+    return _Context(state.db, state.settings, state.answers)
 
 
 ContextDep = Annotated[_Context, Depends(_context)]
