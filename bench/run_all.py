@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 
 from bench import bench_collector as bench_collector_mod
-from bench import bench_load, bench_push, bench_scores, bench_values
+from bench import bench_dashboard, bench_load, bench_push, bench_scores, bench_values
 from bench.common import (
     BODY_ROWS,
     ApiProcess,
@@ -220,7 +220,9 @@ def _measure(res: Resources, ctx: Context, collector_rows: int, memory_mb: int, 
     collector, collected = bench_collector(ctx, collector_rows, memory_mb)
     log(f"scores: a generated scheme of 90 items over {scores_units:,} units (its own database)")
     scores = bench_scores.bench_scores(ctx.server_url, scores_units, ctx.requests)
-    rows = bench_push.rows(bare, store, api) + values + load + collector + scores
+    log("dashboard: the province's, on a copy of the loaded database")
+    dashboard = bench_dashboard.bench_dashboard(ctx, MAIN_DB)
+    rows = bench_push.rows(bare, store, api) + values + load + collector + scores + dashboard
     bench_push.print_breakdown(store, profiles)
     bench_values.print_values_breakdown(ctx)
     bench_collector_mod.print_breakdown(collected)
