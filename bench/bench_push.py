@@ -41,6 +41,12 @@ from bench.common import (
 PHASES = (("new rows", 0), ("every row changed", 1))
 # How write_observations' statements are named in the breakdown.
 STORE_LABELS = (
+    ("WITH old AS MATERIALIZED", "_merge: stage ⟕ observations → history, upsert, monthly rows"),
+    ("INSERT INTO rollup_months", "refresh: region months (⋈ paths ⋈ observation_months)"),
+    ("DELETE FROM rollup_months", "refresh: DELETE region months"),
+    ("INSERT INTO _obs_touched_up", "refresh: touched ancestors (⋈ org_unit_paths)"),
+    ("INSERT INTO indicator_levels", "refresh: indicator_levels"),
+    ("ANALYZE _obs_stage", "_stage: ANALYZE _obs_stage"),
     ("CREATE TEMP TABLE IF NOT EXISTS _obs_stage", "_stage: CREATE TEMP TABLE IF NOT EXISTS"),
     ("DELETE FROM _obs_stage", "_stage: DELETE FROM _obs_stage"),
     ("SELECT count(*) FROM _obs_stage s JOIN", "_merge: count(*) staged ⋈ observations"),

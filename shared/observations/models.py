@@ -85,6 +85,8 @@ class ObservationMonth(Base):
     days: Mapped[int] = mapped_column(Integer)
     sum_numerator: Mapped[Decimal | None] = mapped_column(Sum)
     sum_denominator: Mapped[Decimal | None] = mapped_column(Sum)
+    # Σ of the counts' values only (figures without a numerator); NULL for a ratio's month: a ratio's value is
+    # factor × Σnumerator / Σdenominator, recomputed by every read, so its Σ of percentages is not kept.
     sum_value: Mapped[Decimal | None] = mapped_column(Sum)
     last_date: Mapped[date] = mapped_column(Date)
     last_numerator: Mapped[float | None] = mapped_column(Float)
@@ -108,7 +110,7 @@ class RollupMonth(Base):
     sum_value: Mapped[Decimal | None] = mapped_column(Sum)
     last_numerator: Mapped[Decimal | None] = mapped_column(Sum)  # Σ of the units' latest figures
     last_denominator: Mapped[Decimal | None] = mapped_column(Sum)
-    last_value: Mapped[Decimal | None] = mapped_column(Sum)
+    last_value: Mapped[Decimal | None] = mapped_column(Sum)  # Σ of latest values that are counts' (as sum_value)
 
 
 class IndicatorLevel(Base):

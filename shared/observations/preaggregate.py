@@ -2,7 +2,11 @@
 `observation_months` per unit × month and `rollup_months` per region × month, plus the reporting levels.
 Driven by `store.FigureWriter` inside its transaction (start → note per chunk → refresh once); `rebuild_all`
 rebuilds everything from the raw figures and `check` compares every stored row with them (operators, tests).
-Sums are NUMERIC (see models.py): every figure enters a sum as CAST(x AS NUMERIC), here and in the reads."""
+Sums are NUMERIC (see models.py): every figure enters a sum as CAST(x AS NUMERIC), here and in the reads.
+A value enters `sum_value` (and a region's `last_value`) only when it is a count's — a figure without a
+numerator (`counted`): a ratio's value is factor × numerator / denominator, which every read recomputes from the
+summed numerators and denominators, so its Σ of percentages is never read (and its non-whole cast was the
+write path's most costly one)."""
 
 from __future__ import annotations
 
@@ -24,13 +28,19 @@ def exact(column: str) -> str:
             f"THEN CAST(CAST({column} AS BIGINT) AS NUMERIC) ELSE CAST({column} AS NUMERIC) END")
 
 
+def counted(value: str, numerator: str) -> str:
+    """SQL for a figure's value as it enters `sum_value` (or a region's `last_value`): its exact value when it
+    is a count's (no numerator), else NULL — a ratio's value is never summed (see the module docstring)."""
+    return f"CASE WHEN {numerator} IS NULL THEN {exact(value)} END"
+
+
 TOUCHED = "_obs_touched"  # (indicator, unit, month) touched by this write; `rebuild`: re-aggregate from raw
 _MONTH_COLUMNS = ("indicator_id, org_id, month, days, sum_numerator, sum_denominator, sum_value, last_date, "
                   "last_numerator, last_denominator, last_value")
 # The sums and the latest figure of (indicator, unit, month) groups over `{rows}`, which has obs_date, month.
 _AGGREGATE = f"""
     SELECT indicator_id, org_id, month, count(*), sum({exact("numerator")}),
-        sum({exact("denominator")}), sum({exact("value")}), max(obs_date),
+        sum({exact("denominator")}), sum({counted("value", "numerator")}), max(obs_date),
         max(CASE WHEN rn = 1 THEN numerator END), max(CASE WHEN rn = 1 THEN denominator END),
         max(CASE WHEN rn = 1 THEN value END)
     FROM (SELECT indicator_id, org_id, month, obs_date, numerator, denominator, value,
@@ -52,6 +62,14 @@ def _later(column: str) -> str:
 
 def _delta_last(column: str, source: str) -> str:
     return f"CASE WHEN d.last_day = m.last_date THEN d.last_{source} ELSE m.{column} END"
+
+
+def _added(new: str, old: str, *, value: bool = False) -> str:
+    """What the written rows add to a month's sum of `new`: a new figure itself, a correction new − old (`old`:
+    the replaced figure's column). `value`: a count's value only (`counted`)."""
+    new_term = counted(new, "numerator") if value else exact(new)
+    old_term = counted(old, "o_num") if value else exact(old)
+    return f"sum(CASE WHEN existed THEN {new_term} - {old_term} ELSE {new_term} END)"
 
 
 def merge_ctes(rows: str, *, incremental: bool) -> str:
@@ -78,18 +96,27 @@ def merge_ctes(rows: str, *, incremental: bool) -> str:
 )"""
     same_nulls = ("(numerator IS NULL) = (o_num IS NULL) AND (denominator IS NULL) = (o_den IS NULL) "
                   "AND (value IS NULL) = (o_val IS NULL)")
+    # One pass over the written rows per month gives its kind and what it adds: a new figure its own number, a
+    # correction (new − old). A month mixing both (or changing NULL-ness) is re-aggregated from raw instead, so
+    # its sums here are never used. The month's latest figure is the row of its latest day (a join, no sort).
+    latest = ("JOIN months_written w ON w.indicator_id = k.indicator_id AND w.org_id = k.org_id "
+              "AND w.obs_date = k.last_day")
     return f"""
 , months_written AS MATERIALIZED (
-    SELECT *, {month} AS month, {next_month} AS next_month FROM {rows}
-    WHERE NOT repeat AND (NOT existed OR changed)
+    SELECT indicator_id, org_id, obs_date, numerator, denominator, value, existed, o_num, o_den, o_val,
+           {month} AS month, {next_month} AS next_month
+    FROM {rows} WHERE NOT repeat AND (NOT existed OR changed)
 ), months_kinds AS MATERIALIZED (
     SELECT indicator_id, org_id, month, next_month, bool_or(NOT existed) AS has_new, bool_or(existed) AS has_changed,
-           bool_and(NOT existed OR ({same_nulls})) AS same_nulls
+           bool_and(NOT existed OR ({same_nulls})) AS same_nulls, count(*) AS days, max(obs_date) AS last_day,
+           {_added("numerator", "o_num")} AS d_num, {_added("denominator", "o_den")} AS d_den,
+           {_added("value", "o_val", value=True)} AS d_val
     FROM months_written GROUP BY 1, 2, 3, 4
 ), months_appended AS (
     INSERT INTO observation_months ({_MONTH_COLUMNS})
-    {_AGGREGATE.format(rows="(SELECT w.* FROM months_written w JOIN months_kinds k "
-                            "USING (indicator_id, org_id, month) WHERE NOT k.has_changed) AS added")}
+    SELECT k.indicator_id, k.org_id, k.month, k.days, k.d_num, k.d_den, k.d_val, k.last_day, w.numerator,
+           w.denominator, w.value
+    FROM months_kinds k {latest} WHERE NOT k.has_changed
     ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET days = observation_months.days + excluded.days,
         sum_numerator = {_plus("sum_numerator")}, sum_denominator = {_plus("sum_denominator")},
         sum_value = {_plus("sum_value")}, last_numerator = {_later("last_numerator")},
@@ -101,15 +128,9 @@ def merge_ctes(rows: str, *, incremental: bool) -> str:
         last_numerator = {_delta_last("last_numerator", "num")},
         last_denominator = {_delta_last("last_denominator", "den")},
         last_value = {_delta_last("last_value", "val")}
-    FROM (SELECT w.indicator_id, w.org_id, w.month, sum({exact("w.numerator")} - {exact("w.o_num")}) AS d_num,
-                 sum({exact("w.denominator")} - {exact("w.o_den")}) AS d_den,
-                 sum({exact("w.value")} - {exact("w.o_val")}) AS d_val, max(w.obs_date) AS last_day,
-                 (array_agg(w.numerator ORDER BY w.obs_date DESC))[1] AS last_num,
-                 (array_agg(w.denominator ORDER BY w.obs_date DESC))[1] AS last_den,
-                 (array_agg(w.value ORDER BY w.obs_date DESC))[1] AS last_val
-          FROM months_written w JOIN months_kinds k USING (indicator_id, org_id, month)
-          WHERE k.has_changed AND NOT k.has_new AND k.same_nulls
-          GROUP BY 1, 2, 3) d
+    FROM (SELECT k.indicator_id, k.org_id, k.month, k.d_num, k.d_den, k.d_val, k.last_day,
+                 w.numerator AS last_num, w.denominator AS last_den, w.value AS last_val
+          FROM months_kinds k {latest} WHERE k.has_changed AND NOT k.has_new AND k.same_nulls) d
     WHERE m.indicator_id = d.indicator_id AND m.org_id = d.org_id AND m.month = d.month
 ), months_noted AS (
     INSERT INTO {TOUCHED} (indicator_id, org_id, month, next_month, rebuild)
@@ -191,7 +212,7 @@ _ROLLUP_INSERT = f"""
         last_numerator, last_denominator, last_value)
     SELECT a.indicator_id, a.org_id, a.month, count(*), sum(m.sum_numerator), sum(m.sum_denominator),
         sum(m.sum_value), sum({exact("m.last_numerator")}), sum({exact("m.last_denominator")}),
-        sum({exact("m.last_value")})
+        sum({counted("m.last_value", "m.last_numerator")})
     FROM {{keys}} a JOIN org_unit_paths p ON p.ancestor_id = a.org_id
     JOIN observation_months m ON m.indicator_id = a.indicator_id AND m.org_id = p.descendant_id AND m.month = a.month
     GROUP BY a.indicator_id, a.org_id, a.month"""
@@ -265,7 +286,8 @@ WITH raw AS (
     SELECT indicator_id, org_id, month, max(obs_date) AS last_date FROM raw GROUP BY indicator_id, org_id, month
 ), months AS (
     SELECT r.indicator_id, r.org_id, r.month, count(*) AS days, sum(CAST(r.numerator AS NUMERIC)) AS sum_numerator,
-           sum(CAST(r.denominator AS NUMERIC)) AS sum_denominator, sum(CAST(r.value AS NUMERIC)) AS sum_value,
+           sum(CAST(r.denominator AS NUMERIC)) AS sum_denominator,
+           sum(CASE WHEN r.numerator IS NULL THEN CAST(r.value AS NUMERIC) END) AS sum_value,
            l.last_date,
            max(CASE WHEN r.obs_date = l.last_date THEN r.numerator END) AS last_numerator,
            max(CASE WHEN r.obs_date = l.last_date THEN r.denominator END) AS last_denominator,
@@ -277,7 +299,7 @@ WITH raw AS (
            sum(m.sum_numerator) AS sum_numerator, sum(m.sum_denominator) AS sum_denominator,
            sum(m.sum_value) AS sum_value, sum(CAST(m.last_numerator AS NUMERIC)) AS last_numerator,
            sum(CAST(m.last_denominator AS NUMERIC)) AS last_denominator,
-           sum(CAST(m.last_value AS NUMERIC)) AS last_value
+           sum(CASE WHEN m.last_numerator IS NULL THEN CAST(m.last_value AS NUMERIC) END) AS last_value
     FROM months m JOIN org_unit_paths p ON p.descendant_id = m.org_id
     WHERE EXISTS (SELECT 1 FROM org_unit_paths c WHERE c.ancestor_id = p.ancestor_id AND c.depth = 1)
     GROUP BY m.indicator_id, p.ancestor_id, m.month

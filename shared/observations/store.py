@@ -285,7 +285,7 @@ class FigureWriter:
         marker = {"write_id": self.write_id}
         pg = (await self.session.connection()).dialect.name == "postgresql"
         repeats = (await self.session.execute(text(_REPEATS.format(same=_SAME_PG if pg else _SAME)), marker)).all()
-        await self.session.execute(text(_DROP_REPEATS), marker)
+        await self.session.execute(text(_DROP_REPEATS))
         message = "conflicts with row {}: same indicator, unit and date, different values; both rows rejected"
         rejected: list[Problem] = []
         for indicator_id, org_id, day, row, earlier, same in repeats:
@@ -343,10 +343,11 @@ _REPEATS = f"""
     ORDER BY s.row_no"""
 _STAGED_KEY = (f"indicator_id = {STAGE}.indicator_id AND {{t}}.org_id = {STAGE}.org_id "
                f"AND {{t}}.obs_date = {STAGE}.obs_date")
+# The repeats are the staged keys of earlier chunks (WRITTEN holds none of this chunk's yet). Not "written by
+# this writer" nor "in SEEN": the merge has just stamped and noted this chunk's own figures so, and dropping
+# them lost them from WRITTEN (a later conflicting row vanished unreported; SQLite's months went stale).
 _DROP_REPEATS = f"""
-    DELETE FROM {STAGE}
-    WHERE EXISTS (SELECT 1 FROM observations o WHERE o.{_STAGED_KEY.format(t="o")} AND {_BY_THIS_WRITER})
-       OR EXISTS (SELECT 1 FROM {SEEN} u WHERE u.{_STAGED_KEY.format(t="u")})"""
+    DELETE FROM {STAGE} WHERE EXISTS (SELECT 1 FROM {WRITTEN} w WHERE w.{_STAGED_KEY.format(t="w")})"""
 # Withdrawing a figure this writer wrote: back to the version it replaced, or gone if it was new.
 _REPLACED = f"FROM observation_history h WHERE h.{_KEY.replace(' AND ', ' AND h.')} AND h.replaced_write_id = :write_id"
 _WITHDRAW_RESTORE = f"""

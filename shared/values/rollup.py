@@ -18,7 +18,8 @@ from shared.core.periods import Period
 @dataclass(frozen=True)
 class Basis:
     """Sums over a subtree × period. Summed exactly (NUMERIC) in SQL and handed on as the nearest double:
-    a JSON number, exact for every sum of up to 15 significant digits."""
+    a JSON number, exact for every sum of up to 15 significant digits. `value_sum` sums counts' values only
+    (figures without a numerator), as `sum_value` does: a ratio's value is recomputed from the sums."""
 
     numerator: float | None
     denominator: float | None
@@ -38,7 +39,8 @@ def _source(period: Period, time_aggregation: str) -> str:
     """A subquery of one row per reporting unit with its figure for the period."""
     if period.granularity == "day":
         return (
-            "SELECT org_id, numerator AS num, denominator AS den, value AS val FROM observations "
+            "SELECT org_id, numerator AS num, denominator AS den, CASE WHEN numerator IS NULL THEN value END AS val "
+            "FROM observations "
             "WHERE indicator_id = :ind AND obs_date = :start"
         )
     if time_aggregation == "sum":
@@ -47,7 +49,8 @@ def _source(period: Period, time_aggregation: str) -> str:
             "FROM observation_months WHERE indicator_id = :ind AND month BETWEEN :start AND :end "
             "GROUP BY org_id"
         )
-    return _latest_month("observation_months", "last_numerator AS num, last_denominator AS den, last_value AS val")
+    return _latest_month("observation_months", "last_numerator AS num, last_denominator AS den, "
+                         "CASE WHEN last_numerator IS NULL THEN last_value END AS val")
 
 
 def _latest_month(table: str, columns: str, where: str = "") -> str:

@@ -60,8 +60,9 @@ async def expected_from_raw(s: AsyncSession) -> tuple[dict[Row, Row], dict[Row, 
     months: dict[Row, Row] = {}
     for key, rows in raw.items():
         last = max(rows)
+        # A value is summed only when it is a count's (no numerator): a ratio's is recomputed from the sums.
         months[key] = (len(rows), _total(r[1] for r in rows), _total(r[2] for r in rows),
-                       _total(r[3] for r in rows), last[0], last[1], last[2], last[3])
+                       _total(r[3] for r in rows if r[1] is None), last[0], last[1], last[2], last[3])
     paths = [tuple(r) for r in await s.execute(text("SELECT ancestor_id, descendant_id, depth FROM org_unit_paths"))]
     parents = {a for a, _, depth in paths if depth == 1}
     ancestors: dict[int, list[int]] = defaultdict(list)
@@ -73,7 +74,7 @@ async def expected_from_raw(s: AsyncSession) -> tuple[dict[Row, Row], dict[Row, 
         for a in ancestors[org]:
             grouped[(ind, a, month)].append(m)
     regions = {
-        key: (len(ms), *(_total(m[i] for m in ms) for i in (1, 2, 3)), *(_total(m[i] for m in ms) for i in (5, 6, 7)))
+        key: (len(ms), *(_total(m[i] for m in ms) for i in (1, 2, 3, 5, 6)), _total(m[7] for m in ms if m[5] is None))
         for key, ms in grouped.items()
     }
     return months, regions
@@ -115,6 +116,10 @@ def fig(org: str, day: date, num: float, den: float, indicator: str = "QS-07") -
     return ObservationIn(indicator, org, day, num, den)
 
 
+def count(org: str, day: date, value: float) -> ObservationIn:
+    return ObservationIn("QS-01", org, day, value=value)  # a count: its value is what the months sum
+
+
 async def chunked(s: AsyncSession, source: str, *chunks: list[ObservationIn]) -> observation_store.WriteResult:
     writer = await observation_store.FigureWriter.open(s, source=source, actor="t", today=TODAY, partial=True,
                                                        chunked=True)
@@ -128,7 +133,8 @@ class TestInStepAfterEveryWritePattern:
         write = observation_store.write_observations
         async with any_database.sessions() as s:
             await write(s, [fig(FUQIANG, MAY[0], 10, 20), fig(FUQIANG, MAY[2], 5, 10), fig(XINGFU, MAY[1], 1, 2),
-                            fig(XINGFU, MAY[3], 0, 0), fig(XINGFU, MAY[1], 7, 3, "QS-11")],
+                            fig(XINGFU, MAY[3], 0, 0), fig(XINGFU, MAY[1], 7, 3, "QS-11"),
+                            count(FUQIANG, MAY[0], 12.5), count(FUQIANG, MAY[1], 3), count(XINGFU, MAY[1], 7)],
                         source="a", actor="t", today=TODAY)
             await assert_in_step(s)  # insert
             # new and corrected figures at once: a later day, an earlier day, a correction
@@ -137,7 +143,8 @@ class TestInStepAfterEveryWritePattern:
             await assert_in_step(s)
             # corrections only: the latest day, an earlier day, a value that was NULL (0/0), a flow
             await write(s, [fig(FUQIANG, MAY[4], 8, 10), fig(XINGFU, MAY[1], 2, 2), fig(XINGFU, MAY[3], 1, 1),
-                            fig(XINGFU, MAY[1], 9.5, 3, "QS-11")], source="b", actor="t", today=TODAY)
+                            fig(XINGFU, MAY[1], 9.5, 3, "QS-11"), count(FUQIANG, MAY[1], 4.25),
+                            count(XINGFU, MAY[1], 0.1)], source="b", actor="t", today=TODAY)
             await assert_in_step(s)
             # a resend: nothing changes
             again = await write(s, [fig(FUQIANG, MAY[4], 8, 10)], source="b", actor="t", today=TODAY)
@@ -146,10 +153,12 @@ class TestInStepAfterEveryWritePattern:
             # bulk ingest in chunks: new figures, a correction, an exact repeat, a conflict (withdrawn)
             result = await chunked(
                 s, "c",
-                [fig(XINGFU, MAY[5], 2, 4), fig(FUQIANG, date(2022, 6, 1), 1, 1), fig(FUQIANG, MAY[0], 11, 20)],
-                [fig(XINGFU, MAY[5], 3, 4), fig(XINGFU, MAY[6], 4, 4), fig(FUQIANG, date(2022, 6, 1), 1, 1)],
+                [fig(XINGFU, MAY[5], 2, 4), fig(FUQIANG, date(2022, 6, 1), 1, 1), fig(FUQIANG, MAY[0], 11, 20),
+                 count(XINGFU, MAY[5], 2)],
+                [fig(XINGFU, MAY[5], 3, 4), fig(XINGFU, MAY[6], 4, 4), fig(FUQIANG, date(2022, 6, 1), 1, 1),
+                 count(FUQIANG, MAY[0], 13)],
             )
-            assert (result.inserted, result.updated, result.duplicates) == (2, 1, 1)
+            assert (result.inserted, result.updated, result.duplicates) == (3, 2, 1)
             await assert_in_step(s)
             # the org tree changes: 富强路街道 handed to the 稀土高新区
             moved = [line.replace("富强路街道,township,150204000000", f"富强路街道,township,{ZONE}")

@@ -96,3 +96,25 @@ class TestConflictingRepeat:
                                    [ObservationIn("QS-07", FUQIANG, DAY, 50, 100)])
             assert (result.inserted, result.updated, result.unchanged, result.duplicates) == (0, 0, 1, 1)
             await assert_in_step(s)
+
+    async def test_a_figure_written_beside_a_repeat_is_still_known_to_later_chunks(
+        self, any_database: Database
+    ) -> None:
+        # Chunk 2 holds an exact repeat (settled after the merge) and a new figure: dropping the repeat from the
+        # staged rows must not drop the new figure too, or chunk 3's conflicting row for it vanished unreported
+        # (and, on SQLite, its month went stale).
+        async with any_database.sessions() as s:
+            writer = await observation_store.FigureWriter.open(s, source="export", actor="t", today=TODAY,
+                                                               partial=True, chunked=True)
+            rejected = await writer.write(writer.prepare([ObservationIn("QS-07", FUQIANG, DAY, 50, 100)], [1]))
+            rejected += await writer.write(writer.prepare(
+                [ObservationIn("QS-07", FUQIANG, DAY, 50, 100), ObservationIn("QS-07", XINGFU, DAY, 9, 10)], [2, 3]))
+            rejected += await writer.write(writer.prepare([ObservationIn("QS-07", XINGFU, DAY, 8, 10)], [4]))
+            result = await writer.finish()
+            assert sorted((p.row, p.message) for p in rejected) == [
+                (3, "conflicts with row 4: same indicator, unit and date, different values; both rows rejected"),
+                (4, "conflicts with row 3: same indicator, unit and date, different values; both rows rejected"),
+            ]
+            assert (result.inserted, result.updated, result.unchanged, result.duplicates) == (1, 0, 0, 1)
+            assert await current(s, XINGFU) is None  # withdrawn: it was new
+            await assert_in_step(s)
