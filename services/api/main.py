@@ -35,7 +35,12 @@ from shared.core.cache import BytesCache
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import Settings, get_settings
 
-API_TITLE = "Digital Government Scorecard API (数字政府建设考评)"
+# ASCII: a generated client is named after the title (openapi-python-client: digital-government-scorecard-api-client).
+API_TITLE = "Digital Government Scorecard API"
+API_DESCRIPTION = (
+    "数字政府建设考评: the indicator catalogue, targets, figures rolled up over the org tree and time, scores and "
+    "rankings (通报). Every error is `{\"error\": {code, message, details}}` (schema `Error`)."
+)
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -65,7 +70,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             if owned:
                 await db.engine.dispose()
 
-    app = FastAPI(title=API_TITLE, version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title=API_TITLE,
+        description=API_DESCRIPTION,
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=openapi_errors.operation_id,
+    )
     app.state.settings = settings
     # Computed answers of this process, under keys that carry the revision they were computed at (shared/core/cache.py).
     app.state.answers = BytesCache(settings.api.answer_cache_mb * 1024 * 1024)
