@@ -5,17 +5,12 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
-import swagger_ui_bundle
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import event
 
-from services.api import errors, metrics, openapi_errors
+from services.api import errors, metrics, openapi_errors, ui
 from services.api.deps import Database, get_reader
 from services.api.guard import RequestGuard
 from services.api.routers import (
@@ -95,7 +90,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             allow_methods=["GET", "POST", "PUT"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
         )
-    _install_offline_docs(app)
+    ui.install(app, settings)  # /docs (Swagger UI 5) and the web view /ui/, assets from the package
     app.include_router(health.router)
     app.include_router(observations.router, prefix="/v1")
     app.include_router(ratings.router, prefix="/v1")
@@ -117,17 +112,3 @@ def _open_database(settings: Settings) -> Database:
         engine=engine, sessions=make_sessionmaker(engine), readers=make_sessionmaker(engine, read_only=True)
     )
 
-
-def _install_offline_docs(app: FastAPI) -> None:
-    # Government networks have no internet: Swagger UI's assets come from the installed package, not a CDN.
-    app.mount("/static/swagger", StaticFiles(directory=Path(swagger_ui_bundle.swagger_ui_path)), name="swagger")
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs(request: Request) -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=str(app.openapi_url),
-            title=API_TITLE,
-            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/swagger/favicon-32x32.png",
-        )

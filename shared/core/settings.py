@@ -152,6 +152,15 @@ class DashboardSettings(BaseModel):
     )
 
 
+class UiSettings(BaseModel):
+    default_org: str = Field(
+        default="150204000000",
+        min_length=1,
+        max_length=24,
+        description="the jurisdiction whose dashboard the built-in web view /ui/ opens on (unit code)",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SCORECARD_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -165,6 +174,7 @@ class Settings(BaseSettings):
     ratings: RatingSettings = RatingSettings()
     observations: ObservationSettings = ObservationSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    ui: UiSettings = UiSettings()
 
 
 @lru_cache

@@ -1,0 +1,211 @@
+"""The built-in web view (/ui/) and the API docs (/docs) in a real headless Chromium (Debian's, driven by
+Playwright), against the real app under uvicorn with the dashboard tests' fixture data for 青山区 on 2022-07-05.
+
+Proves: Swagger UI 5 renders this OpenAPI 3.1 document's operations; the dashboard shows every child unit with
+the status colour of each cell (computed styles, checked against the JSON) and drawn charts; the other pages
+(indicator, 通报 ranking with its XLSX, sources) render their data; no console error or CSP violation; no request
+leaves 127.0.0.1; Chinese is drawn with a CJK font. Screenshots go to the pytest temp dir (printed with -s)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.browser.conftest import Recorded, shot
+from tests.builders import FUQIANG, QINGSHAN, XINGFU
+
+# The stylesheet's status colours (services/api/ui/static/ui/app.css), as computed styles report them.
+STATUS_BG = {
+    "met": "rgb(212, 237, 218)",
+    "near": "rgb(255, 243, 205)",
+    "behind": "rgb(248, 215, 218)",
+    "no_data": "rgb(236, 239, 241)",
+    "none": "rgb(255, 255, 255)",
+}
+KINDS = ["behind_target", "not_reporting", "stale_source", "rating_followup_overdue", "item_overdue"]
+SERIES_BLUE = (31, 119, 180)  # the first series colour of the charts
+
+
+async def ready(rec: Recorded, url: str, page: str) -> None:
+    await rec.page.goto(url)
+    await rec.page.wait_for_selector(f'#app[data-ready="{page}"]', timeout=15_000)
+    assert not await rec.page.locator("#app .error").count(), await rec.page.inner_text("#app")
+
+
+def assert_clean(rec: Recorded, live_url: str) -> None:
+    """Nothing but this server was asked for, and the console stayed quiet (a CSP violation is an error)."""
+    outside = [u for u in rec.requests if urlsplit(u).scheme not in ("data", "blob")
+               and urlsplit(u).hostname != "127.0.0.1"]
+    assert not outside, outside
+    assert all(u.startswith(live_url) for u in rec.requests if urlsplit(u).scheme.startswith("http"))
+    assert not rec.errors, rec.errors
+    assert not rec.console_errors(), rec.console_errors()
+
+
+async def canvas_pixels(rec: Recorded, selector: str) -> dict[str, Any]:
+    """Of the chart's canvas: how many pixels are painted at all, and how many in the first series' colour."""
+    return await rec.page.evaluate(
+        """([selector, rgb]) => {
+            const canvas = document.querySelector(selector + " canvas");
+            if (!canvas) return null;
+            const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+            let painted = 0, series = 0;
+            for (let i = 0; i < data.length; i += 4) {
+                if (data[i + 3] === 0) continue;
+                painted += 1;
+                if (Math.abs(data[i] - rgb[0]) < 12 && Math.abs(data[i + 1] - rgb[1]) < 12
+                    && Math.abs(data[i + 2] - rgb[2]) < 12) series += 1;
+            }
+            return {width: canvas.width, height: canvas.height, painted, series};
+        }""",
+        [selector, list(SERIES_BLUE)],
+    )
+
+
+@pytest.fixture(scope="module")
+def dashboard_json(live_url: str) -> dict[str, Any]:
+    r = httpx.get(f"{live_url}/v1/dashboard", params={"org": QINGSHAN})
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    assert body["as_of"] == "2022-07-05" and len(body["units"]) == 11
+    return body
+
+
+class TestApiDocs:
+    async def test_swagger_ui_renders_the_operations(self, live_url: str, recorded: Recorded,
+                                                     screenshots: Path) -> None:
+        page = recorded.page
+        await page.goto(f"{live_url}/docs")
+        await page.wait_for_selector(".opblock-summary-path", timeout=15_000)
+        paths = await page.locator(".opblock-summary-path").all_inner_texts()
+        assert {"/v1/dashboard", "/v1/values", "/v1/observations", "/v1/rankings"} <= {p.strip() for p in paths}
+        assert len(paths) > 20
+        assert "Unable to render" not in await page.inner_text("body")
+        assert await page.locator(".info .title").count() == 1
+        await shot(recorded, screenshots, "docs")
+        assert_clean(recorded, live_url)
+
+
+class TestDashboardPage:
+    async def test_every_unit_with_its_status_colours(self, live_url: str, recorded: Recorded, screenshots: Path,
+                                                      dashboard_json: dict[str, Any]) -> None:
+        await ready(recorded, f"{live_url}/ui/", "dashboard")
+        page = recorded.page
+        assert "青山区" in await page.inner_text("h1")
+        rows = page.locator("table.matrix tbody tr")
+        codes = [await rows.nth(i).get_attribute("data-org") for i in range(await rows.count())]
+        assert codes == [QINGSHAN] + [u["code"] for u in dashboard_json["units"]]
+        text = await page.inner_text("table.matrix")
+        assert all(u["name"] in text for u in dashboard_json["units"])
+        # Every cell: the status of the JSON, drawn in that status's colour.
+        cells = await page.eval_on_selector_all(
+            "table.matrix td.cell[data-indicator]",
+            """tds => tds.map(td => [td.closest("tr").dataset.org, td.dataset.indicator, td.dataset.status,
+                                    getComputedStyle(td).backgroundColor])""",
+        )
+        expected = {(row["code"], c["indicator"]): c["status"] or "none"
+                    for row in [dashboard_json["jurisdiction"], *dashboard_json["units"]] for c in row["indicators"]}
+        assert {(o, i): s for o, i, s, _ in cells} == expected
+        for org, indicator, status, colour in cells:
+            assert colour == STATUS_BG[status], (org, indicator, status, colour)
+        drawn = {(o, i): s for o, i, s, _ in cells}
+        assert drawn[(FUQIANG, "QS-07")] == "met" and drawn[(XINGFU, "QS-07")] == "behind"
+        assert drawn[(QINGSHAN, "QS-07")] == "near" and drawn[(QINGSHAN, "QS-01")] == "no_data"
+        assert {s for *_, s, _ in cells} >= {"met", "near", "behind", "no_data"}
+        await shot(recorded, screenshots, "dashboard")
+        await shot(recorded, screenshots, "dashboard-full", full_page=True)
+        assert_clean(recorded, live_url)
+
+    async def test_trend_chart_is_drawn_with_its_target(self, live_url: str, recorded: Recorded,
+                                                        screenshots: Path) -> None:
+        await ready(recorded, f"{live_url}/ui/", "dashboard")
+        chart = '.chart[data-indicator="QS-07"]'
+        await recorded.page.locator(chart).scroll_into_view_if_needed()
+        pixels = await canvas_pixels(recorded, chart)
+        assert pixels is not None, "no canvas in the 全程网办率 chart"
+        assert pixels["width"] > 300 and pixels["height"] > 150
+        assert pixels["painted"] > 2000, pixels  # axes, grid, the target line and the series
+        assert pixels["series"] > 20, pixels  # the line of 青山区's 4 and 5 July values
+        card = recorded.page.locator(".chart-card", has=recorded.page.locator(chart))
+        assert "≥95%" in await card.inner_text()
+        await card.screenshot(path=str(screenshots / "dashboard-chart.png"))
+        assert_clean(recorded, live_url)
+
+    async def test_warnings_of_every_kind(self, live_url: str, recorded: Recorded,
+                                          dashboard_json: dict[str, Any]) -> None:
+        await ready(recorded, f"{live_url}/ui/", "dashboard")
+        groups = recorded.page.locator("details.wgroup")
+        kinds = [await groups.nth(i).get_attribute("data-kind") for i in range(await groups.count())]
+        assert kinds == KINDS
+        shown = await recorded.page.locator("table.warnings tbody tr").count()
+        assert shown == len(dashboard_json["warnings"])
+        assert "未报送7月5日的全程网办率" in await recorded.page.inner_text("details.wgroup[data-kind=not_reporting]")
+        assert_clean(recorded, live_url)
+
+    async def test_chinese_is_drawn_with_a_cjk_font(self, live_url: str, recorded: Recorded) -> None:
+        await ready(recorded, f"{live_url}/ui/", "dashboard")
+        cdp = await recorded.page.context.new_cdp_session(recorded.page)
+        root = await cdp.send("DOM.getDocument")
+        node = await cdp.send("DOM.querySelector", {"nodeId": root["root"]["nodeId"], "selector": "h1"})
+        await cdp.send("CSS.enable")
+        fonts = (await cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]}))["fonts"]
+        cjk = [f for f in fonts if "CJK" in f["familyName"] or "Noto Sans SC" in f["familyName"]]
+        assert cjk and sum(f["glyphCount"] for f in cjk) >= len("青山区数字政府建设看板"), fonts
+
+
+class TestOtherPages:
+    async def test_indicator_page_series_of_the_children(self, live_url: str, recorded: Recorded,
+                                                         screenshots: Path, dashboard_json: dict[str, Any]) -> None:
+        await ready(recorded, f"{live_url}/ui/#/indicator?code=QS-07&g=day", "indicator")
+        page = recorded.page
+        rows = page.locator("table.series tbody tr[data-org]")
+        assert await rows.count() == 11
+        fuqiang = page.locator(f'table.series tr[data-org="{FUQIANG}"] td')
+        assert (await fuqiang.last.inner_text()).strip() == "99%"
+        assert await fuqiang.last.evaluate("td => getComputedStyle(td).backgroundColor") == STATUS_BG["met"]
+        pixels = await canvas_pixels(recorded, '.chart[data-indicator="QS-07"]')
+        assert pixels is not None and pixels["painted"] > 2000, pixels
+        option = await page.evaluate(
+            "() => echarts.getInstanceByDom(document.querySelector('.chart[data-indicator=\"QS-07\"]')).getOption()"
+        )
+        names = [s["name"] for s in option["series"]]
+        assert len(names) == 13 and names[-1] == "目标" and "幸福路街道" in names
+        assert set(option["series"][-1]["data"]) == {95}
+        await shot(recorded, screenshots, "indicator", full_page=True)
+        assert_clean(recorded, live_url)
+
+    async def test_ranking_page_and_its_xlsx(self, live_url: str, recorded: Recorded, screenshots: Path) -> None:
+        await ready(recorded, f"{live_url}/ui/#/ranking", "ranking")
+        page = recorded.page
+        assert await page.locator("table.ranking tbody tr").count() == 10
+        assert "青山区" in await page.inner_text("table.ranking")
+        href = await page.get_attribute("a.download", "href")
+        assert href == "/v1/rankings?scheme=1&period=2022H1&kind=county&format=xlsx"
+        r = httpx.get(live_url + href)
+        assert r.status_code == 200 and r.content[:2] == b"PK"
+        assert "spreadsheetml" in r.headers["content-type"]
+        await shot(recorded, screenshots, "ranking")
+        assert_clean(recorded, live_url)
+
+    async def test_sources_page(self, live_url: str, recorded: Recorded, screenshots: Path) -> None:
+        await ready(recorded, f"{live_url}/ui/#/sources", "sources")
+        page = recorded.page
+        wangban = await page.inner_text('table.sources tr[data-source="wangban"]')
+        assert "成功" in wangban and "正常" in wangban
+        yichuang = await page.inner_text('table.sources tr[data-source="yichuang"]')
+        assert "从未运行" in yichuang and "超时" in yichuang
+        assert await page.locator("table.runs tbody tr").count() == 1
+        await shot(recorded, screenshots, "sources")
+        assert_clean(recorded, live_url)
+
+    async def test_pages_are_sent_with_a_self_only_csp(self, live_url: str) -> None:
+        for path in ("/ui/", "/docs"):
+            r = httpx.get(live_url + path)
+            csp = r.headers["content-security-policy"]
+            assert "default-src 'self'" in csp and "script-src 'self';" in csp and "http" not in csp, path
+            assert "<script>" not in r.text  # no inline script: every script is a file of this server
+        assert httpx.get(live_url + "/ui").status_code == 308
