@@ -1,11 +1,12 @@
 """Alembic environment: runs migrations synchronously on the settings' database (or a URL passed in), as the
 schema's owner (SCORECARD_DB__OWNER_URL, else SCORECARD_DB__URL), then grants the application's role
-(SCORECARD_DB__APP_ROLE) what it needs and no more."""
+(SCORECARD_DB__APP_ROLE) what it needs and no more. One upgrade at a time per database (`upgrade_lock`): the API and
+the collector may start together and both migrate."""
 
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from shared.core.migrations import grant_app_role
+from shared.core.migrations import grant_app_role, upgrade_lock
 from shared.core.settings import get_settings
 from shared.models import Base
 
@@ -37,7 +38,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
-    with context.begin_transaction():
+    with context.begin_transaction(), upgrade_lock(connection):
         if connection.dialect.name == "postgresql":
             context.execute("SET LOCAL lock_timeout = '5s'")
         context.run_migrations()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -26,6 +31,36 @@ def upgrade(url: str | None = None, *, app_role: str | None = None) -> None:
     if app_role is not None:
         config.attributes["app_role"] = app_role
     command.upgrade(config, "head")
+
+
+# One upgrade at a time per database: the API and the collector may start together and both migrate. The key is
+# any fixed bigint; PostgreSQL advisory locks are per database, so other databases on the server never wait.
+UPGRADE_LOCK_KEY = 0x5C0EECA2D0001
+# How long an upgrade waits for another one to finish before it fails (a long migration on a large database).
+UPGRADE_LOCK_WAIT = "300s"
+
+
+@contextmanager
+def upgrade_lock(connection: Connection) -> Iterator[None]:
+    """Serialises upgrades of one database. PostgreSQL: a transaction-level advisory lock, taken inside the
+    migration transaction (released at its commit or rollback), waiting at most UPGRADE_LOCK_WAIT; whoever waited
+    then finds the schema at head and does nothing. SQLite: an exclusive file lock beside the database file
+    (`<file>.migrate-lock`), held until the upgrade ends; an in-memory database needs none."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SET LOCAL lock_timeout = '{UPGRADE_LOCK_WAIT}'"))
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
+        yield
+        return
+    database = connection.engine.url.database if connection.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    with open(Path(database).with_name(Path(database).name + ".migrate-lock"), "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 # The application's role may read and write the data, never change the schema, and on the audit log only add
