@@ -1,15 +1,20 @@
 """Operator commands of the API process: serve; create / revoke / list API keys (printed once); import an
 official division list into the org tree (org-units import); compare the pre-aggregates with the raw figures
-or rebuild them (preaggregates check | rebuild)."""
+or rebuild them (preaggregates check | rebuild). The commands are functions returning the exit code:
+`python -m services.api` (argparse, here) and `scorecard` (scorecard/cli.py) call the same ones."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.main import create_app
 from shared.access import store as access_store
@@ -17,6 +22,7 @@ from shared.access.models import ROLES
 from shared.core import clock
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.errors import ScorecardError
+from shared.core.logs import configure_logging
 from shared.core.settings import Settings, get_settings
 from shared.observations import org_tree, preaggregate
 
@@ -28,10 +34,8 @@ MAX_KEY_NAME = 64 - len("push:")
 
 
 def _key_name(text: str) -> str:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("give the key a name, e.g. the platform it is for")
-    if len(text) > MAX_KEY_NAME:
-        raise argparse.ArgumentTypeError(f"{len(text)} characters is too long; at most {MAX_KEY_NAME}")
+    if (problem := key_name_problem(text)) is not None:
+        raise argparse.ArgumentTypeError(problem)
     return text
 
 
@@ -58,94 +62,125 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def key_name_problem(text: str) -> str | None:
+    if not text.strip():
+        return "give the key a name, e.g. the platform it is for"
+    if len(text) > MAX_KEY_NAME:
+        return f"{len(text)} characters is too long; at most {MAX_KEY_NAME}"
+    return None
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+
+    def work(settings: Settings):  # type: ignore[no-untyped-def]
+        if args.command in (None, "serve"):
+            return serve(settings)
+        if args.command == "preaggregates":
+            return preaggregates(settings, args.action)
+        if args.command == "org-units":
+            return org_units_import(settings, args.file, prefix=args.prefix)
+        if args.action == "create":
+            return keys_create(settings, name=args.name, role=args.role, org=args.org)
+        return keys_revoke(settings, args.prefix) if args.action == "revoke" else keys_list(settings)
+
+    return guarded(work)
+
+
+def guarded(work: Callable[[Settings], Coroutine[Any, Any, int] | int]) -> int:
+    """Run a command with the settings: a configuration or input problem is a message and exit 2."""
     try:
         settings = get_settings()
     except ValidationError as exc:
         print(f"configuration error (see docs/SETTINGS.md):\n{exc}")
         return 2
-    if args.command in (None, "serve"):
-        uvicorn.run(
-            create_app(settings), host=settings.api.host, port=settings.api.port, log_level="info", proxy_headers=False
-        )
-        return 0
     try:
-        if args.command == "preaggregates":
-            return asyncio.run(_preaggregates(settings, args.action))
-        asyncio.run(_org_units(settings, args) if args.command == "org-units" else _keys(settings, args))
+        result = work(settings)
+        return result if isinstance(result, int) else asyncio.run(result)
     except ScorecardError as exc:
         print(f"error: {exc.message}")
         return 2
-    except (OSError, UnicodeDecodeError) as exc:
-        if args.command != "org-units":
-            raise
-        print(f"error: cannot read {args.file}: {exc}")
-        return 2
+
+
+def serve(settings: Settings) -> int:
+    configure_logging(settings.log)
+    # log_config=None: the process's logging (shared/core/logs.py) writes uvicorn's lines too; the access line is
+    # the API's own (request id, route, no client address).
+    uvicorn.run(
+        create_app(settings), host=settings.api.host, port=settings.api.port, log_config=None, access_log=False,
+        proxy_headers=False,
+    )
     return 0
 
 
-async def _org_units(settings: Settings, args: argparse.Namespace) -> None:
+async def org_units_import(settings: Settings, file: Path, *, prefix: str | None = None) -> int:
     """Idempotent: a second import of the same file changes nothing and says so. One transaction: a bad row
     leaves the tree as it was."""
-    text = Path(args.file).read_text(encoding="utf-8-sig")
-    scope = f" (subtree of {args.prefix})" if args.prefix else ""
-    print(f"importing {args.file}{scope} …", flush=True)
-    engine = make_engine(settings.db, "scorecard-cli")
     try:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            change = await org_tree.import_divisions(session, text, prefix=args.prefix, today=clock.today())
-    finally:
-        await engine.dispose()
+        text = Path(file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {file}: {exc}")
+        return 2
+    scope = f" (subtree of {prefix})" if prefix else ""
+    print(f"importing {file}{scope} …", flush=True)
+    async with _session(settings) as session:
+        change = await org_tree.import_divisions(session, text, prefix=prefix, today=clock.today())
     if change.changed:
         print(f"org units imported: {change.summary()}; roll-ups rebuilt")
     else:
         print(f"nothing changed: {change.unchanged} units already as in the file")
+    return 0
 
 
-async def _preaggregates(settings: Settings, action: str) -> int:
+async def preaggregates(settings: Settings, action: str) -> int:
     """check: read-only, lists each differing row (at most 50) and exits 1 if any; rebuild: one transaction."""
-    engine = make_engine(settings.db, "scorecard-cli")
-    try:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            if action == "rebuild":
-                await preaggregate.rebuild_all(session)
-                print("pre-aggregates rebuilt from the raw figures")
-                return 0
-            found = await preaggregate.check(session)
-    finally:
-        await engine.dispose()
+    async with _session(settings) as session:
+        if action == "rebuild":
+            await preaggregate.rebuild_all(session)
+            print("pre-aggregates rebuilt from the raw figures")
+            return 0
+        found = await preaggregate.check(session)
     for d in found[:50]:
         print(f"{d.table} {d.indicator} {d.org} {d.month}: stored {d.stored}, raw figures give {d.expected}")
     if found:
         print(f"{len(found)} pre-aggregate rows differ from the raw figures; "
-              "`python -m services.api preaggregates rebuild` repairs them")
+              "`scorecard preaggregates rebuild` repairs them")
         return 1
     print("pre-aggregates agree with the raw figures")
     return 0
 
 
-async def _keys(settings: Settings, args: argparse.Namespace) -> None:
+async def keys_create(settings: Settings, *, name: str, role: str, org: str | None = None) -> int:
+    async with _session(settings) as session:
+        row, plaintext = await access_store.create_key(
+            session, name=name, role=role, org=org, pepper=settings.api.key_pepper, actor=OPERATOR
+        )
+    print(f"created key {row.prefix} ({row.role}) — store it now, it is not shown again:")
+    print(plaintext)
+    return 0
+
+
+async def keys_revoke(settings: Settings, prefix: str) -> int:
+    async with _session(settings) as session:
+        row = await access_store.revoke_key(session, prefix=prefix, actor=OPERATOR)
+    print(f"revoked key {row.prefix} ({row.name})")
+    return 0
+
+
+async def keys_list(settings: Settings) -> int:
+    async with _session(settings) as session:
+        for k in await access_store.list_keys(session):
+            state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+            print(f"{k.prefix}  {k.role:<11} {k.name:<30} {state}")
+    return 0
+
+
+@asynccontextmanager
+async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """One transaction, committed when the block ends without an error."""
     engine = make_engine(settings.db, "scorecard-cli")
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            if args.action == "create":
-                row, plaintext = await access_store.create_key(
-                    session,
-                    name=args.name,
-                    role=args.role,
-                    org=args.org,
-                    pepper=settings.api.key_pepper,
-                    actor=OPERATOR,
-                )
-                print(f"created key {row.prefix} ({row.role}) — store it now, it is not shown again:")
-                print(plaintext)
-            elif args.action == "revoke":
-                row = await access_store.revoke_key(session, prefix=args.prefix, actor=OPERATOR)
-                print(f"revoked key {row.prefix} ({row.name})")
-            else:
-                for k in await access_store.list_keys(session):
-                    state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
-                    print(f"{k.prefix}  {k.role:<11} {k.name:<30} {state}")
+            yield session
     finally:
         await engine.dispose()

@@ -20,11 +20,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def serve(host: str = "127.0.0.1", port: int = 8100, log_level: str = "warning") -> None:
+    """Also `scorecard simulator`."""
+    print(f"simulator: platform exports on http://{host}:{port}/ (GET / lists the URL patterns)", flush=True)
+    uvicorn.run(create_app(), host=host, port=port, log_level=log_level)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    print(f"simulator: platform exports on http://{args.host}:{args.port}/ (GET / lists the URL patterns)",
-          flush=True)
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level)
+    serve(args.host, args.port, args.log_level)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -131,6 +132,15 @@ class ObservationSettings(BaseModel):
     )
 
 
+class LogSettings(BaseModel):
+    format: Literal["text", "json"] = Field(
+        default="text",
+        description="text lines, or JSON lines (one object per line: time, level, logger, message, request_id) "
+        "for a log collector; never personal data",
+    )
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="lowest level logged")
+
+
 class SourceSchedule(BaseModel):
     every_minutes: int = Field(ge=1, description="the interval of the source's cron schedule, minutes")
     scope: str = Field(description="the unit whose subtree the source writes for (its `scope:` in sources.yaml)")
@@ -167,6 +177,7 @@ class Settings(BaseSettings):
     )
 
     environment: str = Field(default="development", description="development | production")
+    log: LogSettings = LogSettings()
     db: DatabaseSettings = DatabaseSettings()
     api: ApiSettings = ApiSettings()
     collector: CollectorSettings = CollectorSettings()

@@ -1,0 +1,126 @@
+"""The collector's operator commands as functions: serve, run one source once, backfill a range of days, list
+runs, check the sources file. `python -m services.collector` (argparse, __main__.py) and `scorecard collector`
+(scorecard/cli.py) both call them; each returns the exit code and prints what it did."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.collector import scheduler
+from services.collector.run import LocalFile, ingest_once
+from services.collector.sources import SourceConfig, load_sources
+from shared.core import clock
+from shared.core.db import make_engine, make_sessionmaker
+from shared.core.errors import ScorecardError
+from shared.core.settings import Settings, get_settings
+from shared.ingest import store as ingest_store
+from shared.ingest.models import IngestRun
+
+# Called after each day of a backfill: (days done, days in all, the day's run).
+OnDay = Callable[[int, int, IngestRun], None]
+
+
+def print_run(run: IngestRun, prefix: str = "") -> None:
+    print(f"{prefix}#{run.id if run.id is not None else '?'} {run.source_id} {run.for_date} {run.status}: "
+          f"{run.message or ''}")
+    for e in (run.errors or [])[:20]:
+        print(f"    row {e.get('row')} {e.get('field') or ''}: {e.get('message')}")
+
+
+def _source(sources: list[SourceConfig], source_id: str) -> SourceConfig:
+    for s in sources:
+        if s.id == source_id:
+            return s
+    raise ScorecardError(f"no source '{source_id}' in the sources file; known: {', '.join(s.id for s in sources)}")
+
+
+@asynccontextmanager
+async def _connected(settings: Settings) -> AsyncIterator[tuple[async_sessionmaker[AsyncSession], httpx.AsyncClient]]:
+    engine = make_engine(settings.db, "scorecard-collector")
+    try:
+        async with httpx.AsyncClient(follow_redirects=True) as client:
+            yield make_sessionmaker(engine), client
+    finally:
+        await engine.dispose()
+
+
+def check_sources(settings: Settings) -> int:
+    sources = load_sources(settings.collector.sources_file)
+    print(f"{settings.collector.sources_file}: {len(sources)} sources OK ({', '.join(s.id for s in sources)})")
+    return 0
+
+
+async def serve(settings: Settings) -> int:
+    sources = load_sources(settings.collector.sources_file)
+    async with _connected(settings) as (sessions, client):
+        await scheduler.serve(sessions, sources, settings=settings, client=client)
+    return 0
+
+
+async def list_runs(settings: Settings, *, source: str | None = None, limit: int = 20) -> int:
+    async with _connected(settings) as (sessions, _), sessions() as session:
+        for r in await ingest_store.list_runs(session, source_id=source, limit=limit):
+            print_run(r)
+    return 0
+
+
+async def run_once(settings: Settings, source_id: str, *, file: Path | None = None, day: date | None = None) -> int:
+    source = _source(load_sources(settings.collector.sources_file), source_id)
+    if file and not file.is_file():
+        raise ScorecardError(f"--file {file}: no such file")
+    local = LocalFile(file, file.name) if file else None
+    async with _connected(settings) as (sessions, client):
+        run = await ingest_once(sessions, source, day=day or clock.today(), settings=settings, client=client,
+                                local=local)
+    print_run(run)
+    return 0 if run.status != "failed" else 1
+
+
+def _print_day(done: int, days: int, run: IngestRun) -> None:
+    print_run(run, prefix=f"[{done}/{days}] ")
+
+
+async def backfill(settings: Settings, source_id: str, *, start: date, end: date, on_day: OnDay = _print_day) -> int:
+    """One run per day, oldest first; the last line counts the runs by status. Exit 1 if any failed."""
+    source = _source(load_sources(settings.collector.sources_file), source_id)
+    if end < start:
+        raise ScorecardError(f"--to {end} is before --from {start}")
+    days = (end - start).days + 1
+    statuses: dict[str, int] = {}
+    async with _connected(settings) as (sessions, client):
+        for n in range(days):
+            run = await ingest_once(sessions, source, day=start + timedelta(days=n), settings=settings, client=client)
+            statuses[run.status] = statuses.get(run.status, 0) + 1
+            on_day(n + 1, days, run)
+    counted = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
+    print(f"backfill {source_id} {start} … {end}: {days} days, {counted}")
+    return 1 if statuses.get("failed") else 0
+
+
+def guarded(work: Callable[[Settings], Coroutine[Any, Any, int] | int]) -> int:
+    """Run a command with the settings; a configuration or input problem is a message and exit 2, never a
+    traceback; Ctrl-C ends quietly."""
+    try:
+        settings = get_settings()
+        result = work(settings)
+        return result if isinstance(result, int) else asyncio.run(result)
+    except ValidationError as exc:
+        print(f"configuration error (see docs/SETTINGS.md):\n{exc}", file=sys.stderr)
+        return 2
+    except ScorecardError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        for d in exc.details_json():
+            print(f"  - {d}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
