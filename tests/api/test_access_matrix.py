@@ -79,7 +79,9 @@ READ = Action.READ
 ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/openapi.json"): Row(None),
     ("GET", "/docs"): Row(None),
-    ("GET", "/static/swagger"): Row(None, "/static/swagger/swagger-ui.css"),
+    ("GET", "/static"): Row(None, "/static/swagger/swagger-ui.css"),
+    ("GET", "/ui"): Row(None, "/ui/"),  # redirects to /ui/: the page itself, open like /docs (its data needs a key
+    ("GET", "/ui/"): Row(None),  # when reads do)
     ("GET", "/healthz"): Row(None),
     ("GET", "/readyz"): Row(None),
     ("GET", "/metrics"): Row(READ),
