@@ -1,14 +1,37 @@
-"""Prometheus metrics (prometheus-client): request counts and latencies per route, served at /metrics."""
+"""Prometheus metrics (prometheus-client) at /metrics, and the id of every request.
+
+* Requests: counts and latency histograms per route (this process).
+* Ingests: what the collector did, read from `ingest_runs` at scrape time in one grouped statement — the API
+  reports the collector's work across processes and restarts: runs, rows accepted and rows rejected per source
+  and status, runs going on now, and the end of the last good run (succeeded, skipped or not modified: the
+  dashboard's `stale_source` rule) per source.
+* Request ids: taken from `X-Request-ID` when it is short and plain, else made; echoed in the answer and written
+  on every log line of the request (shared/core/logs.py), with one access line per request (route template,
+  status, duration — never the client's address, a key or the query string).
+"""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 
 from fastapi import Depends, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.deps import get_reader
+from services.api.deps import ReadSessionDep, get_reader
+from shared.core import logs
+from shared.ingest import store as ingest_store
+
+access_log = logging.getLogger("scorecard.access")
+log = logging.getLogger("scorecard.api")
+
+GOOD = ("succeeded", "skipped", "not_modified")  # a run after which the source's figures are current
 
 
 class _Measure:
@@ -34,9 +57,83 @@ class _Measure:
         try:
             await self.app(scope, receive, sent)
         finally:
-            path = getattr(scope.get("route"), "path", "unmatched")  # the router sets it on this very scope
+            path = _route(scope)
             self.requests.labels(scope["method"], path, str(status)).inc()
             self.latency.labels(scope["method"], path).observe(time.perf_counter() - started)
+
+
+def _route(scope: Scope) -> str:
+    """The route's template, set on this very scope by the router. FastAPI ≥ 0.16x keeps an included router's
+    routes without its prefix (`/indicators/{code}`); the full template is on its effective route context."""
+    context = (scope.get("fastapi") or {}).get("effective_route_context")
+    path = getattr(context, "path_format", None) or getattr(scope.get("route"), "path", None)
+    return str(path) if path else "unmatched"
+
+
+class _RequestIds:
+    """The outermost layer (pure ASGI): every answer, a guard's refusal or a 500 too, carries X-Request-ID."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent_id = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"x-request-id"), None)
+        rid = logs.take_request_id(sent_id)
+        token = logs.request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), (b"x-request-id", rid.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, with_id)
+        finally:
+            ms = round((time.perf_counter() - started) * 1000, 1)
+            route = _route(scope)
+            access_log.info("%s %s %s %.1f ms", scope["method"], route, status, ms,
+                            extra={"method": scope["method"], "route": route, "status": status, "ms": ms})
+            logs.request_id.reset(token)
+
+
+class _Ingests(Collector):
+    """The ingest families of one scrape, from the rows of the one grouped statement."""
+
+    def __init__(self, rows: Iterable[ingest_store.RunTotals]) -> None:
+        self.rows = list(rows)
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["source", "status"]
+        runs = CounterMetricFamily("scorecard_ingest_runs", "finished ingest runs of the collector", labels=labels)
+        accepted = CounterMetricFamily("scorecard_ingest_rows_accepted", "export rows accepted", labels=labels)
+        rejected = CounterMetricFamily("scorecard_ingest_rows_rejected", "export rows rejected", labels=labels)
+        running = GaugeMetricFamily("scorecard_ingest_running", "ingest runs going on now", labels=["source"])
+        last = GaugeMetricFamily(
+            "scorecard_ingest_last_success_timestamp_seconds",
+            "end of the source's last run that left its figures current (succeeded, skipped, not_modified)",
+            labels=["source"],
+        )
+        latest: dict[str, datetime] = {}
+        for source, status, count, rows_accepted, rows_rejected, finished in self.rows:
+            if status == "running":
+                running.add_metric([source], count)
+                continue
+            runs.add_metric([source, status], count)
+            accepted.add_metric([source, status], rows_accepted)
+            rejected.add_metric([source, status], rows_rejected)
+            if status in GOOD and finished is not None:
+                finished = finished if finished.tzinfo else finished.replace(tzinfo=UTC)  # SQLite keeps UTC naive
+                latest[source] = max(finished, latest.get(source, finished))
+        for source, finished in sorted(latest.items()):
+            last.add_metric([source], finished.timestamp())
+        yield from (runs, accepted, rejected, running, last)
 
 
 def install(app: FastAPI) -> None:
@@ -50,8 +147,32 @@ def install(app: FastAPI) -> None:
     )
 
     app.add_middleware(_Measure, requests=requests, latency=latency)
+    # Around the whole stack Starlette builds (its error middleware included), whatever is added after this.
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: _RequestIds(build())  # type: ignore[method-assign]
 
     # Behind a key when reads are (route names and counts tell about the deployment).
     @app.get("/metrics", include_in_schema=False, dependencies=[Depends(get_reader)])
-    async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    async def metrics(session: ReadSessionDep) -> Response:
+        text = generate_latest(registry)
+        up = CollectorRegistry()
+        try:
+            rows = await ingest_store.run_totals(session)
+        except (SQLAlchemyError, OSError) as exc:
+            # The request metrics still answer while the database is away; the ingest ones are left out.
+            log.warning("/metrics: ingest runs not read (%s)", type(exc).__name__)
+            rows = None
+        reachable = GaugeMetricFamily("scorecard_ingest_runs_readable", "1 when /metrics could read ingest_runs")
+        reachable.add_metric([], 0 if rows is None else 1)
+        up.register(_Static([reachable]))
+        if rows is not None:
+            up.register(_Ingests(rows))
+        return Response(text + generate_latest(up), media_type=CONTENT_TYPE_LATEST)
+
+
+class _Static(Collector):
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.families

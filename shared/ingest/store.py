@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -96,3 +97,29 @@ async def list_runs(
     if status is not None:
         stmt = stmt.where(IngestRun.status == status)
     return (await session.execute(stmt)).scalars().all()
+
+
+class RunTotals(NamedTuple):
+    source_id: str
+    status: str
+    runs: int
+    rows_accepted: int
+    rows_rejected: int
+    last_finished: datetime | None
+
+
+async def run_totals(session: AsyncSession) -> list[RunTotals]:
+    """Per (source, status): runs, rows accepted and rejected, the latest end — one grouped statement (/metrics)."""
+    stmt = (
+        select(
+            IngestRun.source_id,
+            IngestRun.status,
+            func.count(),
+            func.coalesce(func.sum(IngestRun.rows_accepted), 0),
+            func.coalesce(func.sum(IngestRun.rows_rejected), 0),
+            func.max(IngestRun.finished_at),
+        )
+        .group_by(IngestRun.source_id, IngestRun.status)
+        .order_by(IngestRun.source_id, IngestRun.status)
+    )
+    return [RunTotals(*row) for row in (await session.execute(stmt)).all()]
