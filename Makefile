@@ -54,7 +54,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy shared services
+	$(VENV)/bin/mypy shared services scorecard
 	$(VENV)/bin/lint-imports
 
 ## make bench BENCH_ARGS='--scale 1.0 --push-rows 10000': arguments for bench.run_all
