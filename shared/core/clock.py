@@ -14,3 +14,9 @@ def now() -> datetime:
 
 def today() -> date:
     return now().date()
+
+
+def aware(moment: datetime) -> datetime:
+    """A stored moment with its zone. SQLite (`make run`) keeps none, and the product writes every moment as
+    `now()`, in Shanghai time; PostgreSQL's timestamptz comes back aware already."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=SHANGHAI)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, Integer, String, bindparam, column, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.core import clock
 from shared.indicators.models import Indicator, Plan
 from shared.ingest.models import IngestRun
 from shared.org_units.models import OrgUnit, OrgUnitPath
@@ -236,7 +237,7 @@ async def last_good_runs(session: AsyncSession, source_ids: Sequence[str]) -> di
         .where(IngestRun.source_id.in_(list(source_ids)), IngestRun.status.in_(GOOD_RUNS))
         .group_by(IngestRun.source_id)
     )
-    return {s: t for s, t in rows if t is not None}
+    return {s: clock.aware(t) for s, t in rows if t is not None}
 
 
 @dataclass(frozen=True)

@@ -75,3 +75,22 @@ async def test_every_write_path_counts_the_revision_up(any_database: Database) -
         await target_store.put_target(s, row, actor="t")  # unchanged: nothing to invalidate
         seen.append(await dashboard_store.revision(s))
         assert seen == [seen[0], seen[0] + 1, seen[0] + 2, seen[0] + 2]
+
+
+async def test_a_source_run_read_back_from_either_backend(any_database: Database) -> None:
+    # SQLite returns stored moments without their zone; the stale_source check compares them with now.
+    from shared.ingest import store as ingest_store
+    from shared.ingest.models import IngestRun
+
+    settings = Settings()
+    async with any_database.sessions() as s:
+        finished = NOW - timedelta(hours=3)
+        await ingest_store.add_run(
+            s, IngestRun(source_id="wangban", started_at=finished, finished_at=finished, status="succeeded")
+        )
+        built = await dashboard.build(
+            s, org=QINGSHAN, year=2022, now=NOW, scoring=settings.scoring, settings=settings.dashboard
+        )
+        stale = [w for w in json.loads(built.body)["warnings"] if w["kind"] == "stale_source"]
+        assert [w["subject"]["code"] for w in stale if w["subject"]["code"] == "wangban"] == ["wangban"]
+        assert "2022-07-05 07:00" in next(w["message"] for w in stale if w["subject"]["code"] == "wangban")
