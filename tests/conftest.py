@@ -49,8 +49,18 @@ def create_database(server_url: str, name: str) -> str:
     return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-async def _migrate_and_seed(url: str) -> None:
-    await asyncio.to_thread(migrations.upgrade, url)
+def ensure_role(server_url: str, role: str) -> None:
+    """A login role the application may connect as (trust authentication on the test server)."""
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first() is None:
+            conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+    engine.dispose()
+
+
+async def migrate_and_seed(url: str, app_role: str | None = None) -> None:
+    """Migrate (as the owner, granting `app_role`) and load the seed catalogues."""
+    await asyncio.to_thread(migrations.upgrade, url, app_role=app_role)
     engine = make_engine(DatabaseSettings(url=url), "scorecard-tests")
     async with make_sessionmaker(engine)() as session, session.begin():
         await seed_load.load_all(session)
@@ -60,7 +70,7 @@ async def _migrate_and_seed(url: str) -> None:
 @pytest.fixture(scope="session")
 async def pg_url(pg_server_url: str) -> str:
     url = create_database(pg_server_url, TEST_DB)
-    await _migrate_and_seed(url)
+    await migrate_and_seed(url)
     return url
 
 
@@ -68,7 +78,7 @@ async def pg_url(pg_server_url: str) -> str:
 async def sqlite_url() -> AsyncIterator[str]:
     with tempfile.TemporaryDirectory(prefix="scorecard-sqlite-") as d:
         url = f"sqlite+aiosqlite:///{Path(d) / 'test.db'}"
-        await _migrate_and_seed(url)
+        await migrate_and_seed(url)
         yield url
 
 

@@ -19,7 +19,7 @@ import pytest
 from services.collector.sources import load_sources
 from shared.core.settings import REPO_ROOT
 from shared.seeds import load as seed_load
-from tests.conftest import _migrate_and_seed
+from tests.conftest import migrate_and_seed
 
 SCORECARD = Path(sys.executable).parent / "scorecard"
 
@@ -34,7 +34,7 @@ def scorecard(*args: str, env: dict[str, str] | None = None, timeout: float = 60
 @pytest.fixture(scope="module")
 def db_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('scorecard-cli') / 'cli.db'}"
-    asyncio.run(_migrate_and_seed(url))
+    asyncio.run(migrate_and_seed(url))
     return {"SCORECARD_DB__URL": url}
 
 

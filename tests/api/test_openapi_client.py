@@ -25,7 +25,7 @@ from services.api.main import API_TITLE, create_app
 from shared.access import store as access_store
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import DatabaseSettings, Settings
-from tests.conftest import _migrate_and_seed
+from tests.conftest import migrate_and_seed
 
 BIN = Path(sys.executable).parent
 GENERATOR = BIN / "openapi-python-client"
@@ -80,7 +80,7 @@ def _run(args: list[str | Path], **kw: object) -> subprocess.CompletedProcess[st
 async def live_api(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     """(base URL, integration key of 青山区) of a real uvicorn over a throw-away SQLite file."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'client.db'}"
-    await _migrate_and_seed(url)
+    await migrate_and_seed(url)
     engine = make_engine(DatabaseSettings(url=url), "scorecard-tests")
     async with make_sessionmaker(engine)() as session, session.begin():
         _, key = await access_store.create_key(

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.api.main import create_app
 from shared.core.settings import ApiSettings, DatabaseSettings, Settings
 from tests.builders import FUQIANG, QINGSHAN, obs, push_body
-from tests.conftest import MakeKey, _migrate_and_seed, bearer, create_database
+from tests.conftest import MakeKey, bearer, create_database, migrate_and_seed
 from tests.pg_server import PostgresServer
 
 
@@ -29,7 +29,7 @@ async def own_server() -> AsyncIterator[tuple[PostgresServer, str]]:
     server = PostgresServer()
     try:
         url = create_database(server.start(), "scorecard_outage")
-        await _migrate_and_seed(url)
+        await migrate_and_seed(url)
         yield server, url
     finally:
         server.stop()

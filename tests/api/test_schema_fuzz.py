@@ -28,7 +28,7 @@ from services.api.main import create_app
 from shared.access import store as access_store
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import DatabaseSettings, Settings
-from tests.conftest import _migrate_and_seed, create_database
+from tests.conftest import create_database, migrate_and_seed
 
 FUZZ_DB = "scorecard_fuzz"
 MAX_EXAMPLES = 20  # per operation, besides the explicit examples; derandomized, so every run sends the same cases
@@ -98,7 +98,7 @@ class Fuzz:
 @pytest.fixture(scope="module")
 async def fuzz_url(pg_server_url: str) -> str:
     url = create_database(pg_server_url, FUZZ_DB)
-    await _migrate_and_seed(url)
+    await migrate_and_seed(url)
     return url
 
 

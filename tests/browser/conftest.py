@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from shared.core import clock
 from tests.browser.chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium
 from tests.browser.live_server import BROWSER_DB, TODAY, LiveServer, load_fixture_data, server_settings
-from tests.conftest import _migrate_and_seed, create_database
+from tests.conftest import create_database, migrate_and_seed
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +33,7 @@ async def live_url(pg_server_url: str) -> AsyncIterator[str]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(clock, "now", lambda: TODAY)
         url = create_database(pg_server_url, BROWSER_DB)
-        await _migrate_and_seed(url)
+        await migrate_and_seed(url)
         settings = server_settings(url)
         await load_fixture_data(settings)
         server = LiveServer(settings)

@@ -4,7 +4,6 @@ at head and the application role's grants (audit log: no DELETE) restored with i
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,9 +19,8 @@ from shared.access import store as access_store
 from shared.core import migrations
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import DatabaseSettings, Settings
-from shared.seeds import load as seed_load
 from tests.builders import FUQIANG, QINGSHAN, XINGFU, obs, push_body
-from tests.conftest import bearer, create_database
+from tests.conftest import bearer, create_database, ensure_role, migrate_and_seed
 from tests.pg_server import _bindir
 
 ROLE = "scorecard_app_backup"
@@ -92,17 +90,9 @@ def _rows(url: str) -> dict[str, Any]:
 
 class TestBackupRestore:
     async def test_dump_restore_gives_the_same_values(self, pg_server_url: str, tmp_path: Path) -> None:
-        admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": ROLE}).first() is None:
-                conn.execute(text(f"CREATE ROLE {ROLE} LOGIN"))
-        admin.dispose()
+        ensure_role(pg_server_url, ROLE)
         source = create_database(pg_server_url, "scorecard_backup_source")
-        await asyncio.to_thread(migrations.upgrade, source, app_role=ROLE)
-        engine = make_engine(DatabaseSettings(url=source), "scorecard-tests")
-        async with make_sessionmaker(engine)() as session, session.begin():
-            await seed_load.load_all(session)
-        await engine.dispose()
+        await migrate_and_seed(source, app_role=ROLE)
         key, before = await _with_api(source)
         assert [a["values"][0]["value"] for a in before] == [90.0, 75.0, 80.0], before
 

@@ -4,23 +4,20 @@ or switch its append-only trigger off."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from services.api.deps import Database
 from services.api.main import create_app
 from shared.access import store as access_store
-from shared.core import migrations
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import DatabaseSettings, Settings
-from shared.seeds import load as seed_load
 from tests.builders import FUQIANG, obs, push_body
-from tests.conftest import bearer, create_database
+from tests.conftest import bearer, create_database, ensure_role, migrate_and_seed
 
 ROLE = "scorecard_app_test"
 
@@ -28,17 +25,9 @@ ROLE = "scorecard_app_test"
 @pytest.fixture(scope="module")
 async def app_url(pg_server_url: str) -> str:
     """A database migrated and seeded by its owner, with ROLE granted by the migration; ROLE's URL."""
-    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": ROLE}).first() is None:
-            conn.execute(text(f"CREATE ROLE {ROLE} LOGIN"))
-    admin.dispose()
+    ensure_role(pg_server_url, ROLE)
     owner_url = create_database(pg_server_url, "scorecard_roles")
-    await asyncio.to_thread(migrations.upgrade, owner_url, app_role=ROLE)
-    engine = make_engine(DatabaseSettings(url=owner_url), "scorecard-tests")
-    async with make_sessionmaker(engine)() as session, session.begin():
-        await seed_load.load_all(session)
-    await engine.dispose()
+    await migrate_and_seed(owner_url, app_role=ROLE)
     return owner_url.replace("://postgres@", f"://{ROLE}@", 1)
 
 
