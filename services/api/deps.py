@@ -18,6 +18,7 @@ from shared.core.cache import BytesCache
 from shared.core.db import ReadSession, WriteSession
 from shared.core.errors import Forbidden, Unauthorized
 from shared.core.settings import Settings
+from shared.dashboard import store as revisions
 from shared.ingest import locks
 
 
@@ -47,6 +48,16 @@ async def get_answers(request: Request) -> BytesCache:
     return answers
 
 
+async def data_revision(db: Database) -> int:
+    """The data revision an answer is kept under (shared/dashboard/store.py), read before anything else. A
+    Database bound to one connection (the tests', without `readers`) reads it in a session of that connection,
+    which sees the test's own writes; the application's reads it in one autocommit round trip."""
+    if db.readers is None:
+        async with db.sessions() as session:
+            return await revisions.revision(session)
+    return await revisions.current(db.engine)
+
+
 async def get_read_session(db: Annotated[Database, Depends(get_database)]) -> AsyncIterator[ReadSession]:
     async with (db.readers or db.sessions)() as session:
         yield ReadSession(session)
@@ -64,6 +75,7 @@ async def get_write_session(
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 AnswersDep = Annotated[BytesCache, Depends(get_answers)]
+DatabaseDep = Annotated[Database, Depends(get_database)]  # for routes that open a session only when needed
 ReadSessionDep = Annotated[ReadSession, Depends(get_read_session)]
 # scope="function": the commit happens before the response is sent, so a failed commit is never a 200.
 WriteSessionDep = Annotated[WriteSession, Depends(get_write_session, scope="function")]

@@ -7,7 +7,7 @@ called at the end of a write (after its indicator locks), where nothing else is 
 from __future__ import annotations
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.dashboard.models import DataRevision
 
@@ -15,6 +15,14 @@ from shared.dashboard.models import DataRevision
 async def revision(session: AsyncSession) -> int:
     """The current data revision (what cached dashboards are keyed by)."""
     return int(await session.scalar(select(DataRevision.revision).where(DataRevision.id == 1)) or 0)
+
+
+async def current(engine: AsyncEngine) -> int:
+    """The revision on a connection of its own in autocommit: one round trip and no transaction, for a read that
+    may need nothing else (an answer kept under it)."""
+    async with engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return int(await autocommit.scalar(select(DataRevision.revision).where(DataRevision.id == 1)) or 0)
 
 
 async def changed(session: AsyncSession) -> None:

@@ -7,19 +7,17 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 
-from services.api.deps import AnswersDep, Database, SettingsDep, get_database
+from services.api.deps import AnswersDep, DatabaseDep, SettingsDep, data_revision
 from services.api.schemas.dashboard import DashboardOut
 from shared.core import clock
 from shared.dashboard import build as dashboard
-from shared.dashboard import store as dashboard_store
 
 router = APIRouter(tags=["dashboard"])
 
 
-DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 def etag_of(body: bytes) -> str:
@@ -49,21 +47,21 @@ async def get_dashboard(
     now = clock.now()
     year = now.year if year is None else year
     dashboard.check_year(year, now.date())
-    async with (db.readers or db.sessions)() as session:
-        key = ("dashboard", await dashboard_store.revision(session), org, year)
-        body, meta = cache.get(key), cache.get((key, "meta"))
-        etag = ""
-        if body is not None and meta is not None:
-            etag, until = meta.decode().split("|")
-            if now.timestamp() >= float(until):  # a source turned stale or the day changed: build again
-                body = None
-        if body is None or meta is None:
+    key = ("dashboard", await data_revision(db), org, year)
+    body, meta = cache.get(key), cache.get((key, "meta"))
+    etag = ""
+    if body is not None and meta is not None:
+        etag, until = meta.decode().split("|")
+        if now.timestamp() >= float(until):  # a source turned stale or the day changed: build again
+            body = None
+    if body is None or meta is None:
+        async with (db.readers or db.sessions)() as session:
             built = await dashboard.build(
                 session, org=org, year=year, now=now, scoring=settings.scoring, settings=settings.dashboard
             )
-            body, etag = built.body, etag_of(built.body)
-            cache.put(key, body)
-            cache.put((key, "meta"), f"{etag}|{built.valid_until.timestamp()}".encode())
+        body, etag = built.body, etag_of(built.body)
+        cache.put(key, body)
+        cache.put((key, "meta"), f"{etag}|{built.valid_until.timestamp()}".encode())
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)

@@ -7,14 +7,13 @@ from datetime import date
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from services.api.deps import AnswersDep, ReadSessionDep, SettingsDep
+from services.api.deps import AnswersDep, DatabaseDep, SettingsDep, data_revision
 from services.api.schemas.strict import IsoDate
 from services.api.schemas.values import ValueOut, ValuesOut
 from shared.core import clock
 from shared.core.errors import InvalidInput, Problem
 from shared.core.periods import Granularity, Period, parse_period, series
 from shared.core.settings import ApiSettings
-from shared.dashboard import store as revisions
 from shared.org_units import store as org_store
 from shared.values import compute
 from shared.values import query as value_query
@@ -56,7 +55,7 @@ def _within_limits(api: ApiSettings, codes: list[str], units: int, periods: int)
 
 @router.get("/values", response_model=ValuesOut)
 async def get_values(
-    session: ReadSessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     answers: AnswersDep,
     indicator: list[str] = Query(description="one or more codes: indicator=QS-07&indicator=QS-05 or QS-07,QS-05"),
@@ -70,14 +69,15 @@ async def get_values(
     codes = [c.strip() for item in indicator for c in item.split(",") if c.strip()]
     periods = _periods(period, start, end, granularity)
     # The same question at the same data revision (read first: a write counts it up) has the same answer.
-    key = ("values", await revisions.revision(session), tuple(codes), org, tuple(p.label for p in periods), children)
+    key = ("values", await data_revision(db), tuple(codes), org, tuple(p.label for p in periods), children)
     body = answers.get(key)
     if body is None:
-        units = len(await org_store.list_units(session, parent=org)) if children else 1
-        _within_limits(settings.api, codes, units, len(periods))
-        rows = await value_query.values(
-            session, indicator_codes=codes, org=org, children=children, periods=periods, scoring=settings.scoring
-        )
+        async with (db.readers or db.sessions)() as session:
+            units = len(await org_store.list_units(session, parent=org)) if children else 1
+            _within_limits(settings.api, codes, units, len(periods))
+            rows = await value_query.values(
+                session, indicator_codes=codes, org=org, children=children, periods=periods, scoring=settings.scoring
+            )
         body = _document(rows).model_dump_json().encode()
         answers.put(key, body)
     return Response(body, media_type="application/json")
