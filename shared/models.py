@@ -2,7 +2,6 @@
 
 from shared.access.models import ApiKey, AuditEntry
 from shared.core.db import Base
-from shared.dashboard.models import DataRevision
 from shared.indicators.models import Indicator, IndicatorReportLevel, Plan
 from shared.ingest.models import IdempotencyKey, IngestRun
 from shared.observations.models import (
@@ -16,6 +15,7 @@ from shared.observations.models import (
 from shared.org_units.models import OrgUnit, OrgUnitAlias, OrgUnitPath
 from shared.publications.models import Publication, PublicationDocument
 from shared.ratings.models import Rating
+from shared.revisions.models import DataRevision
 from shared.schemes.models import (
     ItemExclusion,
     Scheme,

@@ -18,8 +18,8 @@ from shared.core.cache import BytesCache
 from shared.core.db import ReadSession, WriteSession
 from shared.core.errors import Forbidden, Unauthorized
 from shared.core.settings import Settings
-from shared.dashboard import store as revisions
 from shared.ingest import locks
+from shared.revisions import store as revisions
 
 
 @dataclass
@@ -49,7 +49,7 @@ async def get_answers(request: Request) -> BytesCache:
 
 
 async def data_revision(db: Database) -> int:
-    """The data revision an answer is kept under (shared/dashboard/store.py), read before anything else. A
+    """The data revision an answer is kept under (shared/revisions/), read before anything else. A
     Database bound to one connection (the tests', without `readers`) reads it in a session of that connection,
     which sees the test's own writes; the application's reads it in one autocommit round trip."""
     if db.readers is None:

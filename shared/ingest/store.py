@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core import clock
 from shared.core.errors import Conflict
-from shared.dashboard import store as dashboard_store
 from shared.ingest.models import IdempotencyKey, IngestRun
+from shared.revisions import store as revisions
 
 
 async def find_idempotent(session: AsyncSession, key: str) -> IdempotencyKey | None:
@@ -45,7 +45,7 @@ async def remember_idempotent(
 async def add_run(session: AsyncSession, run: IngestRun) -> IngestRun:
     session.add(run)
     await session.flush()
-    await dashboard_store.changed(session)
+    await revisions.changed(session)
     return run
 
 
@@ -53,7 +53,7 @@ async def save_run(session: AsyncSession, run: IngestRun) -> IngestRun:
     """Insert a run, or update the one with its id (the `running` trace committed when it started)."""
     saved = await session.merge(run)
     await session.flush()
-    await dashboard_store.changed(session)  # a source's freshness on the dashboard
+    await revisions.changed(session)  # a source's freshness on the dashboard
     return saved
 
 

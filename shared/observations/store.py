@@ -16,13 +16,13 @@ from shared.access import audit
 from shared.core import clock
 from shared.core.db import analyze_temp_table, empty_temp_table, reset_temp_table, small_analyze_samples
 from shared.core.errors import Forbidden, InvalidInput, Problem
-from shared.dashboard import store as dashboard_store
 from shared.indicators.models import Indicator
 from shared.observations import preaggregate, validate
 from shared.observations.models import ObservationHistory, ObservationWrite
 from shared.observations.types import Figure
 from shared.org_units import store as org_store
 from shared.org_units.models import OrgUnit
+from shared.revisions import store as revisions
 
 STAGE = "_obs_stage"
 WRITTEN = "_obs_written"  # (key, row) of every figure a chunked writer took: row numbers for later conflicts
@@ -255,7 +255,7 @@ class FigureWriter:
         """Bring the pre-aggregates of every touched month up to date (once per write), and write the audit entry."""
         if self.result.inserted or self.result.updated or self._withdrawn:
             await preaggregate.refresh(self.session)
-            await dashboard_store.changed(self.session)
+            await revisions.changed(self.session)
         await audit.record(
             self.session,
             actor=self.actor,

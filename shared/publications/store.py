@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.access import audit
 from shared.core import clock
 from shared.core.errors import NotFound
-from shared.dashboard import store as dashboard_store
 from shared.publications.models import Publication, PublicationDocument
+from shared.revisions import store as revisions
 from shared.schemes.store import SchemeTree
 from shared.schemes.types import RankingKind
 from shared.scores import explain, xlsx
@@ -98,7 +98,7 @@ async def publish(session: AsyncSession, tree: SchemeTree, period: str, *, norma
     )
     session.add(publication)
     await session.flush()
-    await dashboard_store.changed(session)
+    await revisions.changed(session)
     docs = {"snapshot.json": (JSON_TYPE, content)}
     for kind, ranking in rankings.items():
         ranking = {**ranking, "publication": {"version": version, "published_at": now.isoformat()}}

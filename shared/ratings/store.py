@@ -16,13 +16,13 @@ from shared.access import audit
 from shared.core import clock
 from shared.core.errors import Forbidden, InvalidInput, NotFound, Problem
 from shared.core.settings import RatingSettings
-from shared.dashboard import store as dashboard_store
 from shared.observations import store as observation_store
 from shared.org_units import store as org_store
 from shared.org_units.models import OrgUnit, OrgUnitPath
 from shared.ratings import derive, workdays
 from shared.ratings.models import FOLLOWUP_STATES, Rating
 from shared.ratings.types import RatingIn
+from shared.revisions import store as revisions
 
 TO_VERIFY, VERIFYING, RECTIFIED = FOLLOWUP_STATES  # 待核实, 核实中, 已整改
 # Widths of the ratings table's text columns: a longer value is a Problem, not a database error.
@@ -90,7 +90,7 @@ async def write_ratings(
             session, derive.daily_figures(counts, settings.level_points), source=source, actor=actor, today=today
         )
     if new:  # after the figures' indicator locks: follow-ups to watch, even where the day's figures stay equal
-        await dashboard_store.changed(session)
+        await revisions.changed(session)
     result = RatingWriteResult(len(new), len(rows) - len(new), problems, figures)
     await audit.record(
         session,
@@ -239,7 +239,7 @@ async def set_followup(
     if state == RECTIFIED:
         rating.followup_done_at = local_time(at) if at is not None else clock.now()
     await session.flush()
-    await dashboard_store.changed(session)
+    await revisions.changed(session)
     await audit.record(
         session,
         actor=actor,

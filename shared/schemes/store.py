@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.access import audit
 from shared.core import clock
 from shared.core.errors import InvalidInput, NotFound, Problem
-from shared.dashboard import store as dashboard_store
 from shared.org_units.models import OrgUnit
+from shared.revisions import store as revisions
 from shared.schemes import rules as scheme_rules
 from shared.schemes.models import (
     ItemExclusion,
@@ -84,7 +84,7 @@ async def changed(session: AsyncSession, scheme_id: int | None = None) -> None:
     """Count a scheme's revision up (every scheme's when None: an org-tree change), in the writing transaction."""
     stmt = update(Scheme).values(revision=Scheme.revision + 1)
     await session.execute(stmt if scheme_id is None else stmt.where(Scheme.id == scheme_id))
-    await dashboard_store.changed(session)  # scores and ranks on the dashboard
+    await revisions.changed(session)  # scores and ranks on the dashboard
 
 
 async def list_schemes(session: AsyncSession) -> Sequence[tuple[Scheme, OrgUnit]]:

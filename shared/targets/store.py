@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access import audit
 from shared.core import clock
-from shared.dashboard import store as dashboard_store
 from shared.indicators import store as indicator_store
 from shared.indicators.models import Indicator
 from shared.org_units import store as org_store
 from shared.org_units.models import OrgUnit
+from shared.revisions import store as revisions
 from shared.targets import resolve
 from shared.targets.models import Target
 from shared.targets.resolve import TargetRow
@@ -104,7 +104,7 @@ async def put_target(session: AsyncSession, row: TargetRow, *, actor: str) -> tu
         existing.updated_at = clock.now()
         outcome = "updated"
     await session.flush()
-    await dashboard_store.changed(session)
+    await revisions.changed(session)
     await audit.record(
         session,
         actor=actor,

@@ -14,9 +14,9 @@ from shared.core import clock
 from shared.core.periods import parse_period
 from shared.core.settings import Settings
 from shared.dashboard import build as dashboard
-from shared.dashboard import store as dashboard_store
 from shared.observations import store as observation_store
 from shared.observations.types import ObservationIn
+from shared.revisions import store as revisions
 from shared.targets import store as target_store
 from shared.targets.resolve import TargetRow
 from shared.values import query
@@ -64,16 +64,16 @@ async def test_series_equals_values(any_database: Database, indicator: str) -> N
 
 async def test_every_write_path_counts_the_revision_up(any_database: Database) -> None:
     async with any_database.sessions() as s:
-        seen = [await dashboard_store.revision(s)]
+        seen = [await revisions.revision(s)]
         await observation_store.write_observations(
             s, [ObservationIn("QS-07", STREETS[0], date(2022, 7, 1), 1, 2)], source="t", actor="t", today=NOW.date()
         )
-        seen.append(await dashboard_store.revision(s))
+        seen.append(await revisions.revision(s))
         row = TargetRow("QS-07", QINGSHAN, "township", 2022, 0, ">=", 90, None, False)
         await target_store.put_target(s, row, actor="t")
-        seen.append(await dashboard_store.revision(s))
+        seen.append(await revisions.revision(s))
         await target_store.put_target(s, row, actor="t")  # unchanged: nothing to invalidate
-        seen.append(await dashboard_store.revision(s))
+        seen.append(await revisions.revision(s))
         assert seen == [seen[0], seen[0] + 1, seen[0] + 2, seen[0] + 2]
 
 

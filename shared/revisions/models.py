@@ -1,6 +1,6 @@
-"""The data revision: one counter that every write the dashboard depends on counts up in its own transaction
-(figures, targets, assessments and scheme changes, publications, the org tree, rating follow-ups, ingest runs).
-Cached dashboards are keyed by it, so a committed write makes every cached answer unreachable at once."""
+"""The data revision: one counter that every write counts up in its own transaction (figures, targets,
+assessments and scheme changes, publications, the org tree, ratings and their follow-ups, ingest runs). Kept
+answers (/v1/values, /v1/dashboard) are keyed by it, so a committed write makes every one unreachable at once."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The data revision (shared/dashboard/models.py): read first by every dashboard answer, counted up by the one
-write path of each kind inside its own transaction. Imports nothing but its model, so any write path may call it.
+"""The data revision (models.py): read first by every kept answer (/v1/values, /v1/dashboard), counted up by the
+one write path of each kind inside its own transaction. Imports nothing but its model, so any write path may call it.
 
 Every writer updates the same row: writers queue there only for the rest of their transaction, so `changed` is
 called at the end of a write (after its indicator locks), where nothing else is waited for before the commit."""
@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from shared.dashboard.models import DataRevision
+from shared.revisions.models import DataRevision
 
 
 async def revision(session: AsyncSession) -> int:
