@@ -28,8 +28,9 @@ def main() -> int:
         time.sleep(1.0 if name == "simulator" else 0.2)
     base = f"http://{settings.api.host}:{settings.api.port}"
     print(
-        f"\nScorecard running: API {base}/docs · values {base}/v1/values?indicator=QS-07&org=150204000000"
-        f"&period=today · simulator http://127.0.0.1:8100/ · Ctrl-C stops everything\n",
+        f"\nScorecard running: dashboard {base}/ui/ · API {base}/docs · values "
+        f"{base}/v1/values?indicator=QS-07&org=150204000000&period=today · simulator http://127.0.0.1:8100/ · "
+        "Ctrl-C stops everything\n",
         flush=True,
     )
     try:
