@@ -72,6 +72,12 @@ async def townships(api: httpx.AsyncClient) -> list[str]:
 
 @pytest.fixture
 async def fixture_data(api, admin, database: Database, dash_settings: Settings, http, fixed_day) -> None:
+    await load_qingshan(api, admin, database, dash_settings, http)
+
+
+async def load_qingshan(
+    api: httpx.AsyncClient, admin: dict[str, str], database: Database, dash_settings: Settings, http: Any
+) -> None:
     """Every township sends 全程网办率 on 4 July (90/100; 富强路 99, 幸福路 50) and on 5 July except 幸福路;
     wangban's sample export ran today; 富强路 got a 非常不满意 rating on 1 June (deadline passed, 待核实); the
     streets of 青山区 have the district's 2022 targets of 全程网办率 (≥95) and 好差评 (≥90) as township targets."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from datetime import date, datetime
 
 import httpx
 import uvicorn
@@ -17,11 +16,8 @@ from services.api.main import create_app
 from shared.access import store as access_store
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import DashboardSettings, DatabaseSettings, Settings, SourceSchedule
-from shared.ratings.store import write_ratings
-from shared.ratings.types import RatingIn
-from tests.api.test_dashboard import TODAY, push, townships
-from tests.builders import FUQIANG, QINGSHAN, XINGFU, obs
-from tests.collector.test_run import ingest_local, sample
+from tests.api.test_dashboard import TODAY, load_qingshan
+from tests.builders import QINGSHAN
 
 BROWSER_DB = "scorecard_browser"
 
@@ -48,21 +44,7 @@ async def load_fixture_data(settings: Settings) -> None:
     app = create_app(settings, database)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api, \
             httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404))) as http:
-        targets = [{"indicator": i, "org": QINGSHAN, "applies_to": "township", "year": 2022, "comparator": ">=",
-                    "number": n} for i, n in (("QS-07", 95), ("QS-11", 90))]
-        r = await api.put("/v1/targets", json={"targets": targets}, headers=admin)
-        assert r.status_code == 200, r.text
-        codes = await townships(api)
-        figures = {FUQIANG: 99, XINGFU: 50}
-        rows = [obs("QS-07", c, "2022-07-04", figures.get(c, 90), 100) for c in codes]
-        rows += [obs("QS-07", c, "2022-07-05", figures.get(c, 90), 100) for c in codes if c != XINGFU]
-        await push(api, admin, *rows)
-        run = await ingest_local(database, settings, http, "wangban", date(2022, 5, 31),
-                                 sample("wangban_stats_2022-05-31.xlsx"))
-        assert run.status == "succeeded", run.errors
-    rating = RatingIn("DASH-1", FUQIANG, "不动产登记", "窗口评价器", 1, datetime(2022, 6, 1, 9, 30), False)
-    async with database.sessions() as s, s.begin():
-        await write_ratings(s, [rating], source="haochaping", actor="tests", settings=settings.ratings)
+        await load_qingshan(api, admin, database, settings, http)
     await engine.dispose()
 
 
