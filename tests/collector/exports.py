@@ -15,7 +15,7 @@ import openpyxl
 
 from services.collector.sources import SourceConfig, load_sources
 
-# Copies of ../shared/samples kept in the repository (tests/samples/README.md): the suite needs nothing outside it.
+# The sample exports, kept in the repository (tests/samples/README.md): the suite needs nothing outside it.
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 WANGBAN_GROUPS = ["统计日期", "区划代码", "区划名称", "事项情况", None, None, "比率", None]

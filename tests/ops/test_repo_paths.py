@@ -1,5 +1,5 @@
 """No absolute path of a developer's machine in tracked code, docs or data (comments included): references to
-the steering folder stay relative (`../shared/`)."""
+the documents kept beside the repository stay relative."""
 
 from __future__ import annotations
 
