@@ -13,7 +13,6 @@ the copy, so the province's 12 cities carry its 15 key indicators (2 of them wit
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ import psycopg
 from bench.bench_scores import BareBytes, _rate
 from bench.bench_values import _timed
 from bench.common import (
+    NO_CACHE,
     PROVINCE,
     YEAR,
     ApiProcess,
@@ -89,13 +89,9 @@ def bench_dashboard(ctx: Context, template: str) -> list[Row]:
         indicators, roots = _prepare(url)
         end = date(YEAR, 12, 31)
         params = {"y0": date(YEAR, 1, 1), "y1": end, "d0": end - timedelta(days=29), "d1": end, "roots": roots}
-        os.environ["SCORECARD_API__ANSWER_CACHE_MB"] = "0"
-        try:
-            building = ApiProcess(url, ctx.pepper)
-            building.start()
-            processes.append(building)
-        finally:
-            del os.environ["SCORECARD_API__ANSWER_CACHE_MB"]
+        building = ApiProcess(url, ctx.pepper, NO_CACHE)
+        processes.append(building)
+        building.start()
         with psycopg.connect(libpq(url)) as conn, httpx.Client(base_url=building.base_url, timeout=300) as client:
             def bare() -> None:
                 for ind, agg in indicators:

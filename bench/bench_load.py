@@ -29,9 +29,7 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -46,13 +44,12 @@ import psycopg
 
 from bench.common import (
     PROVINCE,
-    REPO_ROOT,
     YEAR,
     Context,
     Row,
+    UvicornProcess,
     batched,
     figures,
-    free_port,
     libpq,
     log,
     percentile,
@@ -249,41 +246,12 @@ def run_async(main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
 # ---------------------------------------------------------------- the bare endpoint as a process
 
 
-class BareValues:
-    """`uvicorn bench.bare_values:create_app --factory` on 127.0.0.1, one worker, on the API's database."""
+class BareValues(UvicornProcess):
+    """`uvicorn bench.bare_values:create_app --factory` on the API's database, started at once."""
 
     def __init__(self, db_url: str) -> None:
-        self.port = free_port()
-        self.log_path = Path(tempfile.mkstemp(prefix="scorecard-bench-bare-", suffix=".log")[1])
-        env = {**os.environ, "BENCH_BARE_DB": libpq(db_url)}
-        cmd = [sys.executable, "-m", "uvicorn", "bench.bare_values:create_app", "--factory", "--host", "127.0.0.1",
-               "--port", str(self.port), "--log-level", "warning", "--no-access-log"]
-        with open(self.log_path, "wb") as out:
-            self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"bare_values exited: {self.log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("the bare values endpoint did not answer /healthz within 60 s")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        self.log_path.unlink(missing_ok=True)
+        super().__init__("bench.bare_values:create_app", {"BENCH_BARE_DB": libpq(db_url)}, factory=True)
+        self.start()
 
 
 # ---------------------------------------------------------------- what the readers ask

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,13 +40,13 @@ import psycopg
 
 from bench.bench_values import _timed
 from bench.common import (
-    REPO_ROOT,
+    NO_CACHE,
     ApiProcess,
     Row,
+    UvicornProcess,
     copy_rows,
     create_database,
     drop_database,
-    free_port,
     libpq,
     log,
     percentile,
@@ -215,43 +214,28 @@ def _rate(client: httpx.Client, path: str, seconds: float = 3.0) -> tuple[float,
     return done / (time.perf_counter() - started), body
 
 
-class BareBytes:
-    """bench/bare_bytes.py (a bare Starlette endpoint returning a file's bytes) under uvicorn, one worker."""
+class BareBytes(UvicornProcess):
+    """bench/bare_bytes.py (a bare Starlette endpoint returning a file's bytes), started at once."""
 
     def __init__(self, body: bytes, media_type: str) -> None:
         fd, name = tempfile.mkstemp(prefix="scorecard-bench-bytes-")
         os.write(fd, body)
         os.close(fd)
-        self.path, self.port = Path(name), free_port()
-        env = {**os.environ, "BENCH_BYTES_FILE": name, "BENCH_BYTES_TYPE": media_type}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bench.bare_bytes:app", "--host", "127.0.0.1", "--port",
-             str(self.port), "--log-level", "warning", "--no-access-log"],
-            cwd=REPO_ROOT, env=env, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/bytes", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError("the bare Starlette endpoint did not start")
+        self.path = Path(name)
+        super().__init__("bench.bare_bytes:app", {"BENCH_BYTES_FILE": name, "BENCH_BYTES_TYPE": media_type},
+                         health="/bytes")
+        self.start()
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=15)
+        super().stop()
         self.path.unlink(missing_ok=True)
 
 
 def _computed(url: str, loaded: Loaded, path: str, requests: int) -> tuple[list[float], list[float], Any]:
     """The bare statement's and the computed ranking's timings (an API process that caches nothing)."""
-    os.environ["SCORECARD_API__ANSWER_CACHE_MB"] = "0"
+    computing = ApiProcess(url, "", NO_CACHE)
     try:
-        computing = ApiProcess(url, "")
         computing.start()
-    finally:
-        del os.environ["SCORECARD_API__ANSWER_CACHE_MB"]
-    try:
         with psycopg.connect(libpq(url)) as conn, httpx.Client(base_url=computing.base_url, timeout=300) as client:
             params = {"scheme": loaded.scheme_id, "period": PERIOD}
             sql, _ = _timed(lambda: conn.execute(BARE_SQL, params).fetchall(), requests)

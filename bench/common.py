@@ -296,38 +296,38 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class ApiProcess:
-    """`uvicorn services.api.main:create_app --factory` on 127.0.0.1, one worker, settings from the environment."""
+class UvicornProcess:
+    """`uvicorn APP` on 127.0.0.1 and a free port, one worker, in a session of its own (a Ctrl-C reaches only the
+    bench, which stops its servers in order); `start` waits until `health` answers 200."""
 
-    def __init__(self, db_url: str, pepper: str) -> None:
-        self.db_url, self.pepper = db_url, pepper
+    def __init__(self, app: str, env: dict[str, str], *, factory: bool = False, health: str = "/healthz") -> None:
+        self.app, self.env, self.factory, self.health = app, env, factory, health
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = Path(tempfile.mkstemp(prefix="scorecard-bench-api-", suffix=".log")[1])
+        self.log_path = Path(tempfile.mkstemp(prefix="scorecard-bench-uvicorn-", suffix=".log")[1])
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, "SCORECARD_DB__URL": self.db_url, "SCORECARD_API__KEY_PEPPER": self.pepper}
-        cmd = [sys.executable, "-m", "uvicorn", "services.api.main:create_app", "--factory", "--host",
+        cmd = [sys.executable, "-m", "uvicorn", self.app, *(["--factory"] if self.factory else []), "--host",
                "127.0.0.1", "--port", str(self.port), "--log-level", "warning", "--no-access-log"]
         with open(self.log_path, "wb") as out:
-            # own session: a Ctrl-C reaches only us, and we stop the server in order
-            self.proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env={**os.environ, **self.env}, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited: {self.log_path.read_text()[-3000:]}")
+                raise RuntimeError(f"{self.app} exited: {self.log_path.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base_url}{self.health}", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError("uvicorn did not answer /healthz within 60 s")
+        self.stop()
+        raise RuntimeError(f"{self.app} did not answer {self.health} within 60 s")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -339,6 +339,18 @@ class ApiProcess:
                 self.proc.wait()
         self.proc = None
         self.log_path.unlink(missing_ok=True)
+
+
+NO_CACHE = {"SCORECARD_API__ANSWER_CACHE_MB": "0"}  # an API process that computes every answer
+
+
+class ApiProcess(UvicornProcess):
+    """The product: `uvicorn services.api.main:create_app --factory`, settings from the environment and `env`."""
+
+    def __init__(self, db_url: str, pepper: str, env: dict[str, str] | None = None) -> None:
+        super().__init__("services.api.main:create_app", {
+            "SCORECARD_DB__URL": db_url, "SCORECARD_API__KEY_PEPPER": pepper, **(env or {})}, factory=True)
+        self.db_url, self.pepper = db_url, pepper
 
 
 # ---------------------------------------------------------------- results
