@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +16,8 @@ from services.collector.mapping import ParsedExport
 from services.collector.sources import SourceConfig
 from shared.core.errors import InvalidInput, NotFound, Problem
 from shared.org_units import store as org_store
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,20 +48,22 @@ async def load(session: AsyncSession, source: SourceConfig) -> Scope:
 def keep_figures(scope: Scope, chunk: ParsedExport, column: str) -> ParsedExport:
     """The chunk without figures outside the scope; each of their rows gets one error."""
     bad = _rows_outside(scope, [f.org for f in chunk.figures], chunk.figure_rows, column, chunk)
-    if bad:
-        kept = [i for i, row in enumerate(chunk.figure_rows) if row not in bad]
-        chunk.figures = [chunk.figures[i] for i in kept]
-        chunk.figure_rows = [chunk.figure_rows[i] for i in kept]
+    chunk.figures, chunk.figure_rows = _without(bad, chunk.figures, chunk.figure_rows)
     return chunk
 
 
 def keep_ratings(scope: Scope, whole: ParsedExport, column: str) -> ParsedExport:
     bad = _rows_outside(scope, [r.org for r in whole.ratings], whole.rating_rows, column, whole)
-    if bad:
-        kept = [i for i, row in enumerate(whole.rating_rows) if row not in bad]
-        whole.ratings = [whole.ratings[i] for i in kept]
-        whole.rating_rows = [whole.rating_rows[i] for i in kept]
+    whole.ratings, whole.rating_rows = _without(bad, whole.ratings, whole.rating_rows)
     return whole
+
+
+def _without(bad: Collection[int], records: list[T], rows: list[int]) -> tuple[list[T], list[int]]:
+    """The records (and their file rows) whose row is not in `bad`."""
+    if not bad:
+        return records, rows
+    kept = [i for i, row in enumerate(rows) if row not in bad]
+    return [records[i] for i in kept], [rows[i] for i in kept]
 
 
 def _rows_outside(scope: Scope, orgs: Sequence[str], rows: Sequence[int], column: str,
