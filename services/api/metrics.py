@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import Depends, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.deps import ReadSessionDep, get_reader
-from shared.core import logs
+from shared.core import clock, logs
 from shared.ingest import store as ingest_store
 
 access_log = logging.getLogger("scorecard.access")
@@ -129,7 +129,7 @@ class _Ingests(Collector):
             accepted.add_metric([source, status], rows_accepted)
             rejected.add_metric([source, status], rows_rejected)
             if status in GOOD and finished is not None:
-                finished = finished if finished.tzinfo else finished.replace(tzinfo=UTC)  # SQLite keeps UTC naive
+                finished = clock.aware(finished)  # SQLite keeps the Shanghai wall time, without its zone
                 latest[source] = max(finished, latest.get(source, finished))
         for source, finished in sorted(latest.items()):
             last.add_metric([source], finished.timestamp())

@@ -100,3 +100,17 @@ async def test_request_metrics_answer_while_the_database_is_away(settings: Setti
     got = samples(r.text)
     assert got[("scorecard_ingest_runs_readable", ())] == 0
     assert got[("scorecard_http_requests_total", (("method", "GET"), ("route", "/healthz"), ("status", "200")))] == 1
+
+
+async def test_last_success_on_either_backend(any_database: Database, settings: Settings) -> None:
+    # The collector stamps runs with clock.now() (Shanghai time); SQLite gives it back without its zone.
+    from shared.core import clock
+
+    finished = clock.now().replace(microsecond=0)
+    async with any_database.sessions() as s, s.begin():
+        s.add(IngestRun(source_id="metrics-c", status="succeeded", for_date=date(2022, 5, 31), started_at=finished,
+                        finished_at=finished, errors=[], warnings=[]))  # fmt: skip
+    app = create_app(settings, any_database)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as c:
+        got = samples((await c.get("/metrics")).text)
+    assert got[("scorecard_ingest_last_success_timestamp_seconds", (("source", "metrics-c"),))] == finished.timestamp()
