@@ -27,11 +27,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.api.deps import ReadSessionDep, get_reader
 from shared.core import clock, logs
 from shared.ingest import store as ingest_store
+from shared.ingest.models import GOOD_STATUSES
 
 access_log = logging.getLogger("scorecard.access")
 log = logging.getLogger("scorecard.api")
 
-GOOD = ("succeeded", "skipped", "not_modified")  # a run after which the source's figures are current
 
 
 class _Measure:
@@ -128,7 +128,7 @@ class _Ingests(Collector):
             runs.add_metric([source, status], count)
             accepted.add_metric([source, status], rows_accepted)
             rejected.add_metric([source, status], rows_rejected)
-            if status in GOOD and finished is not None:
+            if status in GOOD_STATUSES and finished is not None:
                 finished = clock.aware(finished)  # SQLite keeps the Shanghai wall time, without its zone
                 latest[source] = max(finished, latest.get(source, finished))
         for source, finished in sorted(latest.items()):

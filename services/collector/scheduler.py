@@ -20,6 +20,7 @@ from services.collector.sources import SourceConfig
 from shared.core import clock
 from shared.core.settings import Settings
 from shared.ingest import store as ingest_store
+from shared.ingest.models import GOOD_STATUSES
 
 log = logging.getLogger("scorecard.collector")
 
@@ -45,7 +46,7 @@ async def catch_up(
             done = {
                 r.for_date
                 for r in await ingest_store.list_runs(session, source_id=source.id, limit=500)
-                if r.status in ("succeeded", "skipped", "not_modified") and r.for_date
+                if r.status in GOOD_STATUSES and r.for_date
             }
         days = missing_days(today, settings.collector.catch_up_days, done)
         if "{month}" in source.url and "{date}" not in source.url:

@@ -15,12 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core import clock
 from shared.indicators.models import Indicator, Plan
-from shared.ingest.models import IngestRun
+from shared.ingest.models import GOOD_STATUSES, IngestRun
 from shared.org_units.models import OrgUnit, OrgUnitPath
 from shared.schemes.models import Scheme, SchemeUnit
 from shared.values.rollup import Basis
-
-GOOD_RUNS = ("succeeded", "skipped", "not_modified")  # what shared/ingest/store.last_succeeded counts
 
 
 def _float(x: object) -> float | None:
@@ -234,7 +232,7 @@ async def last_good_runs(session: AsyncSession, source_ids: Sequence[str]) -> di
         return {}
     rows = await session.execute(
         select(IngestRun.source_id, func.max(IngestRun.finished_at))
-        .where(IngestRun.source_id.in_(list(source_ids)), IngestRun.status.in_(GOOD_RUNS))
+        .where(IngestRun.source_id.in_(list(source_ids)), IngestRun.status.in_(GOOD_STATUSES))
         .group_by(IngestRun.source_id)
     )
     return {s: clock.aware(t) for s, t in rows if t is not None}

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.core.db import Base
 
+# A run after which the source's figures for its day are current: it wrote them, or found them unchanged.
+GOOD_STATUSES = ("succeeded", "skipped", "not_modified")
+
 
 class IngestRun(Base):
     __tablename__ = "ingest_runs"

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core import clock
 from shared.core.errors import Conflict
-from shared.ingest.models import IdempotencyKey, IngestRun
+from shared.ingest.models import GOOD_STATUSES, IdempotencyKey, IngestRun
 from shared.revisions import store as revisions
 
 
@@ -79,7 +79,7 @@ async def last_succeeded(session: AsyncSession, source_id: str, for_date: Any = 
     """The latest run of a source (for one day, if given) that wrote or confirmed data."""
     stmt = (
         select(IngestRun)
-        .where(IngestRun.source_id == source_id, IngestRun.status.in_(("succeeded", "skipped", "not_modified")))
+        .where(IngestRun.source_id == source_id, IngestRun.status.in_(GOOD_STATUSES))
         .order_by(IngestRun.id.desc())
         .limit(1)
     )
