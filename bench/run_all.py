@@ -4,6 +4,7 @@ against the bare psycopg path measured in the same run (../shared/docs/PERFORMAN
 
     .venv/bin/python -m bench.run_all [--scale 0.1] [--push-rows 200000] [--requests 50] [--raw-reps 10]
                                       [--collector-rows N] [--memory-mb 200] [--load-seconds 20]
+                                      [--only push,values,load,collector,scores,dashboard]
 """
 
 from __future__ import annotations
@@ -40,8 +41,18 @@ from bench.common import (
     print_table,
 )
 
+PARTS = ("push", "values", "load", "collector", "scores", "dashboard")
 MAIN_DB = "scorecard_bench"
 API_DB = "scorecard_bench_api"
+
+
+def _parts(given: str) -> tuple[str, ...]:
+    parts = tuple(p.strip() for p in given.split(",") if p.strip())
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown or not parts:
+        raise argparse.ArgumentTypeError(
+            f"unknown part(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(PARTS)}")
+    return parts
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -64,6 +75,9 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
                    help="load bench (bench/bench_load.py): seconds of concurrent pushes + reads, and as many again of "
                         "/v1/values under 32 connections against the bare endpoint (default 20; 0 = skip)")
     p.add_argument("--keep", action="store_true", help="keep the databases on SCORECARD_BENCH_DATABASE_URL")
+    p.add_argument("--only", type=_parts, default=PARTS,
+                   help=f"comma-separated parts to run, of {','.join(PARTS)} (default all; values and load run the "
+                        "pushes first, on whose database they read)")
     args = p.parse_args(argv)
     if args.memory_mb < 0:
         p.error("--memory-mb must be ≥ 0")
@@ -195,37 +209,48 @@ def _build(res: Resources, args: argparse.Namespace, plan: Plan) -> Context:
     return Context(res.server_url, main_url, plan, cat, key, pepper, args.requests, args.raw_reps)
 
 
-def _measure(res: Resources, ctx: Context, collector_rows: int, memory_mb: int, scores_units: int,
-             load_seconds: float = 0) -> list[Row]:
-    log(f"push: {ctx.plan.push_rows:,} rows per phase ({ctx.plan.push_days} days × {ctx.plan.rows_per_day:,} rows), "
-        f"{BODY_ROWS:,}-row batches, each path on an identical copy of the database")
-    bare = bench_push.bench_bare(ctx)
-    store, profiles = bench_push.bench_store(ctx)
-    res.databases.append(API_DB)
-    ctx.api_db_url = create_database(ctx.server_url, API_DB, template=MAIN_DB)
-    res.api = ApiProcess(ctx.api_db_url, ctx.pepper)
-    res.api.start()
-    ctx.api_base_url = res.api.base_url
-    log(f"uvicorn (services.api.main:create_app, 1 worker) on {ctx.api_base_url}")
-    api = bench_push.bench_api(ctx)
-    with psycopg.connect(libpq(ctx.api_db_url), autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")  # read in a steady state, not while autovacuum catches up on the pushes
-    log("VACUUM ANALYZE of the API's database after the pushes")
-    log(f"/v1/values: {ctx.requests} timed requests per indicator after {bench_values.WARMUP} warm-up")
-    values = bench_values.bench_values(ctx)
-    load: list[Row] = []
-    if load_seconds > 0:
+def _measure(res: Resources, ctx: Context, args: argparse.Namespace) -> list[Row]:
+    parts = set(args.only)
+    rows: list[Row] = []
+    printouts: list[Any] = []
+    if parts & {"push", "values", "load"}:
+        log(f"push: {ctx.plan.push_rows:,} rows per phase ({ctx.plan.push_days} days × {ctx.plan.rows_per_day:,} "
+            f"rows), {BODY_ROWS:,}-row batches, each path on an identical copy of the database")
+        bare = bench_push.bench_bare(ctx)
+        store, profiles = bench_push.bench_store(ctx)
+        res.databases.append(API_DB)
+        ctx.api_db_url = create_database(ctx.server_url, API_DB, template=MAIN_DB)
+        res.api = ApiProcess(ctx.api_db_url, ctx.pepper)
+        res.api.start()
+        ctx.api_base_url = res.api.base_url
+        log(f"uvicorn (services.api.main:create_app, 1 worker) on {ctx.api_base_url}")
+        api = bench_push.bench_api(ctx)
+        rows += bench_push.rows(bare, store, api)
+        printouts.append(lambda: bench_push.print_breakdown(store, profiles))
+    if parts & {"values", "load"}:
+        with psycopg.connect(libpq(ctx.api_db_url), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")  # read in a steady state, not while autovacuum catches up on the pushes
+        log("VACUUM ANALYZE of the API's database after the pushes")
+    if "values" in parts:
+        log(f"/v1/values: {ctx.requests} timed requests per indicator after {bench_values.WARMUP} warm-up")
+        rows += bench_values.bench_values(ctx)
+        printouts.append(lambda: bench_values.print_values_breakdown(ctx))
+    if "load" in parts and args.load_seconds > 0 and res.api is not None:
         api_pid = res.api.proc.pid if res.api.proc else None
-        load = bench_load.bench_load(ctx, load_seconds, api_pid, res.api.log_path)
-    collector, collected = bench_collector(ctx, collector_rows, memory_mb)
-    log(f"scores: a generated scheme of 90 items over {scores_units:,} units (its own database)")
-    scores = bench_scores.bench_scores(ctx.server_url, scores_units, ctx.requests)
-    log("dashboard: the province's, on a copy of the loaded database")
-    dashboard = bench_dashboard.bench_dashboard(ctx, MAIN_DB)
-    rows = bench_push.rows(bare, store, api) + values + load + collector + scores + dashboard
-    bench_push.print_breakdown(store, profiles)
-    bench_values.print_values_breakdown(ctx)
-    bench_collector_mod.print_breakdown(collected)
+        rows += bench_load.bench_load(ctx, args.load_seconds, api_pid, res.api.log_path)
+    if "collector" in parts:
+        collector, collected = bench_collector(
+            ctx, bench_collector_mod.collector_rows(args.scale, args.collector_rows), args.memory_mb)
+        rows += collector
+        printouts.append(lambda: bench_collector_mod.print_breakdown(collected))
+    if "scores" in parts:
+        log(f"scores: a generated scheme of 90 items over {args.scores_units:,} units (its own database)")
+        rows += bench_scores.bench_scores(ctx.server_url, args.scores_units, ctx.requests)
+    if "dashboard" in parts:
+        log("dashboard: the province's, on a copy of the loaded database")
+        rows += bench_dashboard.bench_dashboard(ctx, MAIN_DB)
+    for printout in printouts:
+        printout()
     return rows
 
 
@@ -239,8 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         ctx = _build(res, args, plan)
-        rows = _measure(res, ctx, bench_collector_mod.collector_rows(args.scale, args.collector_rows),
-                        args.memory_mb, args.scores_units, args.load_seconds)
+        rows = _measure(res, ctx, args)
     except KeyboardInterrupt:
         print("\ninterrupted: cleaning up", file=sys.stderr)
         return 130

@@ -20,6 +20,7 @@ from shared.core.errors import Forbidden, Unauthorized
 from shared.core.settings import Settings
 from shared.ingest import locks
 from shared.revisions import store as revisions
+from shared.revisions.watch import RevisionWatch
 
 
 @dataclass
@@ -28,6 +29,8 @@ class Database:
     sessions: async_sessionmaker[AsyncSession]
     # Sessions that only read (SQLite: never the write lock); tests bound to one connection leave it None.
     readers: async_sessionmaker[AsyncSession] | None = None
+    # The data revision known without a round trip (PostgreSQL; shared/revisions/watch.py), None elsewhere.
+    watch: RevisionWatch | None = None
 
 
 # `async def`, though they only look up: FastAPI runs a plain `def` dependency in a worker thread, a hop that
@@ -51,10 +54,13 @@ async def get_answers(request: Request) -> BytesCache:
 async def data_revision(db: Database) -> int:
     """The data revision an answer is kept under (shared/revisions/), read before anything else. A
     Database bound to one connection (the tests', without `readers`) reads it in a session of that connection,
-    which sees the test's own writes; the application's reads it in one autocommit round trip."""
+    which sees the test's own writes; the application's takes it from its watch while that is listening, else
+    reads it in one autocommit round trip."""
     if db.readers is None:
         async with db.sessions() as session:
             return await revisions.revision(session)
+    if db.watch is not None and (known := db.watch.known()) is not None:
+        return known
     return await revisions.current(db.engine)
 
 
@@ -68,9 +74,13 @@ async def get_write_session(
 ) -> AsyncIterator[WriteSession]:
     # The edge owns the transaction: commit after the handler, roll back on any error (STYLE §10.4).
     settings: Settings = request.app.state.settings
-    async with db.sessions() as session, session.begin():
-        await locks.bound_write_waits(session, settings.api.lock_wait_seconds)
-        yield WriteSession(session)
+    async with db.sessions() as session:
+        async with session.begin():
+            await locks.bound_write_waits(session, settings.api.lock_wait_seconds)
+            yield WriteSession(session)
+        counted = session.info.get(revisions.COUNTED)
+        if counted is not None and db.watch is not None:
+            db.watch.saw(counted)  # committed: this process's next read knows it (no wait for the notification)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -13,6 +13,7 @@ from sqlalchemy import event
 from services.api import errors, metrics, openapi_errors, ui
 from services.api.deps import Database, get_reader
 from services.api.guard import RequestGuard
+from services.api.kept import KeptDashboards
 from services.api.routers import (
     dashboard,
     health,
@@ -29,6 +30,7 @@ from services.api.routers import (
 from shared.core.cache import BytesCache
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.settings import Settings, get_settings
+from shared.revisions.watch import RevisionWatch
 
 # ASCII: a generated client is named after the title (openapi-python-client: digital-government-scorecard-api-client).
 API_TITLE = "Digital Government Scorecard API"
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             state.reachable()
 
         event.listen(db.engine.sync_engine, "checkout", back)
+        if db.watch is not None:
+            await db.watch.start()
         if owned:
             # Everything loaded at start-up lives as long as the process: keep it out of the cyclic collector's
             # scans, which the ~100k short-lived objects of a 10k-row push body trigger again and again.
@@ -62,6 +66,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             yield
         finally:
             event.remove(db.engine.sync_engine, "checkout", back)
+            if db.watch is not None:
+                await db.watch.stop()
             if owned:
                 await db.engine.dispose()
 
@@ -80,6 +86,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if database is not None:
         app.state.db = database
     errors.install(app)
+    app.add_middleware(KeptDashboards)  # innermost of the layers: measured, guarded and given an id like a route
     metrics.install(app)
     # Added last = outermost: CORS answers preflights, then the guard sees every request before any handler.
     app.add_middleware(RequestGuard, max_body_bytes=settings.api.max_body_bytes)
@@ -108,7 +115,16 @@ def _open_database(settings: Settings) -> Database:
         statement_timeout_seconds=settings.api.read_timeout_seconds,
         client_check_seconds=1,
     )
+    watch = None
+    if engine.dialect.name == "postgresql":
+        watch = RevisionWatch(
+            engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+            heartbeat=settings.api.revision_heartbeat_seconds,
+        )
     return Database(
-        engine=engine, sessions=make_sessionmaker(engine), readers=make_sessionmaker(engine, read_only=True)
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        readers=make_sessionmaker(engine, read_only=True),
+        watch=watch,
     )
 

@@ -67,6 +67,13 @@ class ApiSettings(BaseModel):
         description="memory per API process for computed answers (values, dashboards, scores, rankings, published "
         "documents), kept under the revision every write counts up; 0 = off",
     )
+    revision_heartbeat_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="PostgreSQL: how often the API's LISTEN connection reads the data revision itself; kept answers "
+        "are served without a round trip only while the last heartbeat is at most twice this old",
+    )
     max_indicators: int = Field(default=20, ge=1, description="indicator codes per GET /v1/values, repeats counted")
     max_value_cells: int = Field(
         default=5_000, ge=1, description="periods × units × indicators one GET /v1/values may ask for"

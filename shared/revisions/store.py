@@ -6,10 +6,14 @@ called at the end of a write (after its indicator locks), where nothing else is 
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.revisions.models import DataRevision
+from shared.revisions.watch import CHANNEL
+
+# session.info key: the revision this session's transaction counted up to (the API tells its watch after commit).
+COUNTED = "data_revision"
 
 
 async def revision(session: AsyncSession) -> int:
@@ -27,5 +31,11 @@ async def current(engine: AsyncEngine) -> int:
 
 async def changed(session: AsyncSession) -> None:
     """Count the data revision up, in the writing transaction: every cached dashboard is unreachable once the
-    write commits (and not before: a reader that sees the new revision sees the write)."""
-    await session.execute(update(DataRevision).where(DataRevision.id == 1).values(revision=DataRevision.revision + 1))
+    write commits (and not before: a reader that sees the new revision sees the write). On PostgreSQL the new
+    revision is also NOTIFYed on watch.CHANNEL, which PostgreSQL sends at commit (watch.py)."""
+    counted = update(DataRevision).where(DataRevision.id == 1).values(revision=DataRevision.revision + 1)
+    if session.get_bind().dialect.name == "postgresql":
+        counted = counted.returning(DataRevision.revision, func.pg_notify(CHANNEL, cast(DataRevision.revision, String)))
+    else:
+        counted = counted.returning(DataRevision.revision)
+    session.info[COUNTED] = int((await session.execute(counted)).scalar_one())

@@ -5,6 +5,7 @@ its key). Strong ETag (SHA-256 of the bytes); If-None-Match answers 304."""
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
@@ -13,11 +14,10 @@ from fastapi.responses import Response
 from services.api.deps import AnswersDep, DatabaseDep, SettingsDep, data_revision
 from services.api.schemas.dashboard import DashboardOut
 from shared.core import clock
+from shared.core.cache import BytesCache
 from shared.dashboard import build as dashboard
 
 router = APIRouter(tags=["dashboard"])
-
-
 
 
 def etag_of(body: bytes) -> str:
@@ -29,6 +29,24 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
         return False
     tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
     return "*" in tags or etag in tags
+
+
+def kept(cache: BytesCache, revision: int, org: str, year: int, now: datetime) -> tuple[bytes, str] | None:
+    """The body and ETag kept for this question at this revision, unless it has expired (a source turned stale or
+    the day changed since it was built). Also used by services/api/kept.py."""
+    key = ("dashboard", revision, org, year)
+    body, meta = cache.get(key), cache.get((key, "meta"))
+    if body is None or meta is None:
+        return None
+    etag, until = meta.decode().split("|")
+    return None if now.timestamp() >= float(until) else (body, etag)
+
+
+def answer(body: bytes, etag: str, if_none_match: str | None) -> Response:
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if _matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get(
@@ -47,22 +65,15 @@ async def get_dashboard(
     now = clock.now()
     year = now.year if year is None else year
     dashboard.check_year(year, now.date())
-    key = ("dashboard", await data_revision(db), org, year)
-    body, meta = cache.get(key), cache.get((key, "meta"))
-    etag = ""
-    if body is not None and meta is not None:
-        etag, until = meta.decode().split("|")
-        if now.timestamp() >= float(until):  # a source turned stale or the day changed: build again
-            body = None
-    if body is None or meta is None:
+    revision = await data_revision(db)
+    found = kept(cache, revision, org, year, now)
+    if found is None:
         async with (db.readers or db.sessions)() as session:
             built = await dashboard.build(
                 session, org=org, year=year, now=now, scoring=settings.scoring, settings=settings.dashboard
             )
-        body, etag = built.body, etag_of(built.body)
-        cache.put(key, body)
-        cache.put((key, "meta"), f"{etag}|{built.valid_until.timestamp()}".encode())
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if _matches(if_none_match, etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+        key = ("dashboard", revision, org, year)
+        found = built.body, etag_of(built.body)
+        cache.put(key, built.body)
+        cache.put((key, "meta"), f"{found[1]}|{built.valid_until.timestamp()}".encode())
+    return answer(*found, if_none_match)
