@@ -4,7 +4,7 @@ and downgrade → upgrade works."""
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from shared.core import migrations
 from shared.models import Base
@@ -24,6 +24,11 @@ class TestMigrations:
         url = create_database(pg_server_url, "scorecard_migrations")
         migrations.upgrade(url)
         assert _diff(url) == []
+        engine = create_engine(url)
+        with engine.connect() as conn:  # a storage parameter: not compared by autogenerate
+            options = conn.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'observation_months'"))
+        engine.dispose()
+        assert options == ["fillfactor=70"]
 
     def test_downgrade_then_upgrade(self, pg_server_url: str) -> None:
         url = create_database(pg_server_url, "scorecard_downgrade")

@@ -169,6 +169,32 @@ class TestInStepAfterEveryWritePattern:
             await preaggregate.rebuild_all(s)
             await assert_in_step(s)
 
+    async def test_region_rows_after_every_kind_of_push(self, any_database: Database) -> None:
+        """Region rows after pushes: every case of a month's latest figure, a unit reporting alongside its own
+        streets (its months are in its own region rows), a legacy latest figure without numbers."""
+        async def push(*figures: ObservationIn) -> None:
+            await observation_store.write_observations(s, list(figures), source="p", actor="t", today=TODAY)
+            await assert_in_step(s)
+
+        async with any_database.sessions() as s:
+            # the district reports itself as well as its streets: its own months are in its region rows too
+            await push(fig(QINGSHAN, MAY[0], 3, 4), fig(FUQIANG, MAY[0], 1, 2), count(FUQIANG, MAY[0], 5))
+            # a street's first figure of the month joins the region month; a later day becomes the latest
+            await push(fig(XINGFU, MAY[2], 2, 5), fig(QINGSHAN, MAY[3], 1, 4), count(XINGFU, MAY[2], 4),
+                       count(FUQIANG, MAY[1], 2.5))
+            await push(fig(QINGSHAN, MAY[1], 2, 4))  # an earlier day than the latest: the latest stays
+            # corrections: of the latest day and of an earlier one, at the district and at a street
+            await push(fig(QINGSHAN, MAY[3], 4, 4), fig(QINGSHAN, MAY[0], 0, 4), fig(XINGFU, MAY[2], 5, 5),
+                       count(FUQIANG, MAY[1], 7))
+            await push(fig(FUQIANG, date(2022, 6, 1), 1, 1))  # a new month for the region
+            # a figure stored before the rules, without numbers, is 富强路's latest of May ...
+            await s.execute(text("UPDATE observations SET numerator = NULL, denominator = NULL WHERE obs_date = :d "
+                                 "AND org_id = (SELECT id FROM org_units WHERE code = :c) AND indicator_id = "
+                                 "(SELECT id FROM indicators WHERE code = 'QS-07')"), {"d": MAY[0], "c": FUQIANG})
+            await preaggregate.rebuild_all(s)
+            await assert_in_step(s)
+            await push(fig(FUQIANG, MAY[5], 1, 2))  # ... and a later day with numbers replaces it
+
     async def test_the_check_reports_a_stale_a_missing_and_a_stray_row(self, any_database: Database) -> None:
         async with any_database.sessions() as s:
             await observation_store.write_observations(
