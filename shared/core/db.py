@@ -128,6 +128,14 @@ async def analyze_temp_table(session: AsyncSession, name: str) -> None:
         await session.execute(text(f"ANALYZE {name}"))
 
 
+async def no_jit(session: AsyncSession) -> None:
+    """For the rest of the transaction, no JIT compilation: a write's statements are estimated costly enough to
+    compile (~25 ms each, every chunk of an export) and run too short to gain it back (PostgreSQL; no-op on
+    SQLite)."""
+    if (await session.connection()).dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL jit = off"))
+
+
 async def small_analyze_samples(session: AsyncSession) -> None:
     """For the rest of the transaction, ANALYZE samples 3,000 rows instead of 30,000: enough for the row counts
     and key spreads of scratch tables, and ten times cheaper (PostgreSQL; no-op on SQLite)."""

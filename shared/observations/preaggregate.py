@@ -10,8 +10,9 @@ write path's most costly one)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -37,16 +38,16 @@ def counted(value: str, numerator: str) -> str:
 TOUCHED = "_obs_touched"  # (indicator, unit, month) touched by this write; `rebuild`: re-aggregate from raw
 _MONTH_COLUMNS = ("indicator_id, org_id, month, days, sum_numerator, sum_denominator, sum_value, last_date, "
                   "last_numerator, last_denominator, last_value")
-# The sums and the latest figure of (indicator, unit, month) groups over `{rows}`, which has obs_date, month.
+# The sums and the latest figure of (indicator, unit, month) groups over `{rows}` (figures of `observations`
+# with obs_date and month): grouped without a sort, then the latest day's figure looked up by its key.
 _AGGREGATE = f"""
-    SELECT indicator_id, org_id, month, count(*), sum({exact("numerator")}),
-        sum({exact("denominator")}), sum({counted("value", "numerator")}), max(obs_date),
-        max(CASE WHEN rn = 1 THEN numerator END), max(CASE WHEN rn = 1 THEN denominator END),
-        max(CASE WHEN rn = 1 THEN value END)
-    FROM (SELECT indicator_id, org_id, month, obs_date, numerator, denominator, value,
-                 row_number() OVER (PARTITION BY indicator_id, org_id, month ORDER BY obs_date DESC) AS rn
-          FROM {{rows}}) ranked
-    GROUP BY indicator_id, org_id, month"""
+    SELECT g.indicator_id, g.org_id, g.month, g.days, g.sum_numerator, g.sum_denominator, g.sum_value,
+        g.last_date, l.numerator, l.denominator, l.value
+    FROM (SELECT indicator_id, org_id, month, count(*) AS days, sum({exact("numerator")}) AS sum_numerator,
+                 sum({exact("denominator")}) AS sum_denominator, sum({counted("value", "numerator")}) AS sum_value,
+                 max(obs_date) AS last_date
+          FROM {{rows}} GROUP BY indicator_id, org_id, month) g
+    JOIN observations l ON l.indicator_id = g.indicator_id AND l.org_id = g.org_id AND l.obs_date = g.last_date"""
 
 
 def _plus(column: str) -> str:
@@ -72,7 +73,7 @@ def _added(new: str, old: str, *, value: bool = False) -> str:
     return f"sum(CASE WHEN existed THEN {new_term} - {old_term} ELSE {new_term} END)"
 
 
-def merge_ctes(rows: str, *, incremental: bool) -> str:
+def merge_ctes(rows: str) -> str:
     """Data-modifying CTEs for the PostgreSQL merge statement, over its CTE `rows` (staged figures with
     `existed`, `changed`, `repeat` and the current figure as o_num, o_den, o_val). Each touched month is kept in
     step at once when that is exact, and otherwise marked for `refresh` to re-aggregate from the raw figures:
@@ -83,17 +84,10 @@ def merge_ctes(rows: str, *, incremental: bool) -> str:
       latest figure is replaced when it is the one corrected;
     * anything else (both at once, a value becoming NULL, …): re-aggregated from the raw figures.
 
-    Not `incremental`: every touched month is only noted, for `refresh` to re-aggregate from the raw figures.
+    A bulk write notes its months instead (`note_months`), for `refresh` to re-aggregate from the raw figures.
     """
     month = month_start_sql("postgresql", "obs_date")
     next_month = month_start_sql("postgresql", "obs_date", next_month=True)
-    if not incremental:
-        return f"""
-, months_noted AS (
-    INSERT INTO {TOUCHED} (indicator_id, org_id, month, next_month, rebuild)
-    SELECT DISTINCT indicator_id, org_id, {month}, {next_month}, true FROM {rows} WHERE NOT repeat
-    ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET rebuild = true
-)"""
     same_nulls = ("(numerator IS NULL) = (o_num IS NULL) AND (denominator IS NULL) = (o_den IS NULL) "
                   "AND (value IS NULL) = (o_val IS NULL)")
     # One pass over the written rows per month gives its kind and what it adds: a new figure its own number, a
@@ -158,6 +152,21 @@ async def note(session: AsyncSession, stage: str) -> None:
             f"ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET rebuild = true"
         )
     )
+
+
+async def note_months(session: AsyncSession, months: Iterable[tuple[int, int, date]]) -> None:
+    """Note (indicator, unit, first day of the month)s not noted yet since `start`, for `refresh` to re-aggregate
+    from the raw figures (a bulk write on PostgreSQL, which finds them while it validates)."""
+    rows = [(i, o, m, (m + timedelta(days=32)).replace(day=1), True) for i, o, m in months]
+    if not rows:
+        return
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert raw is not None
+    copy_sql = f"COPY {TOUCHED} (indicator_id, org_id, month, next_month, rebuild) FROM STDIN (FORMAT BINARY)"
+    async with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+        copy.set_types(["int4", "int4", "date", "date", "bool"])
+        for row in rows:
+            await copy.write_row(row)
 
 
 async def rebuild_month(session: AsyncSession, indicator_id: int, org_id: int, day: date) -> None:

@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access import audit
 from shared.core import clock
-from shared.core.db import analyze_temp_table, empty_temp_table, reset_temp_table, small_analyze_samples
+from shared.core.db import (
+    analyze_temp_table,
+    empty_temp_table,
+    no_jit,
+    reset_temp_table,
+    small_analyze_samples,
+)
 from shared.core.errors import Forbidden, InvalidInput, Problem
 from shared.indicators.models import Indicator
 from shared.observations import preaggregate, validate
@@ -54,6 +60,7 @@ class Prepared:
     rows: list[validate.CheckedFigure]
     problems: list[Problem]
     count: int
+    months: frozenset[tuple[int, int, date]] = frozenset()  # (indicator, unit, first day) of the rows
 
 
 async def catalogue_maps(
@@ -155,6 +162,7 @@ class FigureWriter:
         self._locked: set[int] = set()
         self._seen_any = False  # SEEN holds a key: only then must the merge look there (it costs a probe a row)
         self._withdrawn: dict[tuple[int, int, date], int] = {}  # conflicting key → the row that withdrew it
+        self._noted: frozenset[tuple[int, int, date]] = frozenset()  # months of a bulk write in preaggregate.TOUCHED
 
     @classmethod
     async def open(
@@ -186,6 +194,7 @@ class FigureWriter:
                      chunked=chunked, write_id=write_id)
         await preaggregate.start(session)
         await small_analyze_samples(session)
+        await no_jit(session)
         await reset_temp_table(session, STAGE, _STAGE_COLUMNS)
         if chunked:
             await reset_temp_table(session, WRITTEN, "indicator_id integer, org_id integer, obs_date date, "
@@ -212,7 +221,10 @@ class FigureWriter:
         good, problems = validate.check_figures(
             items, indicators=self.indicators, units=self.units, today=self.today, rows=numbers
         )
-        return Prepared(good, problems, len(items))
+        # A bulk write's months to re-aggregate, found here (off the database's critical path) not in SQL.
+        months = frozenset((r.indicator_id, r.org_id, r.obs_date.replace(day=1)) for r in good) if self.chunked \
+            else frozenset()
+        return Prepared(good, problems, len(items), months)
 
     async def write(self, chunk: Prepared) -> list[Problem]:
         """Stage and merge one prepared chunk; returns its rejected rows (with partial), including both rows of
@@ -230,7 +242,7 @@ class FigureWriter:
             self.rejected_rows += len({p.row for p in rejected})
             return rejected
         await self._lock({r.indicator_id for r in chunk.rows})
-        await _stage(self.session, chunk.rows)
+        await _stage(self.session, chunk.rows, analyze=not self.chunked)
         if self._withdrawn:
             rejected += await self._reject_withdrawn()
         inserted, updated, unchanged, repeats = await _merge(
@@ -247,7 +259,10 @@ class FigureWriter:
         if self.chunked:
             await self.session.execute(text(f"INSERT INTO {WRITTEN} SELECT {_KEY_COLUMNS} FROM {STAGE}"))
         if (await self.session.connection()).dialect.name != "postgresql":
-            await preaggregate.note(self.session, STAGE)  # PostgreSQL's merge statement did it
+            await preaggregate.note(self.session, STAGE)  # PostgreSQL's merge statement did it for a push
+        elif self.chunked:
+            await preaggregate.note_months(self.session, chunk.months - self._noted)
+            self._noted |= chunk.months
         self.rejected_rows += len({p.row for p in rejected})
         return rejected
 
@@ -373,7 +388,9 @@ async def _lock_indicators(session: AsyncSession, indicator_ids: Sequence[int]) 
         )
 
 
-async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) -> None:
+async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure], *, analyze: bool = True) -> None:
+    """`analyze`: give the planner the staged rows' statistics (a push's merge joins on them; a bulk merge
+    inserts first and looks keys up one by one, so its plans need none)."""
     await empty_temp_table(session, STAGE)
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
@@ -390,7 +407,8 @@ async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) 
             [{"i": t.indicator_id, "o": t.org_id, "d": t.obs_date, "n": t.numerator, "den": t.denominator,
               "v": t.value, "r": t.row} for t in rows],
         )
-    await analyze_temp_table(session, STAGE)
+    if analyze:
+        await analyze_temp_table(session, STAGE)
 
 
 _CHANGED = "(o.numerator IS NOT s.numerator OR o.denominator IS NOT s.denominator OR o.value IS NOT s.value)"
@@ -439,14 +457,54 @@ _NOTE_SEEN_PG = f"""
 )"""
 
 
+# A bulk write (an export: mostly figures not stored yet) inserts first and looks up only the keys that were
+# already there: no index probe for a new figure beyond the insert's own. `added` sees no row of this statement
+# and `old` none that `added` wrote (one snapshot), so `old` is exactly the keys stored before.
+_BULK_MERGE_PG = f"""
+WITH added AS (
+    INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by, write_id)
+    SELECT {_COLUMNS}, :source, :now, :actor, :write_id FROM {STAGE}
+    ORDER BY indicator_id, org_id, obs_date  -- index order: the inserts touch the key's pages in sequence
+    ON CONFLICT (indicator_id, org_id, obs_date) DO NOTHING
+    RETURNING indicator_id, org_id, obs_date
+), stored AS MATERIALIZED (
+    -- Evaluated once: when every staged row was inserted (a fresh export), the anti-join is never run.
+    SELECT s.* FROM {STAGE} s
+    WHERE (SELECT count(*) FROM added) < (SELECT count(*) FROM {STAGE})
+      AND NOT EXISTS (SELECT 1 FROM added a WHERE a.indicator_id = s.indicator_id AND a.org_id = s.org_id
+                      AND a.obs_date = s.obs_date)
+), old AS MATERIALIZED (
+    SELECT s.indicator_id, s.org_id, s.obs_date, s.numerator, s.denominator, s.value, o.ctid AS o_ctid,
+           true AS existed, {_CHANGED_PG} AS changed, coalesce({{repeat}}, false) AS repeat,
+           o.numerator AS o_num, o.denominator AS o_den, o.value AS o_val, o.source AS o_source,
+           o.recorded_at AS o_at, o.recorded_by AS o_by, o.write_id AS o_write
+    -- LATERAL: one index look-up per stored key (a few, usually), never a scan of the whole table
+    FROM stored s CROSS JOIN LATERAL (SELECT o.ctid, o.* FROM observations o WHERE {_JOIN}) o
+), history AS (
+    INSERT INTO observation_history (indicator_id, org_id, obs_date, numerator, denominator, value, source,
+                                     recorded_at, recorded_by, write_id, replaced_at, replaced_by, replaced_write_id)
+    SELECT indicator_id, org_id, obs_date, o_num, o_den, o_val, o_source, o_at, o_by, o_write, :now, :actor,
+           :write_id
+    FROM old WHERE changed AND NOT repeat
+), corrected AS (
+    UPDATE observations o SET numerator = old.numerator, denominator = old.denominator, value = old.value,
+        source = :source, recorded_at = :now, recorded_by = :actor, write_id = :write_id
+    FROM old WHERE o.ctid = old.o_ctid AND old.changed AND NOT old.repeat
+){_NOTE_SEEN_PG}
+SELECT (SELECT count(*) FROM {STAGE}), count(*), count(*) FILTER (WHERE changed AND NOT repeat),
+       count(*) FILTER (WHERE repeat) FROM old
+"""
+
+
 # A bulk write (chunked: an export) re-aggregates its months from the raw table once at the end, which costs
-# less than keeping them in step chunk by chunk, and notes the keys it found stored as sent; a push (one
-# chunk) keeps the months in step in the merge itself and cannot repeat a key (validate rejects that).
+# less than keeping them in step chunk by chunk (FigureWriter.write notes them), and notes the keys it found
+# stored as sent; a push (one chunk) keeps the months in step in the merge itself and cannot repeat a key
+# (validate rejects that).
 _MERGES_PG = {
-    (bulk, seen): _MERGE_PG.replace("{months}", preaggregate.merge_ctes("old", incremental=not bulk))
-    .replace("{repeat}", _TAKEN_BEFORE if seen else _BY_THIS_WRITER)
-    .replace("{seen}", _NOTE_SEEN_PG if bulk else "")
-    for bulk, seen in ((True, True), (True, False), (False, False))
+    (False, False): _MERGE_PG.replace("{months}", preaggregate.merge_ctes("old"))
+    .replace("{repeat}", _BY_THIS_WRITER).replace("{seen}", ""),
+    **{(True, seen): _BULK_MERGE_PG.replace("{repeat}", _TAKEN_BEFORE if seen else _BY_THIS_WRITER)
+       for seen in (True, False)},
 }
 
 
