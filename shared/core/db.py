@@ -128,12 +128,14 @@ async def analyze_temp_table(session: AsyncSession, name: str) -> None:
         await session.execute(text(f"ANALYZE {name}"))
 
 
-async def no_jit(session: AsyncSession) -> None:
-    """For the rest of the transaction, no JIT compilation: a write's statements are estimated costly enough to
-    compile (~25 ms each, every chunk of an export) and run too short to gain it back (PostgreSQL; no-op on
-    SQLite)."""
+async def write_plans(session: AsyncSession) -> None:
+    """For the rest of the transaction, plans made for a write (PostgreSQL; no-op on SQLite): no JIT compilation
+    (a write's statements are estimated costly enough to compile, ~25 ms each for every chunk of an export, and
+    run too short to gain it back), and no Memoize in front of the key look-ups (every staged key is distinct,
+    so its cache only ever misses)."""
     if (await session.connection()).dialect.name == "postgresql":
         await session.execute(text("SET LOCAL jit = off"))
+        await session.execute(text("SET LOCAL enable_memoize = off"))
 
 
 async def small_analyze_samples(session: AsyncSession) -> None:

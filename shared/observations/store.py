@@ -17,9 +17,9 @@ from shared.core import clock
 from shared.core.db import (
     analyze_temp_table,
     empty_temp_table,
-    no_jit,
     reset_temp_table,
     small_analyze_samples,
+    write_plans,
 )
 from shared.core.errors import Forbidden, InvalidInput, Problem
 from shared.indicators.models import Indicator
@@ -194,7 +194,7 @@ class FigureWriter:
                      chunked=chunked, write_id=write_id)
         await preaggregate.start(session)
         await small_analyze_samples(session)
-        await no_jit(session)
+        await write_plans(session)
         await reset_temp_table(session, STAGE, _STAGE_COLUMNS)
         if chunked:
             await reset_temp_table(session, WRITTEN, "indicator_id integer, org_id integer, obs_date date, "
