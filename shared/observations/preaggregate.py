@@ -36,6 +36,7 @@ def counted(value: str, numerator: str) -> str:
 
 
 TOUCHED = "_obs_touched"  # (indicator, unit, month) touched by this write; `rebuild`: re-aggregate from raw
+_NEW_MONTHS = "_obs_touched_new"  # a bulk chunk's months, on their way into TOUCHED
 _MONTH_COLUMNS = ("indicator_id, org_id, month, days, sum_numerator, sum_denominator, sum_value, last_date, "
                   "last_numerator, last_denominator, last_value")
 # The sums and the latest figure of (indicator, unit, month) groups over `{rows}` (figures of `observations`
@@ -155,18 +156,23 @@ async def note(session: AsyncSession, stage: str) -> None:
 
 
 async def note_months(session: AsyncSession, months: Iterable[tuple[int, int, date]]) -> None:
-    """Note (indicator, unit, first day of the month)s not noted yet since `start`, for `refresh` to re-aggregate
-    from the raw figures (a bulk write on PostgreSQL, which finds them while it validates)."""
-    rows = [(i, o, m, (m + timedelta(days=32)).replace(day=1), True) for i, o, m in months]
+    """Note (indicator, unit, first day of the month)s for `refresh` to re-aggregate from the raw figures: a bulk
+    write on PostgreSQL, which finds its chunk's months while it validates. Through a scratch table, so that
+    nothing grows with the export in Python (the months already noted are skipped in SQL)."""
+    rows = [(i, o, m, (m + timedelta(days=32)).replace(day=1)) for i, o, m in months]
     if not rows:
         return
+    await reset_temp_table(session, _NEW_MONTHS, "indicator_id integer, org_id integer, month date, next_month date")
     raw = (await (await session.connection()).get_raw_connection()).driver_connection
     assert raw is not None
-    copy_sql = f"COPY {TOUCHED} (indicator_id, org_id, month, next_month, rebuild) FROM STDIN (FORMAT BINARY)"
+    copy_sql = f"COPY {_NEW_MONTHS} (indicator_id, org_id, month, next_month) FROM STDIN (FORMAT BINARY)"
     async with raw.cursor() as cur, cur.copy(copy_sql) as copy:
-        copy.set_types(["int4", "int4", "date", "date", "bool"])
+        copy.set_types(["int4", "int4", "date", "date"])
         for row in rows:
             await copy.write_row(row)
+    await session.execute(text(f"INSERT INTO {TOUCHED} SELECT indicator_id, org_id, month, next_month, true "
+                               f"FROM {_NEW_MONTHS} ON CONFLICT (indicator_id, org_id, month) "
+                               "DO UPDATE SET rebuild = true"))
 
 
 async def rebuild_month(session: AsyncSession, indicator_id: int, org_id: int, day: date) -> None:

@@ -162,7 +162,7 @@ class FigureWriter:
         self._locked: set[int] = set()
         self._seen_any = False  # SEEN holds a key: only then must the merge look there (it costs a probe a row)
         self._withdrawn: dict[tuple[int, int, date], int] = {}  # conflicting key → the row that withdrew it
-        self._noted: frozenset[tuple[int, int, date]] = frozenset()  # months of a bulk write in preaggregate.TOUCHED
+        self._months_before: frozenset[tuple[int, int, date]] = frozenset()  # the last chunk's (noted)
 
     @classmethod
     async def open(
@@ -261,8 +261,9 @@ class FigureWriter:
         if (await self.session.connection()).dialect.name != "postgresql":
             await preaggregate.note(self.session, STAGE)  # PostgreSQL's merge statement did it for a push
         elif self.chunked:
-            await preaggregate.note_months(self.session, chunk.months - self._noted)
-            self._noted |= chunk.months
+            # The chunk before's months are noted: an export is day by day, so most of a chunk's months are those.
+            await preaggregate.note_months(self.session, chunk.months - self._months_before)
+            self._months_before = chunk.months
         self.rejected_rows += len({p.row for p in rejected})
         return rejected
 
