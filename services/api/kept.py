@@ -1,56 +1,97 @@
-"""GET /v1/dashboard answered from the bytes this process keeps, before FastAPI's routing and dependency solving
-(which cost more than sending a province's ~650 kB answer): only when the answer is certainly the route's own —
-reads are open, the data revision is known without asking (shared/revisions/watch.py), the query is plain
-(`org`, optional 4-digit `year`) and an unexpired answer is kept for it. Anything else, and every error, is the
-route's (routers/dashboard.py), which keeps the answers this layer serves. No database access here.
+"""Kept answers served before FastAPI's routing and dependency solving, which cost more than sending a
+province's ~650 kB dashboard or a published 通报 from memory: `GET /v1/dashboard` (kept under the data revision)
+and `GET /v1/rankings?version=` (a publication, which never changes). Only when the answer is certainly the
+route's own: reads are open, the query is plain (exactly the parameters the route would take, in the forms it
+keeps them under) and the bytes are kept; a dashboard also needs the data revision known without asking
+(shared/revisions/watch.py) and an unexpired entry. Anything else, and every error, is the route's, which keeps
+the answers this layer serves. No database access here.
 
 Inside the guard, the metrics and the request id, like every route: the same headers, counts and log lines."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.api.routers import dashboard
+from services.api.routers import dashboard, scores
 from shared.core import clock
+from shared.publications import store as publication_store
+from shared.schemes.types import RankingKind
 
 
-class KeptDashboards:
-    path = "/v1/dashboard"  # the route's template, for the metrics (they label a request by scope["route"].path)
+@dataclass(frozen=True)
+class _Template:
+    path: str  # the route's template: the metrics label a request by scope["route"].path
 
+
+class KeptAnswers:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.routes: dict[str, Callable[[Scope], Response | None]] = {
+            "/v1/dashboard": kept_dashboard,
+            "/v1/rankings": kept_publication,
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == self.path:
-            found = self._kept(scope)
+        if scope["type"] == "http" and scope["method"] == "GET" and (kept := self.routes.get(scope["path"])):
+            state = scope["app"].state
+            found = None if state.settings.api.read_requires_key else kept(scope)
             if found is not None:
-                scope["route"] = self
-                await dashboard.answer(*found, _if_none_match(scope))(scope, receive, send)
+                scope["route"] = _Template(scope["path"])
+                await found(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
-    def _kept(self, scope: Scope) -> tuple[bytes, str] | None:
-        state = scope["app"].state
-        db = getattr(state, "db", None)
-        if db is None or db.watch is None or state.settings.api.read_requires_key:
-            return None
-        revision = db.watch.known()
-        if revision is None:
-            return None
-        params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        names = [name for name, _ in params]
-        if names not in (["org"], ["org", "year"], ["year", "org"]):
-            return None
-        given = dict(params)
-        now = clock.now()
-        year = given.get("year", str(now.year))
-        if not (len(year) == 4 and year.isascii() and year.isdigit()):
-            return None
-        if len(_if_none_match(scope) or "") > 2000:
-            return None  # the route's limit: its 422
-        return dashboard.kept(state.answers, revision, given["org"], int(year), now)
+
+def kept_dashboard(scope: Scope) -> Response | None:
+    state = scope["app"].state
+    db = getattr(state, "db", None)
+    if db is None or db.watch is None or (revision := db.watch.known()) is None:
+        return None
+    given = _plain(scope, required={"org"}, optional={"year"})
+    if given is None:
+        return None
+    now = clock.now()
+    year = given.get("year", str(now.year))
+    if not _digits(year, 4) or len(_if_none_match(scope) or "") > 2000:  # the route's 422s
+        return None
+    found = dashboard.kept(state.answers, revision, given["org"], int(year), now)
+    return None if found is None else dashboard.answer(*found, _if_none_match(scope))
+
+
+def kept_publication(scope: Scope) -> Response | None:
+    given = _plain(scope, required={"scheme", "period", "kind", "version"}, optional={"format"})
+    if given is None or not (_digits(given["scheme"], 10) and _digits(given["version"], 5)):
+        return None
+    fmt = given.get("format", "json")
+    kinds = {k.value: k for k in RankingKind}
+    if fmt not in ("json", "xlsx") or given["kind"] not in kinds:
+        return None
+    scheme, version, kind = int(given["scheme"]), int(given["version"]), kinds[given["kind"]]
+    name = publication_store.ranking_name(kind, fmt)
+    body = scope["app"].state.answers.get(scores.published_key(scheme, given["period"], version, name))
+    if body is None:
+        return None
+    attachment = scores.ranking_filename(scheme, given["period"], kind, fmt, version) if fmt == "xlsx" else None
+    return scores.answer(body, fmt, attachment)
+
+
+def _plain(scope: Scope, *, required: set[str], optional: set[str]) -> dict[str, str] | None:
+    """The query's parameters when each is named once and they are the required ones plus some optional ones."""
+    params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+    given = dict(params)
+    if len(given) != len(params) or not required <= given.keys() <= required | optional:
+        return None
+    return given
+
+
+def _digits(text: str, most: int) -> bool:
+    """A positive whole number as the route reads it and keeps it: ASCII digits, no sign, no leading zero."""
+    return 0 < len(text) <= most and text.isascii() and text.isdigit() and text[0] != "0"
 
 
 def _if_none_match(scope: Scope) -> str | None:

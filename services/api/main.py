@@ -13,7 +13,7 @@ from sqlalchemy import event
 from services.api import errors, metrics, openapi_errors, ui
 from services.api.deps import Database, get_reader
 from services.api.guard import RequestGuard
-from services.api.kept import KeptDashboards
+from services.api.kept import KeptAnswers
 from services.api.routers import (
     dashboard,
     health,
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if database is not None:
         app.state.db = database
     errors.install(app)
-    app.add_middleware(KeptDashboards)  # innermost of the layers: measured, guarded and given an id like a route
+    app.add_middleware(KeptAnswers)  # innermost of the layers: measured, guarded and given an id like a route
     metrics.install(app)
     # Added last = outermost: CORS answers preflights, then the guard sees every request before any handler.
     app.add_middleware(RequestGuard, max_body_bytes=settings.api.max_body_bytes)
@@ -116,7 +116,7 @@ def _open_database(settings: Settings) -> Database:
         client_check_seconds=1,
     )
     watch = None
-    if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql" and settings.api.revision_listen:
         watch = RevisionWatch(
             engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
             heartbeat=settings.api.revision_heartbeat_seconds,

@@ -67,6 +67,12 @@ class ApiSettings(BaseModel):
         description="memory per API process for computed answers (values, dashboards, scores, rankings, published "
         "documents), kept under the revision every write counts up; 0 = off",
     )
+    revision_listen: bool = Field(
+        default=True,
+        description="PostgreSQL: LISTEN for the data revision every write NOTIFYs, so kept answers need no round "
+        "trip; false where the database URL goes through a transaction-pooling proxy (pgbouncer "
+        "pool_mode=transaction), which does not pass notifications on",
+    )
     revision_heartbeat_seconds: float = Field(
         default=1.0,
         gt=0,

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from services.api import main
 from services.api.deps import Database
-from services.api.kept import KeptDashboards
+from services.api.kept import kept_dashboard, kept_publication
 from services.api.main import create_app
 from shared.access import store as access_store
 from shared.core import clock
@@ -107,19 +107,39 @@ def scope_of(app: Any, query: str, **headers: str) -> dict[str, Any]:
 class TestKeptDashboards:
     async def test_answers_a_kept_dashboard_only_when_it_is_certainly_the_routes(self, live) -> None:
         app, client = live
-        layer = KeptDashboards(app)
         query = PATH.split("?", 1)[1]
-        assert layer._kept(scope_of(app, query)) is None  # nothing kept yet: the route builds it
+        assert kept_dashboard(scope_of(app, query)) is None  # nothing kept yet: the route builds it
         first = await client.get(PATH)
         assert first.status_code == 200
-        body, etag = layer._kept(scope_of(app, query)) or (b"", "")
-        assert body == first.content and etag == first.headers["etag"]
-        assert layer._kept(scope_of(app, f"year=2022&org={QINGSHAN}")) is not None
+        found = kept_dashboard(scope_of(app, query))
+        assert found is not None and found.body == first.content and found.headers["etag"] == first.headers["etag"]
+        assert kept_dashboard(scope_of(app, f"year=2022&org={QINGSHAN}")) is not None
         for other in (f"org={QINGSHAN}&year=2022&year=2021", f"org={QINGSHAN}&year=+2022", f"org={QINGSHAN}&x=1",
                       f"org={QINGSHAN}&year=2021", "year=2022", f"org={QINGSHAN}"):  # "org" alone: this year, 2022
-            found = layer._kept(scope_of(app, other))
-            assert found is None or other == f"org={QINGSHAN}", other
-        assert layer._kept(scope_of(app, query, **{"If-None-Match": "x" * 2001})) is None  # the route's 422
+            assert kept_dashboard(scope_of(app, other)) is None or other == f"org={QINGSHAN}", other
+        assert kept_dashboard(scope_of(app, query, **{"If-None-Match": "x" * 2001})) is None  # the route's 422
+
+    async def test_a_published_ranking_from_memory_as_the_route_serves_it(self, live, committed_url) -> None:
+        app, client = live
+        admin = await admin_key(app.state.db, server_settings(committed_url))
+        [scheme] = [x["id"] for x in (await client.get("/v1/schemes")).json() if x["code"] == "BT2022"]
+        r = await client.post(f"/v1/schemes/{scheme}/publications", json={"period": "2022H1"}, headers=admin)
+        assert r.status_code == 200, r.text
+        version = r.json()["version"]
+        for fmt in ("json", "xlsx"):
+            query = f"scheme={scheme}&period=2022H1&kind=county&version={version}&format={fmt}"
+            assert kept_publication(scope_of(app, query)) is None  # not read yet
+            routed = await client.get(f"/v1/rankings?{query}")
+            assert routed.status_code == 200
+            kept = await client.get(f"/v1/rankings?{query}")
+            found = kept_publication(scope_of(app, query))
+            assert found is not None and found.body == routed.content == kept.content
+            for name in ("content-type", "content-disposition"):
+                assert kept.headers.get(name) == routed.headers.get(name), name
+            for other in (query.replace(f"version={version}", f"version=0{version}"), query + "&x=1",
+                          query.replace("kind=county", "kind=city"), query.replace(f"scheme={scheme}", "scheme=+1")):
+                assert kept_publication(scope_of(app, other)) is None, other
+        assert 'route="/v1/rankings"' in (await client.get("/metrics")).text
 
     async def test_served_like_the_route_headers_304_and_metrics(self, live) -> None:
         _, client = live
@@ -230,3 +250,19 @@ class TestKeptDashboards:
             assert (await client.get(PATH, headers=reader)).status_code == 200  # now kept
             refused = await client.get(PATH)
             assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
+
+
+async def test_listening_can_be_turned_off(committed_url: str, fixed_day: None) -> None:
+    """SCORECARD_API__REVISION_LISTEN=false (a transaction-pooling proxy): no watch, every read asks the database."""
+    app = create_app(settings_with(committed_url, revision_listen=False))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://api"
+    ) as client:
+        assert app.state.db.watch is None
+        first, again = await client.get(PATH), await client.get(PATH)
+        assert first.status_code == again.status_code == 200 and first.content == again.content
+        async with app.state.db.sessions() as s, s.begin():
+            await revisions.changed(s)
+        assert app.state.answers.get(("dashboard", await revisions.current(app.state.db.engine), QINGSHAN,
+                                      2022)) is None
+        assert (await client.get(PATH)).content == first.content  # built again at the new revision

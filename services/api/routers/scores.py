@@ -46,7 +46,7 @@ async def _context(request: Request) -> _Context:
 ContextDep = Annotated[_Context, Depends(_context)]
 
 
-def _answer(body: bytes, fmt: str = "json", filename: str | None = None) -> Response:
+def answer(body: bytes, fmt: str = "json", filename: str | None = None) -> Response:
     headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"} if filename else None
     media_type = publication_store.XLSX_TYPE if fmt == "xlsx" else "application/json"
     return Response(body, media_type=media_type, headers=headers)
@@ -57,9 +57,18 @@ def _reading(db: Database) -> AsyncSession:
     return (db.readers or db.sessions)()
 
 
+def published_key(scheme: int, period: str, version: int, name: str) -> tuple[Any, ...]:
+    """Where a published document's bytes are kept (also read by services/api/kept.py)."""
+    return ("published", scheme, period, version, name)
+
+
+def ranking_filename(scheme: int, period: str, kind: RankingKind, fmt: str, version: int | None) -> str:
+    return f"ranking-{scheme}-{period}-{kind.value}{f'-v{version}' if version else ''}.{fmt}"
+
+
 async def _published(db: Database, cache: BytesCache, scheme: int, period: str, version: int, name: str) -> bytes:
     """A published document's bytes: read once, then from memory (a publication never changes)."""
-    key = ("published", scheme, period, version, name)
+    key = published_key(scheme, period, version, name)
     body = cache.get(key)
     if body is None:
         async with _reading(db) as session:
@@ -92,14 +101,14 @@ async def get_score(
 ) -> Response:
     db, cache = ctx.db, ctx.cache
     if version is not None:
-        return _answer(await _published(db, cache, scheme, period, version, publication_store.score_name(org)))
+        return answer(await _published(db, cache, scheme, period, version, publication_store.score_name(org)))
     normalise = ctx.settings.scoring.normalise_to_applicable
 
     async def build(session: AsyncSession) -> bytes:
         document = await _score_document(session, scheme, period, org, explain_tree, normalise)
         return publication_store.dumps(document)
 
-    return _answer(await _live(ctx, scheme, ("score", period, org, explain_tree, normalise), build))
+    return answer(await _live(ctx, scheme, ("score", period, org, explain_tree, normalise), build))
 
 
 async def _score_document(
@@ -134,19 +143,19 @@ async def get_ranking(
     format: Annotated[Literal["json", "xlsx"], Query(description="json, or xlsx for the 通报 table")] = "json",
     version: VersionQuery = None,
 ) -> Response:
-    filename = f"ranking-{scheme}-{period}-{kind.value}{f'-v{version}' if version else ''}.{format}"
+    filename = ranking_filename(scheme, period, kind, format, version)
     attachment = filename if format == "xlsx" else None
     db, cache = ctx.db, ctx.cache
     if version is not None:
         name = publication_store.ranking_name(kind, format)
-        return _answer(await _published(db, cache, scheme, period, version, name), format, attachment)
+        return answer(await _published(db, cache, scheme, period, version, name), format, attachment)
     normalise = ctx.settings.scoring.normalise_to_applicable
 
     async def build(session: AsyncSession) -> bytes:
         return await _ranking_body(session, scheme, period, kind, format, normalise)
 
     body = await _live(ctx, scheme, ("ranking", period, kind, format, normalise), build)
-    return _answer(body, format, attachment)
+    return answer(body, format, attachment)
 
 
 async def _ranking_body(
