@@ -48,7 +48,30 @@ _AGGREGATE = f"""
                  sum({exact("denominator")}) AS sum_denominator, sum({counted("value", "numerator")}) AS sum_value,
                  max(obs_date) AS last_date
           FROM {{rows}} GROUP BY indicator_id, org_id, month) g
-    JOIN observations l ON l.indicator_id = g.indicator_id AND l.org_id = g.org_id AND l.obs_date = g.last_date"""
+    {{latest}}"""
+_LATEST_KEY = "l.indicator_id = g.indicator_id AND l.org_id = g.org_id AND l.obs_date = g.last_date"
+
+
+def _aggregate(rows: str, dialect: str) -> str:
+    """_AGGREGATE over `rows`. PostgreSQL looks each latest figure up by its key (LATERAL: never a scan of the
+    whole table, which the planner may choose for tens of thousands of groups over millions of figures)."""
+    latest = (f"CROSS JOIN LATERAL (SELECT numerator, denominator, value FROM observations l WHERE {_LATEST_KEY}) l"
+              if dialect == "postgresql" else f"JOIN observations l ON {_LATEST_KEY}")
+    return _AGGREGATE.format(rows=rows, latest=latest)
+
+
+def _touched_raw(dialect: str) -> str:
+    """The raw figures of the months noted `rebuild`, each month a range of the primary key (a date range, not
+    month_of(obs_date) = month, so the index is used; LATERAL on PostgreSQL, as in `_aggregate`)."""
+    inner = ("observations o WHERE o.indicator_id = t.indicator_id AND o.org_id = t.org_id "
+             "AND o.obs_date >= t.month AND o.obs_date < t.next_month")
+    if dialect == "postgresql":
+        return ("(SELECT t.indicator_id, t.org_id, t.month, o.obs_date, o.numerator, o.denominator, o.value "
+                "FROM _obs_touched t CROSS JOIN LATERAL "
+                f"(SELECT obs_date, numerator, denominator, value FROM {inner}) o WHERE t.rebuild) AS raw")
+    on = inner.split(" WHERE ", 1)[1]
+    return ("(SELECT o.indicator_id, o.org_id, t.month, o.obs_date, o.numerator, o.denominator, o.value "
+            f"FROM observations o JOIN _obs_touched t ON t.rebuild AND {on}) AS raw")
 
 
 def _plus(column: str) -> str:
@@ -195,11 +218,10 @@ async def refresh(session: AsyncSession) -> None:
             "AND t.month = observation_months.month)"
         )
     )
-    # A date range (not month_of(obs_date) = month) so the primary-key index on observations is used.
-    raw = """(SELECT o.indicator_id, o.org_id, t.month, o.obs_date, o.numerator, o.denominator, o.value
-              FROM observations o JOIN _obs_touched t ON t.rebuild AND o.indicator_id = t.indicator_id
-                   AND o.org_id = t.org_id AND o.obs_date >= t.month AND o.obs_date < t.next_month) AS raw"""
-    await session.execute(text(f"INSERT INTO observation_months ({_MONTH_COLUMNS}) {_AGGREGATE.format(rows=raw)}"))
+    dialect = (await session.connection()).dialect.name
+    await session.execute(
+        text(f"INSERT INTO observation_months ({_MONTH_COLUMNS}) {_aggregate(_touched_raw(dialect), dialect)}")
+    )
     await reset_temp_table(session, "_obs_touched_up", "indicator_id integer, org_id integer, month date")
     await session.execute(
         text(
@@ -270,11 +292,12 @@ async def rebuild_all(session: AsyncSession) -> None:
     """Rebuild every pre-aggregate from the raw figures: each unit's months, then the region rows and the
     reporting levels. For figures loaded around the write path (`bench/`), or to repair what `check` found
     (`python -m services.api preaggregates rebuild`)."""
-    month = month_start_sql((await session.connection()).dialect.name, "obs_date")
+    dialect = (await session.connection()).dialect.name
+    month = month_start_sql(dialect, "obs_date")
     raw = (f"(SELECT indicator_id, org_id, {month} AS month, obs_date, numerator, denominator, value "
            "FROM observations) AS raw")
     await session.execute(text("DELETE FROM observation_months"))
-    await session.execute(text(f"INSERT INTO observation_months ({_MONTH_COLUMNS}) {_AGGREGATE.format(rows=raw)}"))
+    await session.execute(text(f"INSERT INTO observation_months ({_MONTH_COLUMNS}) {_aggregate(raw, dialect)}"))
     await rebuild_all_rollups(session)
 
 
