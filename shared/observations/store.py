@@ -421,51 +421,53 @@ _EXCLUDED_CHANGED = (
 _JOIN = "o.indicator_id = s.indicator_id AND o.org_id = s.org_id AND o.obs_date = s.obs_date"
 
 
-# One join of the staged rows with the current figures feeds the history, the corrections and the new rows.
-# `repeat`: the key was taken by this very writer from an earlier chunk (written, or found stored as sent); the
-# merge leaves it alone and FigureWriter._settle_repeats decides.
-_MERGE_PG = f"""
-WITH old AS MATERIALIZED (
-    SELECT s.indicator_id, s.org_id, s.obs_date, s.numerator, s.denominator, s.value, o.ctid AS o_ctid,
-           o.indicator_id IS NOT NULL AS existed, o.indicator_id IS NOT NULL AND {_CHANGED_PG} AS changed,
-           coalesce({{repeat}}, false) AS repeat,
+# The pieces both merge statements share. `old`: staged rows (`s`) with the current figure (`o`) of their key;
+# `repeat`: the key was taken by this very writer from an earlier chunk (written, or found stored as sent) —
+# the merge leaves it alone and FigureWriter._settle_repeats decides.
+_OLD_COLUMNS = """s.indicator_id, s.org_id, s.obs_date, s.numerator, s.denominator, s.value, o.ctid AS o_ctid,
+           {existed} AS existed, {existed} AND {changed} AS changed, coalesce({{repeat}}, false) AS repeat,
            o.numerator AS o_num, o.denominator AS o_den, o.value AS o_val, o.source AS o_source,
-           o.recorded_at AS o_at, o.recorded_by AS o_by, o.write_id AS o_write
-    FROM {STAGE} s LEFT JOIN observations o ON {_JOIN}
-), history AS (
+           o.recorded_at AS o_at, o.recorded_by AS o_by, o.write_id AS o_write"""
+_HISTORY_AND_CORRECTIONS = """, history AS (
     INSERT INTO observation_history (indicator_id, org_id, obs_date, numerator, denominator, value, source,
                                      recorded_at, recorded_by, write_id, replaced_at, replaced_by, replaced_write_id)
     SELECT indicator_id, org_id, obs_date, o_num, o_den, o_val, o_source, o_at, o_by, o_write, :now, :actor,
            :write_id
     FROM old WHERE changed AND NOT repeat
 ), corrected AS (
-    -- The row found by the join, by its physical address: no second index look-up. Safe because writers of
+    -- The row found by the look-up, by its physical address: no second index look-up. Safe because writers of
     -- an indicator hold its advisory lock, so nobody moves the row in between.
     UPDATE observations o SET numerator = old.numerator, denominator = old.denominator, value = old.value,
         source = :source, recorded_at = :now, recorded_by = :actor, write_id = :write_id
     FROM old WHERE o.ctid = old.o_ctid AND old.changed AND NOT old.repeat
-), added AS (
-    INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by, write_id)
-    SELECT {_COLUMNS}, :source, :now, :actor, :write_id FROM old WHERE NOT existed
-    ORDER BY indicator_id, org_id, obs_date  -- index order: the inserts touch the key's pages in sequence
-){{seen}}{{months}}
-SELECT count(*), count(*) FILTER (WHERE existed), count(*) FILTER (WHERE changed AND NOT repeat),
-       count(*) FILTER (WHERE repeat) FROM old
-"""
+)"""
+_INSERT = f"""INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by, write_id)
+    SELECT {_COLUMNS}, :source, :now, :actor, :write_id FROM {{rows}}
+    ORDER BY indicator_id, org_id, obs_date  -- index order: the inserts touch the key's pages in sequence"""
 _NOTE_SEEN_PG = f"""
 , seen AS (
     INSERT INTO {SEEN} SELECT indicator_id, org_id, obs_date FROM old WHERE existed AND NOT changed AND NOT repeat
 )"""
 
+# A push: one join of the staged rows with the current figures feeds the history, the corrections, the new rows
+# and the monthly rows kept in step.
+_MERGE_PG = f"""
+WITH old AS MATERIALIZED (
+    SELECT {_OLD_COLUMNS.format(existed="o.indicator_id IS NOT NULL", changed=_CHANGED_PG)}
+    FROM {STAGE} s LEFT JOIN observations o ON {_JOIN}
+){_HISTORY_AND_CORRECTIONS}, added AS (
+    {_INSERT.format(rows="old WHERE NOT existed")}
+){{seen}}{{months}}
+SELECT count(*), count(*) FILTER (WHERE existed), count(*) FILTER (WHERE changed AND NOT repeat),
+       count(*) FILTER (WHERE repeat) FROM old
+"""
 
 # A bulk write (an export: mostly figures not stored yet) inserts first and looks up only the keys that were
 # already there: no index probe for a new figure beyond the insert's own. `added` sees no row of this statement
 # and `old` none that `added` wrote (one snapshot), so `old` is exactly the keys stored before.
 _BULK_MERGE_PG = f"""
 WITH added AS (
-    INSERT INTO observations ({_COLUMNS}, source, recorded_at, recorded_by, write_id)
-    SELECT {_COLUMNS}, :source, :now, :actor, :write_id FROM {STAGE}
-    ORDER BY indicator_id, org_id, obs_date  -- index order: the inserts touch the key's pages in sequence
+    {_INSERT.format(rows=STAGE)}
     ON CONFLICT (indicator_id, org_id, obs_date) DO NOTHING
     RETURNING indicator_id, org_id, obs_date
 ), stored AS MATERIALIZED (
@@ -475,23 +477,10 @@ WITH added AS (
       AND NOT EXISTS (SELECT 1 FROM added a WHERE a.indicator_id = s.indicator_id AND a.org_id = s.org_id
                       AND a.obs_date = s.obs_date)
 ), old AS MATERIALIZED (
-    SELECT s.indicator_id, s.org_id, s.obs_date, s.numerator, s.denominator, s.value, o.ctid AS o_ctid,
-           true AS existed, {_CHANGED_PG} AS changed, coalesce({{repeat}}, false) AS repeat,
-           o.numerator AS o_num, o.denominator AS o_den, o.value AS o_val, o.source AS o_source,
-           o.recorded_at AS o_at, o.recorded_by AS o_by, o.write_id AS o_write
+    SELECT {_OLD_COLUMNS.format(existed="true", changed=_CHANGED_PG)}
     -- LATERAL: one index look-up per stored key (a few, usually), never a scan of the whole table
     FROM stored s CROSS JOIN LATERAL (SELECT o.ctid, o.* FROM observations o WHERE {_JOIN}) o
-), history AS (
-    INSERT INTO observation_history (indicator_id, org_id, obs_date, numerator, denominator, value, source,
-                                     recorded_at, recorded_by, write_id, replaced_at, replaced_by, replaced_write_id)
-    SELECT indicator_id, org_id, obs_date, o_num, o_den, o_val, o_source, o_at, o_by, o_write, :now, :actor,
-           :write_id
-    FROM old WHERE changed AND NOT repeat
-), corrected AS (
-    UPDATE observations o SET numerator = old.numerator, denominator = old.denominator, value = old.value,
-        source = :source, recorded_at = :now, recorded_by = :actor, write_id = :write_id
-    FROM old WHERE o.ctid = old.o_ctid AND old.changed AND NOT old.repeat
-){_NOTE_SEEN_PG}
+){_HISTORY_AND_CORRECTIONS}{_NOTE_SEEN_PG}
 SELECT (SELECT count(*) FROM {STAGE}), count(*), count(*) FILTER (WHERE changed AND NOT repeat),
        count(*) FILTER (WHERE repeat) FROM old
 """
