@@ -457,7 +457,7 @@ WITH old AS MATERIALIZED (
     FROM {STAGE} s LEFT JOIN observations o ON {_JOIN}
 ){_HISTORY_AND_CORRECTIONS}, added AS (
     {_INSERT.format(rows="old WHERE NOT existed")}
-){{seen}}{{months}}
+){{months}}
 SELECT count(*), count(*) FILTER (WHERE existed), count(*) FILTER (WHERE changed AND NOT repeat),
        count(*) FILTER (WHERE repeat) FROM old
 """
@@ -491,8 +491,7 @@ SELECT (SELECT count(*) FROM {STAGE}), count(*), count(*) FILTER (WHERE changed 
 # stored as sent; a push (one chunk) keeps the months in step in the merge itself and cannot repeat a key
 # (validate rejects that).
 _MERGES_PG = {
-    (False, False): _MERGE_PG.replace("{months}", preaggregate.merge_ctes("old"))
-    .replace("{repeat}", _BY_THIS_WRITER).replace("{seen}", ""),
+    (False, False): _MERGE_PG.replace("{months}", preaggregate.merge_ctes("old")).replace("{repeat}", _BY_THIS_WRITER),
     **{(True, seen): _BULK_MERGE_PG.replace("{repeat}", _TAKEN_BEFORE if seen else _BY_THIS_WRITER)
        for seen in (True, False)},
 }
