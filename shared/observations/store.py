@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.access import audit
 from shared.core import clock
 from shared.core.db import (
-    analyze_temp_table,
     empty_temp_table,
     reset_temp_table,
     small_analyze_samples,
@@ -242,7 +241,7 @@ class FigureWriter:
             self.rejected_rows += len({p.row for p in rejected})
             return rejected
         await self._lock({r.indicator_id for r in chunk.rows})
-        await _stage(self.session, chunk.rows, analyze=not self.chunked)
+        await _stage(self.session, chunk.rows)
         if self._withdrawn:
             rejected += await self._reject_withdrawn()
         inserted, updated, unchanged, repeats = await _merge(
@@ -389,9 +388,9 @@ async def _lock_indicators(session: AsyncSession, indicator_ids: Sequence[int]) 
         )
 
 
-async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure], *, analyze: bool = True) -> None:
-    """`analyze`: give the planner the staged rows' statistics (a push's merge joins on them; a bulk merge
-    inserts first and looks keys up one by one, so its plans need none)."""
+async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) -> None:
+    """Into the scratch table, not analyzed: both merge statements look each key up by itself (LATERAL), so
+    their plans need no statistics of the staged rows."""
     await empty_temp_table(session, STAGE)
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
@@ -408,8 +407,6 @@ async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure], 
             [{"i": t.indicator_id, "o": t.org_id, "d": t.obs_date, "n": t.numerator, "den": t.denominator,
               "v": t.value, "r": t.row} for t in rows],
         )
-    if analyze:
-        await analyze_temp_table(session, STAGE)
 
 
 _CHANGED = "(o.numerator IS NOT s.numerator OR o.denominator IS NOT s.denominator OR o.value IS NOT s.value)"
@@ -454,7 +451,8 @@ _NOTE_SEEN_PG = f"""
 _MERGE_PG = f"""
 WITH old AS MATERIALIZED (
     SELECT {_OLD_COLUMNS.format(existed="o.indicator_id IS NOT NULL", changed=_CHANGED_PG)}
-    FROM {STAGE} s LEFT JOIN observations o ON {_JOIN}
+    -- LATERAL: one index look-up per staged key whatever the planner guesses of the (unanalyzed) staged rows
+    FROM {STAGE} s LEFT JOIN LATERAL (SELECT o.ctid, o.* FROM observations o WHERE {_JOIN}) o ON true
 ){_HISTORY_AND_CORRECTIONS}, added AS (
     {_INSERT.format(rows="old WHERE NOT existed")}
 ){{months}}
