@@ -57,10 +57,11 @@ def kept_dashboard(scope: Scope) -> Response | None:
         return None
     now = clock.now()
     year = given.get("year", str(now.year))
-    if not _digits(year, 4) or len(_if_none_match(scope) or "") > 2000:  # the route's 422s
+    if_none_match = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"if-none-match"), None)
+    if not _digits(year, 4) or len(if_none_match or "") > 2000:  # the route's 422s
         return None
     found = dashboard.kept(state.answers, revision, given["org"], int(year), now)
-    return None if found is None else dashboard.answer(*found, _if_none_match(scope))
+    return None if found is None else dashboard.answer(*found, if_none_match)
 
 
 def kept_publication(scope: Scope) -> Response | None:
@@ -92,7 +93,3 @@ def _plain(scope: Scope, *, required: set[str], optional: set[str]) -> dict[str,
 def _digits(text: str, most: int) -> bool:
     """A positive whole number as the route reads it and keeps it: ASCII digits, no sign, no leading zero."""
     return 0 < len(text) <= most and text.isascii() and text.isdigit() and text[0] != "0"
-
-
-def _if_none_match(scope: Scope) -> str | None:
-    return next((v.decode("latin-1") for k, v in scope["headers"] if k == b"if-none-match"), None)

@@ -167,7 +167,8 @@ async def start(session: AsyncSession) -> None:
 
 async def note(session: AsyncSession, stage: str) -> None:
     """Note the (indicator, unit, month)s of the figures in `stage` for `refresh` to re-aggregate from the raw
-    figures (the portable way; on PostgreSQL the merge statement does it with `merge_ctes`)."""
+    figures (the portable way; on PostgreSQL a push's merge statement does it with `merge_ctes`, a bulk write
+    with `note_months`)."""
     dialect = (await session.connection()).dialect.name
     await session.execute(
         text(

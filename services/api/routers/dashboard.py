@@ -31,15 +31,27 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
+def _key(revision: int, org: str, year: int) -> tuple[str, int, str, int]:
+    return ("dashboard", revision, org, year)
+
+
 def kept(cache: BytesCache, revision: int, org: str, year: int, now: datetime) -> tuple[bytes, str] | None:
     """The body and ETag kept for this question at this revision, unless it has expired (a source turned stale or
     the day changed since it was built). Also used by services/api/kept.py."""
-    key = ("dashboard", revision, org, year)
+    key = _key(revision, org, year)
     body, meta = cache.get(key), cache.get((key, "meta"))
     if body is None or meta is None:
         return None
     etag, until = meta.decode().split("|")
     return None if now.timestamp() >= float(until) else (body, etag)
+
+
+def keep(cache: BytesCache, revision: int, org: str, year: int, built: dashboard.Built) -> tuple[bytes, str]:
+    """Keep a built dashboard for `kept`: its bytes, and its ETag with the moment it expires."""
+    key, etag = _key(revision, org, year), etag_of(built.body)
+    cache.put(key, built.body)
+    cache.put((key, "meta"), f"{etag}|{built.valid_until.timestamp()}".encode())
+    return built.body, etag
 
 
 def answer(body: bytes, etag: str, if_none_match: str | None) -> Response:
@@ -72,8 +84,5 @@ async def get_dashboard(
             built = await dashboard.build(
                 session, org=org, year=year, now=now, scoring=settings.scoring, settings=settings.dashboard
             )
-        key = ("dashboard", revision, org, year)
-        found = built.body, etag_of(built.body)
-        cache.put(key, built.body)
-        cache.put((key, "meta"), f"{found[1]}|{built.valid_until.timestamp()}".encode())
+        found = keep(cache, revision, org, year, built)
     return answer(*found, if_none_match)
