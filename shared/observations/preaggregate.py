@@ -36,6 +36,13 @@ def counted(value: str, numerator: str) -> str:
 
 
 TOUCHED = "_obs_touched"  # (indicator, unit, month) touched by this write; `rebuild`: re-aggregate from raw
+_REGIONS = "_obs_touched_up"  # (indicator, region, month) whose region row to recompute
+_REGION_COLUMNS = "indicator_id integer, org_id integer, month date"
+# A month the push's merge cannot keep in step (new and corrected figures at once, or a NULL-ness changed).
+_REBUILT = "has_changed AND (has_new OR NOT same_nulls)"
+# Region rows are kept for units with descendants only: a leaf's region is its own monthly rows, which the
+# roll-up reads directly (shared/values/rollup.py), and leaves are most units — most of the rows to rewrite.
+_HAS_CHILDREN = "EXISTS (SELECT 1 FROM org_unit_paths c WHERE c.ancestor_id = p.ancestor_id AND c.depth = 1)"
 _NEW_MONTHS = "_obs_touched_new"  # a bulk chunk's months, on their way into TOUCHED
 _MONTH_COLUMNS = ("indicator_id, org_id, month, days, sum_numerator, sum_denominator, sum_value, last_date, "
                   "last_numerator, last_denominator, last_value")
@@ -108,6 +115,8 @@ def merge_ctes(rows: str) -> str:
       latest figure is replaced when it is the one corrected;
     * anything else (both at once, a value becoming NULL, …): re-aggregated from the raw figures.
 
+The region rows over every touched month are noted in `_REGIONS` for `refresh` to recompute.
+
     A bulk write notes its months instead (`note_months`), for `refresh` to re-aggregate from the raw figures.
     """
     month = month_start_sql("postgresql", "obs_date")
@@ -152,17 +161,28 @@ def merge_ctes(rows: str) -> str:
     WHERE m.indicator_id = d.indicator_id AND m.org_id = d.org_id AND m.month = d.month
 ), months_noted AS (
     INSERT INTO {TOUCHED} (indicator_id, org_id, month, next_month, rebuild)
-    SELECT indicator_id, org_id, month, next_month, has_changed AND (has_new OR NOT same_nulls) FROM months_kinds
-    ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET rebuild = {TOUCHED}.rebuild OR excluded.rebuild
+    SELECT indicator_id, org_id, month, next_month, true FROM months_kinds WHERE {_REBUILT}
+    ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET rebuild = true
+), regions_noted AS (
+    -- The region rows to recompute and the reporting levels, noted here rather than from TOUCHED by `refresh`:
+    -- TOUCHED then holds only the (few) months to re-aggregate from raw.
+    INSERT INTO {_REGIONS} (indicator_id, org_id, month)
+    SELECT DISTINCT k.indicator_id, p.ancestor_id, k.month
+    FROM months_kinds k JOIN org_unit_paths p ON p.descendant_id = k.org_id WHERE {_HAS_CHILDREN}
+), levels_noted AS (
+    INSERT INTO indicator_levels (indicator_id, level)
+    SELECT DISTINCT k.indicator_id, u.level FROM months_kinds k JOIN org_units u ON u.id = k.org_id
+    WHERE u.level IS NOT NULL ON CONFLICT DO NOTHING
 )"""
 
 
 async def start(session: AsyncSession) -> None:
-    """Begin a write: no (indicator, unit, month) touched yet."""
+    """Begin a write: no (indicator, unit, month) touched yet, no region noted."""
     await reset_temp_table(
         session, TOUCHED, "indicator_id integer, org_id integer, month date, next_month date, rebuild boolean, "
         "PRIMARY KEY (indicator_id, org_id, month)"
     )
+    await reset_temp_table(session, _REGIONS, _REGION_COLUMNS)
 
 
 async def note(session: AsyncSession, stage: str) -> None:
@@ -210,7 +230,8 @@ async def rebuild_month(session: AsyncSession, indicator_id: int, org_id: int, d
 
 async def refresh(session: AsyncSession) -> None:
     """Bring the pre-aggregates of every (indicator, unit, month) noted since `start` up to date: re-aggregate
-    the months marked `rebuild` from the raw figures, then the region rows over all noted months."""
+    the months marked `rebuild` from the raw figures, then the region rows over all noted months (and those a
+    push's merge noted in `_REGIONS` itself)."""
     await analyze_temp_table(session, TOUCHED)
     await session.execute(
         text(
@@ -223,15 +244,16 @@ async def refresh(session: AsyncSession) -> None:
     await session.execute(
         text(f"INSERT INTO observation_months ({_MONTH_COLUMNS}) {_aggregate(_touched_raw(dialect), dialect)}")
     )
-    await reset_temp_table(session, "_obs_touched_up", "indicator_id integer, org_id integer, month date")
     await session.execute(
         text(
-            "INSERT INTO _obs_touched_up SELECT DISTINCT t.indicator_id, p.ancestor_id, t.month "
-            f"FROM _obs_touched t JOIN org_unit_paths p ON p.descendant_id = t.org_id WHERE {_HAS_CHILDREN}"
+            f"INSERT INTO {_REGIONS} SELECT DISTINCT t.indicator_id, p.ancestor_id, t.month "
+            f"FROM {TOUCHED} t JOIN org_unit_paths p ON p.descendant_id = t.org_id WHERE {_HAS_CHILDREN} "
+            f"AND NOT EXISTS (SELECT 1 FROM {_REGIONS} r WHERE r.indicator_id = t.indicator_id "
+            "AND r.org_id = p.ancestor_id AND r.month = t.month)"  # a push's merge noted its own
         )
     )
-    await analyze_temp_table(session, "_obs_touched_up")
-    await _rebuild_rollups(session, "_obs_touched_up")
+    await analyze_temp_table(session, _REGIONS)
+    await _rebuild_rollups(session, _REGIONS)
     await session.execute(
         text(
             "INSERT INTO indicator_levels (indicator_id, level) SELECT DISTINCT t.indicator_id, u.level "
@@ -240,10 +262,6 @@ async def refresh(session: AsyncSession) -> None:
         )
     )
 
-
-# Region rows are kept for units with descendants only: a leaf's region is its own monthly rows, which the
-# roll-up reads directly (shared/values/rollup.py), and leaves are most units — most of the rows to rewrite.
-_HAS_CHILDREN = "EXISTS (SELECT 1 FROM org_unit_paths c WHERE c.ancestor_id = p.ancestor_id AND c.depth = 1)"
 
 _ROLLUP_INSERT = f"""
     INSERT INTO rollup_months (indicator_id, org_id, month, units, sum_numerator, sum_denominator, sum_value,
@@ -272,14 +290,14 @@ async def rebuild_all_rollups(session: AsyncSession) -> None:
     """Recompute every region-level row and the reporting levels from `observation_months`: after the org
     tree changed (org_unit_paths rebuilt), or after figures were bulk-loaded around the write path."""
     await session.execute(text("DELETE FROM rollup_months"))
-    await reset_temp_table(session, "_obs_touched_up", "indicator_id integer, org_id integer, month date")
+    await reset_temp_table(session, _REGIONS, _REGION_COLUMNS)
     await session.execute(
         text(
-            "INSERT INTO _obs_touched_up SELECT DISTINCT m.indicator_id, p.ancestor_id, m.month "
+            f"INSERT INTO {_REGIONS} SELECT DISTINCT m.indicator_id, p.ancestor_id, m.month "
             f"FROM observation_months m JOIN org_unit_paths p ON p.descendant_id = m.org_id WHERE {_HAS_CHILDREN}"
         )
     )
-    await session.execute(text(_ROLLUP_INSERT.format(keys="_obs_touched_up")))
+    await session.execute(text(_ROLLUP_INSERT.format(keys=_REGIONS)))
     await session.execute(
         text(
             "INSERT INTO indicator_levels (indicator_id, level) SELECT DISTINCT m.indicator_id, u.level "

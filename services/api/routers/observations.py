@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -11,11 +12,12 @@ from pydantic import ValidationError
 
 from services.api import idempotency
 from services.api.deps import SettingsDep, WriteSessionDep, actor, allow
-from services.api.schemas.observations import ObservationsPush, PushResult
+from services.api.schemas.observations import ObservationsPush, PushResult, parse_push
 from shared.access.models import ApiKey
 from shared.access.policy import Action
 from shared.core.errors import InvalidInput
 from shared.observations import store as observation_store
+from shared.observations.types import Figure
 
 router = APIRouter(tags=["observations"])
 
@@ -28,11 +30,11 @@ def _body_schema() -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-def _parse_body(raw: bytes) -> ObservationsPush:
-    """The body straight from its bytes (pydantic's JSON parser: a 10k-row body costs half what FastAPI's
-    json.loads + validation does); errors are reported exactly as FastAPI reports a bad body."""
+def _parse_body(raw: bytes) -> Sequence[Figure]:
+    """The body's rows straight from its bytes (schemas.observations.parse_push: a tenth of what FastAPI's
+    json.loads + validation costs on a 10k-row body); errors are reported exactly as FastAPI reports a bad body."""
     try:
-        return ObservationsPush.model_validate_json(raw)
+        return parse_push(raw)
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]
         raise RequestValidationError(errors) from None
@@ -52,15 +54,14 @@ async def push_observations(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> PushResult | JSONResponse:
     raw = await request.body()
-    body = _parse_body(raw)
-    if len(body.observations) > settings.api.max_push_rows:
+    items = _parse_body(raw)
+    if len(items) > settings.api.max_push_rows:
         raise InvalidInput(
-            f"{len(body.observations)} rows is more than {settings.api.max_push_rows} per request; split the body"
+            f"{len(items)} rows is more than {settings.api.max_push_rows} per request; split the body"
         )
     resend = idempotency.start(key, idempotency_key, raw)
     if (replayed := await idempotency.replay(session, resend)) is not None:
         return replayed
-    items = body.observations  # rows as parsed: the write path reads the same attributes (types.Figure)
     # An integration key may push only for its own org subtree.
     within = key.org_id if key.role == "integration" else None
     written = await observation_store.write_observations(
