@@ -42,7 +42,9 @@ _REGION_COLUMNS = "indicator_id integer, org_id integer, month date"
 _REBUILT = "has_changed AND (has_new OR NOT same_nulls)"
 # Region rows are kept for units with descendants only: a leaf's region is its own monthly rows, which the
 # roll-up reads directly (shared/values/rollup.py), and leaves are most units — most of the rows to rewrite.
-_HAS_CHILDREN = "EXISTS (SELECT 1 FROM org_unit_paths c WHERE c.ancestor_id = p.ancestor_id AND c.depth = 1)"
+# An ancestor above the unit (depth > 0) has children by definition: only the unit itself is looked up.
+_HAS_CHILDREN = ("(p.depth > 0 OR EXISTS (SELECT 1 FROM org_unit_paths c WHERE c.ancestor_id = p.ancestor_id "
+                 "AND c.depth = 1))")
 _NEW_MONTHS = "_obs_touched_new"  # a bulk chunk's months, on their way into TOUCHED
 _MONTH_COLUMNS = ("indicator_id, org_id, month, days, sum_numerator, sum_denominator, sum_value, last_date, "
                   "last_numerator, last_denominator, last_value")
@@ -81,27 +83,38 @@ def _touched_raw(dialect: str) -> str:
             f"FROM observations o JOIN _obs_touched t ON t.rebuild AND {on}) AS raw")
 
 
-def _plus(column: str) -> str:
-    """A month's sum plus the sum of new figures, NULL only while both are (as sum() over all of them)."""
-    old, new = f"observation_months.{column}", f"excluded.{column}"
-    return f"CASE WHEN {old} IS NULL THEN {new} WHEN {new} IS NULL THEN {old} ELSE {old} + {new} END"
-
-
-def _later(column: str) -> str:
-    return (f"CASE WHEN excluded.last_date > observation_months.last_date THEN excluded.{column} "
-            f"ELSE observation_months.{column} END")
-
-
-def _delta_last(column: str, source: str) -> str:
-    return f"CASE WHEN d.last_day = m.last_date THEN d.last_{source} ELSE m.{column} END"
-
-
 def _added(new: str, old: str, *, value: bool = False) -> str:
     """What the written rows add to a month's sum of `new`: a new figure itself, a correction new − old (`old`:
     the replaced figure's column). `value`: a count's value only (`counted`)."""
     new_term = counted(new, "numerator") if value else exact(new)
     old_term = counted(old, "o_num") if value else exact(old)
     return f"sum(CASE WHEN existed THEN {new_term} - {old_term} ELSE {new_term} END)"
+
+
+def _plus(old: str, added: str) -> str:
+    """A month's sum plus what the written rows add, NULL only while both are (as sum() over all of them)."""
+    return f"CASE WHEN {old} IS NULL THEN {added} WHEN {added} IS NULL THEN {old} ELSE {old} + {added} END"
+
+
+def _change(new: str, old: str) -> str:
+    """A month row's term of a region sum, new − old; NULL when both are (the month adds nothing either way)."""
+    return f"CASE WHEN {new} IS NULL AND {old} IS NULL THEN NULL ELSE coalesce({new}, 0) - coalesce({old}, 0) END"
+
+
+def _region_plus(column: str) -> str:
+    """A region's sum after the changes of its touched months (`excluded`): a region sum is NULL exactly while
+    every month's is, so the changes are the new sums themselves then."""
+    old = f"rollup_months.{column}"
+    return f"CASE WHEN {old} IS NULL THEN excluded.{column} ELSE {old} + coalesce(excluded.{column}, 0) END"
+
+
+# The region sums of `rollup_months`, each with a month row's term in it (as _ROLLUP_INSERT sums them) over the
+# month's columns named {p}num, {p}den, {p}val (its sums) and {p}lnum, {p}lden, {p}lval (its latest figure).
+_REGION_TERMS = (
+    ("sum_numerator", "{p}num"), ("sum_denominator", "{p}den"), ("sum_value", "{p}val"),
+    ("last_numerator", exact("{p}lnum")), ("last_denominator", exact("{p}lden")),
+    ("last_value", counted("{p}lval", "{p}lnum")),
+)
 
 
 def merge_ctes(rows: str) -> str:
@@ -115,7 +128,10 @@ def merge_ctes(rows: str) -> str:
       latest figure is replaced when it is the one corrected;
     * anything else (both at once, a value becoming NULL, …): re-aggregated from the raw figures.
 
-The region rows over every touched month are noted in `_REGIONS` for `refresh` to recompute.
+    Each month kept in step is read once as it was (`months_before`) and written as it becomes
+    (`months_after`); its regions' rows then change by the difference (exact: the sums are NUMERIC). The
+    regions of a re-aggregated month, and of a month whose latest figure stops having a number it had (a
+    region's sum would read 0, not NULL), are recomputed by `refresh` instead.
 
     A bulk write notes its months instead (`note_months`), for `refresh` to re-aggregate from the raw figures.
     """
@@ -123,11 +139,24 @@ The region rows over every touched month are noted in `_REGIONS` for `refresh` t
     next_month = month_start_sql("postgresql", "obs_date", next_month=True)
     same_nulls = ("(numerator IS NULL) = (o_num IS NULL) AND (denominator IS NULL) = (o_den IS NULL) "
                   "AND (value IS NULL) = (o_val IS NULL)")
-    # One pass over the written rows per month gives its kind and what it adds: a new figure its own number, a
-    # correction (new − old). A month mixing both (or changing NULL-ness) is re-aggregated from raw instead, so
-    # its sums here are never used. The month's latest figure is the row of its latest day (a join, no sort).
-    latest = ("JOIN months_written w ON w.indicator_id = k.indicator_id AND w.org_id = k.org_id "
-              "AND w.obs_date = k.last_day")
+    # A later written day replaces the month's latest figure (new figures); a corrected latest day replaces it.
+    replaces = "CASE WHEN b.has_changed THEN b.last_day = b.m_last ELSE b.m_last IS NULL OR b.last_day > b.m_last END"
+    after = ", ".join([
+        "b.indicator_id, b.org_id, b.month, b.m_ctid, b.m_ctid IS NULL AS m_new",
+        "CASE WHEN b.has_changed THEN b.m_days ELSE coalesce(b.m_days, 0) + b.days END AS a_days",
+        *(f"{_plus(f'b.m_{c}', f'b.d_{c}')} AS a_{c}" for c in ("num", "den", "val")),
+        "CASE WHEN b.has_changed THEN b.m_last ELSE greatest(b.m_last, b.last_day) END AS a_last",
+        *(f"CASE WHEN {replaces} THEN b.w_{c} ELSE b.m_l{c} END AS a_l{c}" for c in ("num", "den", "val")),
+        *(f"b.m_{c}" for c in ("num", "den", "val", "lnum", "lden", "lval")),
+    ])
+    # A month that stops having a number its regions sum (its latest figure's, see the docstring): those regions
+    # are recomputed.
+    drops = " OR ".join(f"(new_{c} IS NULL AND old_{c} IS NOT NULL)" for c, _ in _REGION_TERMS)
+    terms = ", ".join(f"{t.format(p='a_')} AS new_{c}, {t.format(p='m_')} AS old_{c}" for c, t in _REGION_TERMS)
+    region_changes = ", ".join(f"sum({_change(f'new_{c}', f'old_{c}')}) AS {c}" for c, _ in _REGION_TERMS)
+    region_columns = ", ".join(c for c, _ in _REGION_TERMS)
+    region_sums = ", ".join(f"sum(d.{c})" for c, _ in _REGION_TERMS)
+    month_values = "a_days, a_num, a_den, a_val, a_last, a_lnum, a_lden, a_lval"
     return f"""
 , months_written AS MATERIALIZED (
     SELECT indicator_id, org_id, obs_date, numerator, denominator, value, existed, o_num, o_den, o_val,
@@ -139,36 +168,49 @@ The region rows over every touched month are noted in `_REGIONS` for `refresh` t
            {_added("numerator", "o_num")} AS d_num, {_added("denominator", "o_den")} AS d_den,
            {_added("value", "o_val", value=True)} AS d_val
     FROM months_written GROUP BY 1, 2, 3, 4
-), months_appended AS (
+), months_before AS MATERIALIZED (
+    -- Each month kept in step as stored (one look-up by its key), with the latest written day's figure.
+    SELECT k.*, w.numerator AS w_num, w.denominator AS w_den, w.value AS w_val, m.ctid AS m_ctid,
+           m.days AS m_days, m.sum_numerator AS m_num, m.sum_denominator AS m_den, m.sum_value AS m_val,
+           m.last_date AS m_last, m.last_numerator AS m_lnum, m.last_denominator AS m_lden, m.last_value AS m_lval
+    FROM months_kinds k
+    JOIN months_written w ON w.indicator_id = k.indicator_id AND w.org_id = k.org_id AND w.obs_date = k.last_day
+    LEFT JOIN LATERAL (SELECT m.ctid, m.* FROM observation_months m WHERE m.indicator_id = k.indicator_id
+                       AND m.org_id = k.org_id AND m.month = k.month) m ON true
+    WHERE NOT ({_REBUILT})
+), months_after AS MATERIALIZED (
+    -- The month as it becomes, and its term in each region sum before and after.
+    SELECT x.*, {terms} FROM (SELECT {after} FROM months_before b) x
+), months_updated AS (
+    -- By the row's address from the look-up, as `corrected` does for figures (writers hold the indicator's lock).
+    UPDATE observation_months m SET (days, sum_numerator, sum_denominator, sum_value, last_date, last_numerator,
+        last_denominator, last_value) = ({month_values})
+    FROM months_after a WHERE m.ctid = a.m_ctid AND NOT a.m_new
+), months_inserted AS (
     INSERT INTO observation_months ({_MONTH_COLUMNS})
-    SELECT k.indicator_id, k.org_id, k.month, k.days, k.d_num, k.d_den, k.d_val, k.last_day, w.numerator,
-           w.denominator, w.value
-    FROM months_kinds k {latest} WHERE NOT k.has_changed
-    ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET days = observation_months.days + excluded.days,
-        sum_numerator = {_plus("sum_numerator")}, sum_denominator = {_plus("sum_denominator")},
-        sum_value = {_plus("sum_value")}, last_numerator = {_later("last_numerator")},
-        last_denominator = {_later("last_denominator")}, last_value = {_later("last_value")},
-        last_date = greatest(observation_months.last_date, excluded.last_date)
-), months_corrected AS (
-    UPDATE observation_months m SET sum_numerator = m.sum_numerator + coalesce(d.d_num, 0),
-        sum_denominator = m.sum_denominator + coalesce(d.d_den, 0), sum_value = m.sum_value + coalesce(d.d_val, 0),
-        last_numerator = {_delta_last("last_numerator", "num")},
-        last_denominator = {_delta_last("last_denominator", "den")},
-        last_value = {_delta_last("last_value", "val")}
-    FROM (SELECT k.indicator_id, k.org_id, k.month, k.d_num, k.d_den, k.d_val, k.last_day,
-                 w.numerator AS last_num, w.denominator AS last_den, w.value AS last_val
-          FROM months_kinds k {latest} WHERE k.has_changed AND NOT k.has_new AND k.same_nulls) d
-    WHERE m.indicator_id = d.indicator_id AND m.org_id = d.org_id AND m.month = d.month
+    SELECT indicator_id, org_id, month, {month_values} FROM months_after WHERE m_new
+), regions_changed AS (
+    -- Summed first per lowest region (the unit itself when it has children, else its parent: most touched units
+    -- are leaves), then spread over that region's ancestors: a few rows per region, not per unit.
+    INSERT INTO rollup_months (indicator_id, org_id, month, units, {region_columns})
+    SELECT d.indicator_id, p.ancestor_id, d.month, sum(d.units), {region_sums}
+    FROM (SELECT a.indicator_id, CASE WHEN EXISTS (SELECT 1 FROM org_units c WHERE c.parent_id = a.org_id)
+                 THEN a.org_id ELSE u.parent_id END AS region, a.month,
+                 count(*) FILTER (WHERE a.m_new) AS units, {region_changes}
+          FROM months_after a JOIN org_units u ON u.id = a.org_id
+          WHERE NOT ({drops}) GROUP BY 1, 2, 3) d
+    JOIN org_unit_paths p ON p.descendant_id = d.region
+    GROUP BY d.indicator_id, p.ancestor_id, d.month
+    ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET units = rollup_months.units + excluded.units,
+        {", ".join(f"{c} = {_region_plus(c)}" for c, _ in _REGION_TERMS)}
+), regions_noted AS (
+    INSERT INTO {_REGIONS} (indicator_id, org_id, month)
+    SELECT DISTINCT a.indicator_id, p.ancestor_id, a.month
+    FROM months_after a JOIN org_unit_paths p ON p.descendant_id = a.org_id WHERE {_HAS_CHILDREN} AND ({drops})
 ), months_noted AS (
     INSERT INTO {TOUCHED} (indicator_id, org_id, month, next_month, rebuild)
     SELECT indicator_id, org_id, month, next_month, true FROM months_kinds WHERE {_REBUILT}
     ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET rebuild = true
-), regions_noted AS (
-    -- The region rows to recompute and the reporting levels, noted here rather than from TOUCHED by `refresh`:
-    -- TOUCHED then holds only the (few) months to re-aggregate from raw.
-    INSERT INTO {_REGIONS} (indicator_id, org_id, month)
-    SELECT DISTINCT k.indicator_id, p.ancestor_id, k.month
-    FROM months_kinds k JOIN org_unit_paths p ON p.descendant_id = k.org_id WHERE {_HAS_CHILDREN}
 ), levels_noted AS (
     INSERT INTO indicator_levels (indicator_id, level)
     SELECT DISTINCT k.indicator_id, u.level FROM months_kinds k JOIN org_units u ON u.id = k.org_id

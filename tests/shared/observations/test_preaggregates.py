@@ -194,6 +194,11 @@ class TestInStepAfterEveryWritePattern:
             await preaggregate.rebuild_all(s)
             await assert_in_step(s)
             await push(fig(FUQIANG, MAY[5], 1, 2))  # ... and a later day with numbers replaces it
+            # an indicator turned from a ratio into a count: the month's new latest figure has no numbers where the
+            # stored latest had them, so its regions' sums of the latest numerators turn NULL (not 0)
+            await push(fig(XINGFU, MAY[1], 1, 2, "QS-11"))
+            await s.execute(text("UPDATE indicators SET measure = 'count' WHERE code = 'QS-11'"))
+            await push(ObservationIn("QS-11", XINGFU, MAY[4], value=3))
 
     async def test_the_check_reports_a_stale_a_missing_and_a_stray_row(self, any_database: Database) -> None:
         async with any_database.sessions() as s:
