@@ -104,7 +104,7 @@ STEPS = (
     ("[thread] FigureWriter.prepare (validation)", "shared.observations.store", "FigureWriter.prepare", ""),
     ("FigureWriter.write (per chunk)", "shared.observations.store", "FigureWriter.write", ""),
     ("_lock_indicators", "shared.observations.store", "_lock_indicators", "FigureWriter.write (per chunk)"),
-    ("_stage (COPY + ANALYZE)", "shared.observations.store", "_stage", "FigureWriter.write (per chunk)"),
+    ("_stage (COPY of the chunk)", "shared.observations.store", "_stage", "FigureWriter.write (per chunk)"),
     ("_merge (one statement)", "shared.observations.store", "_merge", "FigureWriter.write (per chunk)"),
     ("preaggregate.note", "shared.observations.preaggregate", "note", "FigureWriter.write (per chunk)"),
     ("FigureWriter.finish", "shared.observations.store", "FigureWriter.finish", ""),

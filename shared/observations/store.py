@@ -22,7 +22,7 @@ from shared.core.db import (
 )
 from shared.core.errors import Forbidden, InvalidInput, Problem
 from shared.indicators.models import Indicator
-from shared.observations import preaggregate, validate
+from shared.observations import copy_format, preaggregate, validate
 from shared.observations.models import ObservationHistory, ObservationWrite
 from shared.observations.types import Figure
 from shared.org_units import store as org_store
@@ -56,10 +56,15 @@ class WriteResult:
 class Prepared:
     """A validated chunk ready to stage; built without I/O, so a collector prepares it in a worker thread."""
 
-    rows: list[validate.CheckedFigure]
+    rows: list[validate.CheckedFigure]  # the good rows (none kept when they are in `copy_data`)
     problems: list[Problem]
-    count: int
+    count: int  # rows read, good and bad
+    staged: int  # good rows
+    indicator_ids: frozenset[int]  # of the good rows
     months: frozenset[tuple[int, int, date]] = frozenset()  # (indicator, unit, first day) of the rows
+    # A bulk write's good rows as binary COPY data (built in the parse thread; PostgreSQL): one block to send,
+    # and a few bytes a row to hold rather than a tuple of objects.
+    copy_data: bytearray | None = None
 
 
 async def catalogue_maps(
@@ -162,6 +167,7 @@ class FigureWriter:
         self._seen_any = False  # SEEN holds a key: only then must the merge look there (it costs a probe a row)
         self._withdrawn: dict[tuple[int, int, date], int] = {}  # conflicting key → the row that withdrew it
         self._months_before: frozenset[tuple[int, int, date]] = frozenset()  # the last chunk's (noted)
+        self._pg = False  # PostgreSQL: a bulk chunk is staged from its COPY data (set by `open`)
 
     @classmethod
     async def open(
@@ -191,6 +197,7 @@ class FigureWriter:
         ).scalar_one()
         writer = cls(session, maps, source=source, actor=actor, today=today or clock.today(), partial=partial,
                      chunked=chunked, write_id=write_id)
+        writer._pg = (await session.connection()).dialect.name == "postgresql"
         await preaggregate.start(session)
         await small_analyze_samples(session)
         await write_plans(session)
@@ -220,10 +227,14 @@ class FigureWriter:
         good, problems = validate.check_figures(
             items, indicators=self.indicators, units=self.units, today=self.today, rows=numbers
         )
-        # A bulk write's months to re-aggregate, found here (off the database's critical path) not in SQL.
-        months = frozenset((r.indicator_id, r.org_id, r.obs_date.replace(day=1)) for r in good) if self.chunked \
-            else frozenset()
-        return Prepared(good, problems, len(items), months)
+        indicator_ids = frozenset(r.indicator_id for r in good)
+        if not self.chunked:
+            return Prepared(good, problems, len(items), len(good), indicator_ids)
+        # A bulk write's months to re-aggregate and its COPY data, made here: off the database's critical path.
+        months = frozenset((r.indicator_id, r.org_id, r.obs_date.replace(day=1)) for r in good)
+        if not self._pg:
+            return Prepared(good, problems, len(items), len(good), indicator_ids, months)
+        return Prepared([], problems, len(items), len(good), indicator_ids, months, copy_format.staged_rows(good))
 
     async def write(self, chunk: Prepared) -> list[Problem]:
         """Stage and merge one prepared chunk; returns its rejected rows (with partial), including both rows of
@@ -237,11 +248,11 @@ class FigureWriter:
         assert self.chunked or not self._writes, "open the writer with chunked=True to write more than once"
         self._writes += 1
         rejected = list(chunk.problems)
-        if not chunk.rows:
+        if not chunk.staged:
             self.rejected_rows += len({p.row for p in rejected})
             return rejected
-        await self._lock({r.indicator_id for r in chunk.rows})
-        await _stage(self.session, chunk.rows)
+        await self._lock(set(chunk.indicator_ids))
+        await _stage(self.session, chunk.rows, chunk.copy_data)
         if self._withdrawn:
             rejected += await self._reject_withdrawn()
         inserted, updated, unchanged, repeats = await _merge(
@@ -388,9 +399,12 @@ async def _lock_indicators(session: AsyncSession, indicator_ids: Sequence[int]) 
         )
 
 
-async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) -> None:
+async def _stage(
+    session: AsyncSession, rows: Sequence[validate.CheckedFigure], copy_data: bytearray | None = None
+) -> None:
     """Into the scratch table, not analyzed: both merge statements look each key up by itself (LATERAL), so
-    their plans need no statistics of the staged rows."""
+    their plans need no statistics of the staged rows. `copy_data`: the rows already as COPY data
+    (copy_format.staged_rows), sent as one block."""
     await empty_temp_table(session, STAGE)
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
@@ -398,6 +412,9 @@ async def _stage(session: AsyncSession, rows: Sequence[validate.CheckedFigure]) 
         assert raw is not None
         copy_sql = f"COPY {STAGE} ({_COLUMNS}, row_no) FROM STDIN (FORMAT BINARY)"
         async with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+            if copy_data is not None:
+                await copy.write(copy_data)
+                return
             copy.set_types(["int4", "int4", "date", "float8", "float8", "float8", "int4"])
             for row in rows:
                 await copy.write_row(row)
