@@ -328,9 +328,18 @@ async def _rebuild_rollups(session: AsyncSession, keys: str) -> None:
     await session.execute(text(_ROLLUP_INSERT.format(keys=keys)))
 
 
+async def _exclude_writers(session: AsyncSession) -> None:
+    """Hold off every figure write until this transaction ends (PostgreSQL; SQLite's writers take turns anyway):
+    a rebuild deletes and recomputes rows that a concurrent write keeps in step by difference. Waits for the
+    writes under way to commit; a write that starts later waits, then sees the rebuilt rows."""
+    if (await session.connection()).dialect.name == "postgresql":
+        await session.execute(text("LOCK TABLE observation_months, rollup_months IN SHARE ROW EXCLUSIVE MODE"))
+
+
 async def rebuild_all_rollups(session: AsyncSession) -> None:
     """Recompute every region-level row and the reporting levels from `observation_months`: after the org
     tree changed (org_unit_paths rebuilt), or after figures were bulk-loaded around the write path."""
+    await _exclude_writers(session)
     await session.execute(text("DELETE FROM rollup_months"))
     await reset_temp_table(session, _REGIONS, _REGION_COLUMNS)
     await session.execute(
@@ -357,6 +366,7 @@ async def rebuild_all(session: AsyncSession) -> None:
     month = month_start_sql(dialect, "obs_date")
     raw = (f"(SELECT indicator_id, org_id, {month} AS month, obs_date, numerator, denominator, value "
            "FROM observations) AS raw")
+    await _exclude_writers(session)
     await session.execute(text("DELETE FROM observation_months"))
     await session.execute(text(f"INSERT INTO observation_months ({_MONTH_COLUMNS}) {_aggregate(raw, dialect)}"))
     await rebuild_all_rollups(session)

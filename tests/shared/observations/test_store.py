@@ -10,6 +10,7 @@ from services.api.deps import Database
 from shared.core.errors import InvalidInput
 from shared.core.periods import parse_period
 from shared.indicators import store as indicator_store
+from shared.observations import preaggregate
 from shared.observations import store as observation_store
 from shared.observations.types import ObservationIn
 from shared.org_units import store as org_store
@@ -166,3 +167,32 @@ class TestConcurrentWriters:
                 period=parse_period("2022-05"),
             )
         assert (basis[root].numerator, basis[root].denominator, basis[root].units_reporting) == (28 * 8, 40 * 8, 8)
+
+
+class TestRebuildBesideWriters:
+    async def test_a_rollup_rebuild_waits_for_a_push_under_way(self, committed_database: Database) -> None:
+        """An org-tree change rebuilds every region row while a push keeps them in step by difference: the
+        rebuild waits for the push's commit (before, it deleted what it saw, then met the push's new region
+        row: a duplicate key), and the rows agree with the raw figures after both."""
+        async with committed_database.sessions() as s, s.begin():
+            await observation_store.write_observations(
+                s, [ObservationIn("QS-07", FUQIANG, date(2022, 5, 2), 1, 2)], source="a", actor="t", today=TODAY)
+
+        async def rebuild() -> None:
+            async with committed_database.sessions() as r, r.begin():
+                await preaggregate.rebuild_all_rollups(r)
+
+        async with committed_database.sessions() as s:
+            await s.begin()
+            # a correction (region rows the push changes) and a new month (region rows it inserts)
+            await observation_store.write_observations(
+                s, [ObservationIn("QS-07", FUQIANG, date(2022, 5, 2), 2, 2),
+                    ObservationIn("QS-07", XINGFU, date(2022, 6, 1), 3, 4)], source="b", actor="t", today=TODAY)
+            rebuilding = asyncio.create_task(rebuild())
+            await asyncio.sleep(0.5)
+            assert not rebuilding.done()  # waiting for the push
+            await s.commit()
+        await asyncio.wait_for(rebuilding, 30)
+        async with committed_database.sessions() as s:
+            assert await preaggregate.check(s) == []
+            assert (await s.execute(text("SELECT count(*) FROM rollup_months WHERE month = '2022-06-01'"))).scalar()
