@@ -1,10 +1,12 @@
-"""Fetching an export: http(s) with timeouts, retries with backoff and conditional GET; file:// for local files.
+"""Fetching an export: http(s) with timeouts (each read, and the whole download), a size cap, retries with
+backoff and conditional GET; file:// for local files.
 
 The httpx client is passed in, so tests use httpx.MockTransport and the end-to-end path uses the simulator.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from dataclasses import dataclass
@@ -86,7 +88,11 @@ async def fetch(
             wait=wait_exponential(multiplier=backoff_seconds, max=30 * backoff_seconds),
         ):
             with attempt:
-                fetched = await _download(client, url, into, headers, source.timeout_seconds)
+                async with asyncio.timeout(source.download_seconds):
+                    fetched = await _download(client, url, into, headers, source)
+    except TimeoutError:  # not retried: the next try would trickle in as slowly
+        raise FetchError(f"{url}: the export did not arrive whole within download_seconds "
+                         f"({source.download_seconds:g} s); nothing was read") from None
     except httpx.HTTPStatusError as exc:
         raise FetchError(
             f"{url} answered HTTP {exc.response.status_code} after {source.retries + 1} tries"
@@ -101,15 +107,21 @@ async def fetch(
 
 
 async def _download(client: httpx.AsyncClient, url: str, into: BinaryIO, headers: dict[str, str],
-                    timeout: float) -> Fetched:
+                    source: SourceConfig) -> Fetched:
     into.seek(0)
     into.truncate()
-    async with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+    limit = source.max_mb * 1_000_000
+    async with client.stream("GET", url, headers=headers, timeout=source.timeout_seconds) as response:
         if response.status_code == 304:
             return Fetched(content_hash=None)
         response.raise_for_status()
         digest = hashlib.sha256()
+        size = 0
         async for block in response.aiter_bytes(_BLOCK):
+            size += len(block)
+            if size > limit:  # checked as it arrives: a stream without end fills no disk
+                raise FetchError(f"{url}: the export is larger than max_mb ({source.max_mb:g} MB); nothing was "
+                                 "read — raise the source's max_mb if it is real")
             digest.update(block)
             into.write(block)
     into.seek(0)

@@ -181,7 +181,9 @@ class SourceConfig(_Model):
     pii_columns: list[str] | None = None
     total_markers: list[str] = Field(default_factory=lambda: ["合计", "总计", "小计"])
     auth: AuthConfig | None = None
-    timeout_seconds: float = Field(default=30, gt=0, le=3600)
+    timeout_seconds: float = Field(default=30, gt=0, le=3600)  # each wait for the platform (connect, each read)
+    download_seconds: float = Field(default=900, gt=0, le=86400)  # the whole download, however it trickles in
+    max_mb: float = Field(default=1024, gt=0, le=65536)  # the largest export downloaded (MB of 10⁶ bytes)
     retries: int = Field(default=3, ge=0, le=20)
 
     @model_validator(mode="after")

@@ -123,7 +123,8 @@ class TestKilledMidIngest:
 
 class _Platform:
     """A misbehaving platform on the loopback interface: /hang never answers, /stall sends headers and stops,
-    /truncated closes after part of the body it announced."""
+    /truncated closes after part of the body it announced, /drip sends its body a byte at a time, /endless
+    sends a body without end."""
 
     def __init__(self) -> None:
         self.server: asyncio.Server | None = None
@@ -137,6 +138,18 @@ class _Platform:
             if path.startswith("/truncated"):
                 writer.write(f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body[:1000])
                 await writer.drain()
+            elif path.startswith("/drip"):  # a byte every 0.05 s: no single read ever waits long
+                writer.write(f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+                for byte in body:
+                    writer.write(bytes([byte]))
+                    await writer.drain()
+                    await asyncio.sleep(0.05)
+            elif path.startswith("/endless"):  # a chunked body that never ends
+                writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                chunk = b"%x\r\n%s\r\n" % (1 << 16, b"x" * (1 << 16))
+                while True:
+                    writer.write(chunk)
+                    await writer.drain()
             elif path.startswith("/stall"):
                 writer.write(f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode())
                 await writer.drain()
@@ -178,6 +191,25 @@ class TestMisbehavingPlatform:
         assert run.status == "failed" and "no answer within timeout_seconds (0.3 s) (2 tries)" in (run.message or "")
         assert time.monotonic() - started < 5
         assert "Error" not in (run.message or "") and await figures(database, "wangban") == 0
+
+    async def test_a_download_that_trickles_in_gives_up_at_its_deadline(self, database, settings, platform) -> None:
+        started = time.monotonic()
+        slow = at(platform, "drip").model_copy(update={"download_seconds": 1.0})
+        async with httpx.AsyncClient() as http:
+            run = await ingest_once(database.sessions, slow, day=DAY, settings=settings, client=http,
+                                    backoff_seconds=0.01)
+        assert run.status == "failed", run.message
+        assert "did not arrive whole within download_seconds (1 s)" in (run.message or "")
+        assert time.monotonic() - started < 5  # one try: a second would trickle in as slowly
+        assert await figures(database, "wangban") == 0
+
+    async def test_a_download_without_end_stops_at_max_mb(self, database, settings, platform) -> None:
+        capped = at(platform, "endless").model_copy(update={"max_mb": 2})
+        async with httpx.AsyncClient() as http:
+            run = await ingest_once(database.sessions, capped, day=DAY, settings=settings, client=http,
+                                    backoff_seconds=0.01)
+        assert run.status == "failed" and "larger than max_mb (2 MB)" in (run.message or ""), run.message
+        assert await figures(database, "wangban") == 0
 
     async def test_a_truncated_download_fails_and_says_so(self, database, settings, platform) -> None:
         async with httpx.AsyncClient() as http:

@@ -54,6 +54,7 @@ class TestShipped:
         assert (source.timezone, source.encoding, source.header_row, source.kind) == ("Asia/Shanghai", "auto", "auto",
                                                                                      "figures")
         assert (source.timeout_seconds, source.retries, source.auth, source.daily) == (30, 3, None, False)
+        assert (source.download_seconds, source.max_mb) == (900, 1024)
         assert source.total_markers == ["合计", "总计", "小计"] and source.pii_columns == []
         assert source.url_for(date(2022, 5, 31)) == "http://127.0.0.1:8100/exports/wangban/2022-05-31.xlsx"
 
@@ -119,6 +120,8 @@ class TestMistakes:
             ("format: xlsx", "format: xlsx\n    pii_columns: [事项总数]", "sources[0]",
              "column '事项总数' is listed in pii_columns and cannot be mapped"),
             ("format: xlsx", "format: xlsx\n    timeout_seconds: 0", "sources[0].timeout_seconds", "greater than 0"),
+            ("format: xlsx", "format: xlsx\n    download_seconds: -1", "sources[0].download_seconds", "greater than 0"),
+            ("format: xlsx", "format: xlsx\n    max_mb: 0", "sources[0].max_mb", "greater than 0"),
         ],
     )
     def test_field_errors(self, old: str, new: str, field: str, message: str) -> None:
