@@ -31,6 +31,7 @@ from services.api import cli as api
 from services.collector import cli as collector_cli
 from services.simulator import __main__ as simulator_main
 from shared.access.policy import Role
+from shared.core.cli import guarded
 from shared.core.logs import configure_logging
 from shared.core.settings import Settings
 from shared.ingest.models import IngestRun
@@ -100,7 +101,7 @@ def _with_logging(work: Work) -> Work:
 @app.command()
 def serve() -> None:
     """run the API (SCORECARD_API__HOST, SCORECARD_API__PORT)"""
-    _done(api.guarded(api.serve))
+    _done(guarded(api.serve))
 
 
 def _key_name(text: str) -> str:
@@ -116,19 +117,19 @@ def keys_create(
     org: Annotated[str | None, typer.Option(help="org unit code the key acts for (integration, assessor)")] = None,
 ) -> None:
     """create a key and print it once"""
-    _done(api.guarded(lambda s: api.keys_create(s, name=name, role=role.value, org=org)))
+    _done(guarded(lambda s: api.keys_create(s, name=name, role=role.value, org=org)))
 
 
 @keys.command("revoke")
 def keys_revoke(prefix: str) -> None:
     """revoke a key by its prefix"""
-    _done(api.guarded(lambda s: api.keys_revoke(s, prefix)))
+    _done(guarded(lambda s: api.keys_revoke(s, prefix)))
 
 
 @keys.command("list")
 def keys_list() -> None:
     """list keys (prefix, name, role, org, revoked)"""
-    _done(api.guarded(api.keys_list))
+    _done(guarded(api.keys_list))
 
 
 @org_units.command("import")
@@ -138,7 +139,7 @@ def org_units_import(
 ) -> None:
     """import an official division CSV (code,name,level,parent_code); idempotent; rebuilds roll-ups"""
     with _busy(f"importing {file.name}"):
-        code = api.guarded(lambda s: api.org_units_import(s, file, prefix=prefix))
+        code = guarded(lambda s: api.org_units_import(s, file, prefix=prefix))
     _done(code)
 
 
@@ -146,7 +147,7 @@ def org_units_import(
 def preaggregates_check() -> None:
     """compare every pre-aggregate with the raw figures; exit 1 on a difference"""
     with _busy("checking the pre-aggregates"):
-        code = api.guarded(lambda s: api.preaggregates(s, "check"))
+        code = guarded(lambda s: api.preaggregates(s, "check"))
     _done(code)
 
 
@@ -154,7 +155,7 @@ def preaggregates_check() -> None:
 def preaggregates_rebuild() -> None:
     """rebuild every pre-aggregate from the raw figures"""
     with _busy("rebuilding the pre-aggregates"):
-        code = api.guarded(lambda s: api.preaggregates(s, "rebuild"))
+        code = guarded(lambda s: api.preaggregates(s, "rebuild"))
     _done(code)
 
 
@@ -164,7 +165,7 @@ def preaggregates_rebuild() -> None:
 @collector.command("serve")
 def collector_serve() -> None:
     """catch up missing days, then run every source on its schedule"""
-    _done(collector_cli.guarded(_with_logging(collector_cli.serve)))
+    _done(guarded(_with_logging(collector_cli.serve)))
 
 
 @collector.command("run")
@@ -176,7 +177,7 @@ def collector_run(
     """ingest one source once"""
     day = date.date() if date else None
     with _busy(f"{source}: ingesting"):
-        code = collector_cli.guarded(_with_logging(lambda s: collector_cli.run_once(s, source, file=file, day=day)))
+        code = guarded(_with_logging(lambda s: collector_cli.run_once(s, source, file=file, day=day)))
     _done(code)
 
 
@@ -194,7 +195,7 @@ def collector_backfill(
             collector_cli.print_run(run, prefix=f"[{done}/{days}] ")
             progress.update(task, completed=done, description=f"{source} {run.for_date}")
 
-        code = collector_cli.guarded(_with_logging(
+        code = guarded(_with_logging(
             lambda s: collector_cli.backfill(s, source, start=start.date(), end=end.date(), on_day=on_day)
         ))
     _done(code)
@@ -206,13 +207,13 @@ def collector_runs(
     limit: Annotated[int, typer.Option(min=1)] = 20,
 ) -> None:
     """list recent ingest runs with their errors"""
-    _done(collector_cli.guarded(lambda s: collector_cli.list_runs(s, source=source, limit=limit)))
+    _done(guarded(lambda s: collector_cli.list_runs(s, source=source, limit=limit)))
 
 
 @collector.command("check-sources")
 def collector_check_sources() -> None:
     """validate the sources file (SCORECARD_COLLECTOR__SOURCES_FILE)"""
-    _done(collector_cli.guarded(collector_cli.check_sources))
+    _done(guarded(collector_cli.check_sources))
 
 
 # ---- the simulated platform ---------------------------------------------------------------------------------

@@ -6,24 +6,22 @@ or rebuild them (preaggregates check | rebuild). The commands are functions retu
 from __future__ import annotations
 
 import argparse
-import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+import sys
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import uvicorn
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.main import create_app
 from shared.access import store as access_store
 from shared.access.models import ROLES
 from shared.core import clock
+from shared.core.cli import guarded
 from shared.core.db import make_engine, make_sessionmaker
-from shared.core.errors import ScorecardError
 from shared.core.logs import configure_logging
-from shared.core.settings import Settings, get_settings
+from shared.core.settings import Settings
 from shared.observations import org_tree, preaggregate
 
 OPERATOR = "operator-cli"
@@ -87,21 +85,6 @@ def main(argv: list[str]) -> int:
     return guarded(work)
 
 
-def guarded(work: Callable[[Settings], Coroutine[Any, Any, int] | int]) -> int:
-    """Run a command with the settings: a configuration or input problem is a message and exit 2."""
-    try:
-        settings = get_settings()
-    except ValidationError as exc:
-        print(f"configuration error (see docs/SETTINGS.md):\n{exc}")
-        return 2
-    try:
-        result = work(settings)
-        return result if isinstance(result, int) else asyncio.run(result)
-    except ScorecardError as exc:
-        print(f"error: {exc.message}")
-        return 2
-
-
 def serve(settings: Settings) -> int:
     configure_logging(settings.log)
     # log_config=None: the process's logging (shared/core/logs.py) writes uvicorn's lines too; the access line is
@@ -119,7 +102,7 @@ async def org_units_import(settings: Settings, file: Path, *, prefix: str | None
     try:
         text = Path(file).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"error: cannot read {file}: {exc}")
+        print(f"error: cannot read {file}: {exc}", file=sys.stderr)
         return 2
     scope = f" (subtree of {prefix})" if prefix else ""
     print(f"importing {file}{scope} …", flush=True)

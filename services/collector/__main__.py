@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from services.collector import cli
+from shared.core.cli import guarded
 from shared.core.logs import configure_logging
 from shared.core.settings import Settings
 
@@ -49,7 +50,7 @@ def main(argv: list[str]) -> int:
             return cli.run_once(settings, args.source, file=args.file, day=args.date)
         return cli.backfill(settings, args.source, start=args.start, end=args.end)
 
-    return cli.guarded(work)
+    return guarded(work)
 
 
 if __name__ == "__main__":

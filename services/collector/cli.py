@@ -4,16 +4,12 @@ runs, check the sources file. `python -m services.collector` (argparse, __main__
 
 from __future__ import annotations
 
-import asyncio
-import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.collector import scheduler
@@ -22,7 +18,7 @@ from services.collector.sources import SourceConfig, load_sources
 from shared.core import clock
 from shared.core.db import make_engine, make_sessionmaker
 from shared.core.errors import ScorecardError
-from shared.core.settings import Settings, get_settings
+from shared.core.settings import Settings
 from shared.ingest import store as ingest_store
 from shared.ingest.models import IngestRun
 
@@ -105,22 +101,3 @@ async def backfill(settings: Settings, source_id: str, *, start: date, end: date
     counted = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
     print(f"backfill {source_id} {start} … {end}: {days} days, {counted}")
     return 1 if statuses.get("failed") else 0
-
-
-def guarded(work: Callable[[Settings], Coroutine[Any, Any, int] | int]) -> int:
-    """Run a command with the settings; a configuration or input problem is a message and exit 2, never a
-    traceback; Ctrl-C ends quietly."""
-    try:
-        settings = get_settings()
-        result = work(settings)
-        return result if isinstance(result, int) else asyncio.run(result)
-    except ValidationError as exc:
-        print(f"configuration error (see docs/SETTINGS.md):\n{exc}", file=sys.stderr)
-        return 2
-    except ScorecardError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        for d in exc.details_json():
-            print(f"  - {d}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 0

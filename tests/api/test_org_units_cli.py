@@ -63,10 +63,10 @@ class TestImport:
         bad.write_text("\n".join(lines), encoding="utf-8")
         before = names(cli_db)
         assert main(["org-units", "import", str(bad)]) == 2
-        out = capsys.readouterr().out
-        assert "error: row 4, column code: '15020X000000' is not a 12-digit division code" in out
-        assert "Traceback" not in out and names(cli_db) == before
+        printed = capsys.readouterr()
+        assert "error: row 4, column code: '15020X000000' is not a 12-digit division code" in printed.err
+        assert "Traceback" not in printed.out + printed.err and names(cli_db) == before
 
     def test_missing_file(self, cli_db: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
         assert main(["org-units", "import", str(tmp_path / "nope.csv")]) == 2
-        assert "error: cannot read" in capsys.readouterr().out
+        assert "error: cannot read" in capsys.readouterr().err

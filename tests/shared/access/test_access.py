@@ -71,6 +71,6 @@ class TestKeysCli:
             listing = capsys.readouterr().out
             assert "看板" in listing and plaintext not in listing
             assert cli.main(["keys", "create", "--name", "x", "--role", "integration"]) == 2
-            assert "--org" in capsys.readouterr().out
+            assert "--org" in capsys.readouterr().err  # errors go to stderr
         finally:
             get_settings.cache_clear()
