@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if database is not None:
         app.state.db = database
     errors.install(app)
-    app.add_middleware(KeptAnswers)  # innermost of the layers: measured, guarded and given an id like a route
+    app.add_middleware(KeptAnswers)  # innermost of the layers: guarded, measured and given an id like a route
     metrics.install(app)
     # Added last = outermost: CORS answers preflights, then the guard sees every request before any handler.
     app.add_middleware(RequestGuard, max_body_bytes=settings.api.max_body_bytes)

@@ -1,6 +1,7 @@
 """Prometheus metrics (prometheus-client) at /metrics, and the id of every request.
 
-* Requests: counts and latency histograms per route (this process).
+* Requests: counts and latency histograms per route (this process), every answer once — a refusal of the request
+  guard (a body over the cap, not JSON, a NUL) under route `unmatched` with its status.
 * Ingests: what the collector did, read from `ingest_runs` at scrape time in one grouped statement — the API
   reports the collector's work across processes and restarts: runs, rows accepted and rows rejected per source
   and status, runs going on now, and the end of the last good run (succeeded, skipped or not modified: the
@@ -34,34 +35,6 @@ log = logging.getLogger("scorecard.api")
 
 
 
-class _Measure:
-    """Counts and times every request by route (pure ASGI: no copy of the body through a stream, as
-    @app.middleware("http") makes — a published ranking is served from memory in about a millisecond)."""
-
-    def __init__(self, app: ASGIApp, *, requests: Counter, latency: Histogram) -> None:
-        self.app, self.requests, self.latency = app, requests, latency
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def sent(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sent)
-        finally:
-            path = _route(scope)
-            self.requests.labels(scope["method"], path, str(status)).inc()
-            self.latency.labels(scope["method"], path).observe(time.perf_counter() - started)
-
-
 def _route(scope: Scope) -> str:
     """The route's template, set on this very scope by the router. FastAPI ≥ 0.16x keeps an included router's
     routes without its prefix (`/indicators/{code}`); the full template is on its effective route context."""
@@ -71,10 +44,12 @@ def _route(scope: Scope) -> str:
 
 
 class _RequestIds:
-    """The outermost layer (pure ASGI): every answer, a guard's refusal or a 500 too, carries X-Request-ID."""
+    """The outermost layer (pure ASGI: no copy of the body through a stream, as @app.middleware("http") makes):
+    every answer — a guard's refusal or a 500 too — carries X-Request-ID, gets its access line and is counted
+    and timed by route (a refusal before routing under `unmatched`), once."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, *, requests: Counter, latency: Histogram) -> None:
+        self.app, self.requests, self.latency = app, requests, latency
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,8 +71,11 @@ class _RequestIds:
         try:
             await self.app(scope, receive, with_id)
         finally:
-            ms = round((time.perf_counter() - started) * 1000, 1)
+            seconds = time.perf_counter() - started
+            ms = round(seconds * 1000, 1)
             route = _route(scope)
+            self.requests.labels(scope["method"], route, str(status)).inc()
+            self.latency.labels(scope["method"], route).observe(seconds)
             access_log.info("%s %s %s %.1f ms", scope["method"], route, status, ms,
                             extra={"method": scope["method"], "route": route, "status": status, "ms": ms})
             logs.request_id.reset(token)
@@ -146,10 +124,11 @@ def install(app: FastAPI) -> None:
         "scorecard_http_request_seconds", "HTTP request latency", ["method", "route"], registry=registry
     )
 
-    app.add_middleware(_Measure, requests=requests, latency=latency)
     # Around the whole stack Starlette builds (its error middleware included), whatever is added after this.
     build = app.build_middleware_stack
-    app.build_middleware_stack = lambda: _RequestIds(build())  # type: ignore[method-assign]
+    app.build_middleware_stack = (  # type: ignore[method-assign]
+        lambda: _RequestIds(build(), requests=requests, latency=latency)
+    )
 
     # Behind a key when reads are (route names and counts tell about the deployment).
     @app.get("/metrics", include_in_schema=False, dependencies=[Depends(get_reader)])

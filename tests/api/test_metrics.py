@@ -114,3 +114,21 @@ async def test_last_success_on_either_backend(any_database: Database, settings: 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as c:
         got = samples((await c.get("/metrics")).text)
     assert got[("scorecard_ingest_last_success_timestamp_seconds", (("source", "metrics-c"),))] == finished.timestamp()
+
+
+async def test_a_guards_refusal_is_counted_once(settings: Settings, database: Database) -> None:
+    """A request the guard refuses before any route (a non-JSON body, one over the size cap) is counted under
+    `unmatched` with its status, like every other answer; a routed request is counted once, under its route."""
+    capped = settings.model_copy(update={"api": settings.api.model_copy(update={"max_body_bytes": 100})})
+    app = create_app(capped, database)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as c:
+        not_json = await c.post("/v1/observations", content=b"a=1", headers={"Content-Type": "text/plain"})
+        assert not_json.status_code == 415
+        assert (await c.post("/v1/observations", json={"observations": ["x" * 200]})).status_code == 413
+        await c.get("/healthz")
+        got = samples((await c.get("/metrics")).text)
+    count = "scorecard_http_requests_total"
+    assert got[(count, (("method", "POST"), ("route", "unmatched"), ("status", "415")))] == 1
+    assert got[(count, (("method", "POST"), ("route", "unmatched"), ("status", "413")))] == 1
+    assert got[(count, (("method", "GET"), ("route", "/healthz"), ("status", "200")))] == 1
+    assert got[("scorecard_http_request_seconds_count", (("method", "POST"), ("route", "unmatched")))] == 2
