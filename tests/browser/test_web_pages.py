@@ -4,10 +4,13 @@ Playwright), against the real app under uvicorn with the dashboard tests' fixtur
 Proves: Swagger UI 5 renders this OpenAPI 3.1 document's operations; the dashboard shows every child unit with
 the status colour of each cell (computed styles, checked against the JSON) and drawn charts; the other pages
 (indicator, 通报 ranking with its XLSX, sources) render their data; no console error or CSP violation; no request
-leaves 127.0.0.1; Chinese is drawn with a CJK font. Screenshots go to the pytest temp dir (printed with -s)."""
+leaves 127.0.0.1; Chinese is drawn with a CJK font; when reads require a key, the page asks for one, refuses a
+wrong one and keeps the right one in the tab only (never in a URL, cookie or localStorage). Screenshots go to the
+pytest temp dir (printed with -s)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,7 +18,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from shared.access import store as access_store
+from shared.core import clock
+from shared.core.db import make_engine, make_sessionmaker
 from tests.browser.conftest import Recorded, shot
+from tests.browser.live_server import BROWSER_DB, TODAY, LiveServer, server_settings
 from tests.builders import FUQIANG, QINGSHAN, XINGFU
 
 # The stylesheet's status colours (services/api/ui/static/ui/app.css), as computed styles report them.
@@ -209,3 +216,52 @@ class TestOtherPages:
             assert "default-src 'self'" in csp and "script-src 'self';" in csp and "http" not in csp, path
             assert "<script>" not in r.text  # no inline script: every script is a file of this server
         assert httpx.get(live_url + "/ui").status_code == 308
+
+
+@pytest.fixture(scope="module")
+async def keyed(live_url: str, pg_server_url: str) -> AsyncIterator[tuple[str, str]]:
+    """A second API process over the same data whose reads require a key, and a viewer key for it."""
+    settings = server_settings(pg_server_url.rsplit("/", 1)[0] + f"/{BROWSER_DB}")
+    settings = settings.model_copy(update={"api": settings.api.model_copy(update={"read_requires_key": True})})
+    engine = make_engine(settings.db, "scorecard-browser-keyed")
+    async with make_sessionmaker(engine)() as s, s.begin():
+        _, key = await access_store.create_key(s, name="browser-viewer", role="viewer", org=None,
+                                               pepper=settings.api.key_pepper, actor="tests")
+    await engine.dispose()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(clock, "now", lambda: TODAY)
+        server = LiveServer(settings)
+        try:
+            yield server.start(), key
+        finally:
+            server.stop()
+
+
+class TestReadsBehindAKey:
+    async def test_the_page_asks_for_a_key_and_keeps_it_in_the_tab_only(
+        self, keyed: tuple[str, str], recorded: Recorded, screenshots: Path
+    ) -> None:
+        url, key = keyed
+        page = recorded.page
+        await page.goto(f"{url}/ui/")
+        form = page.locator("form.keyform")
+        await form.wait_for(timeout=15_000)
+        assert "需要 API 密钥" in await form.inner_text()
+        await shot(recorded, screenshots, "key-form")
+        await form.locator("input").fill("sc_not-a-key")  # a wrong key: asked again, nothing shown
+        await form.locator("button").click()
+        await page.wait_for_timeout(500)
+        await page.locator("form.keyform").wait_for(timeout=15_000)
+        assert not await page.locator("table").count()
+        await page.locator("form.keyform input").fill(f"  {key} ")  # pasted with spaces around it
+        await page.locator("form.keyform button").click()
+        # (data-ready is already set by the refused tries: wait for the dashboard itself)
+        await page.wait_for_selector("#app h1:has-text('青山区')", timeout=15_000)
+        await page.wait_for_selector("#app table tbody tr", timeout=15_000)
+        assert not await page.locator("form.keyform").count()
+        await shot(recorded, screenshots, "dashboard-with-key")
+        stored = await page.evaluate("() => [sessionStorage.getItem('scorecard-key'), localStorage.length,"
+                                     " document.cookie, location.href]")
+        assert stored[0] == key and stored[1] == 0 and stored[2] == "" and key not in stored[3]
+        assert not recorded.errors, recorded.errors  # no script error (the 401s are answers, not faults)
+        assert all(key not in u for u in recorded.requests)  # sent as a header, never in a URL
