@@ -34,7 +34,6 @@ access_log = logging.getLogger("scorecard.access")
 log = logging.getLogger("scorecard.api")
 
 
-
 def _route(scope: Scope) -> str:
     """The route's template, set on this very scope by the router. FastAPI ≥ 0.16x keeps an included router's
     routes without its prefix (`/indicators/{code}`); the full template is on its effective route context."""

@@ -40,11 +40,26 @@ _REGIONS = "_obs_touched_up"  # (indicator, region, month) whose region row to r
 _REGION_COLUMNS = "indicator_id integer, org_id integer, month date"
 # A month the push's merge cannot keep in step (new and corrected figures at once, or a NULL-ness changed).
 _REBUILT = "has_changed AND (has_new OR NOT same_nulls)"
-# Region rows are kept for units with descendants only: a leaf's region is its own monthly rows, which the
-# roll-up reads directly (shared/values/rollup.py), and leaves are most units — most of the rows to rewrite.
-# An ancestor above the unit (depth > 0) has children by definition: only the unit itself is looked up.
-_HAS_CHILDREN = ("(p.depth > 0 OR EXISTS (SELECT 1 FROM org_unit_paths c WHERE c.ancestor_id = p.ancestor_id "
-                 "AND c.depth = 1))")
+
+
+def _has_children(unit: str) -> str:
+    """SQL: the unit `unit` has units under it. Region rows are kept for those only: a leaf's region is its own
+    monthly rows, which the roll-up reads directly (shared/values/rollup.py), and leaves are most units — most
+    of the rows to rewrite."""
+    return f"EXISTS (SELECT 1 FROM org_unit_paths c WHERE c.ancestor_id = {unit} AND c.depth = 1)"
+
+
+# The ancestor `p.ancestor_id` of a path row keeps region rows; one above the unit (depth > 0) has children by
+# definition: only the unit itself is looked up.
+_HAS_CHILDREN = f"(p.depth > 0 OR {_has_children('p.ancestor_id')})"
+
+
+def _note_levels(rows: str) -> str:
+    """SQL: note the reporting level (`indicator_levels`) of every (indicator_id, org_id) of `rows`."""
+    return ("INSERT INTO indicator_levels (indicator_id, level) SELECT DISTINCT k.indicator_id, u.level "
+            f"FROM {rows} k JOIN org_units u ON u.id = k.org_id WHERE u.level IS NOT NULL ON CONFLICT DO NOTHING")
+
+
 _NEW_MONTHS = "_obs_touched_new"  # a bulk chunk's months, on their way into TOUCHED
 _MONTH_COLUMNS = ("indicator_id, org_id, month, days, sum_numerator, sum_denominator, sum_value, last_date, "
                   "last_numerator, last_denominator, last_value")
@@ -76,11 +91,11 @@ def _touched_raw(dialect: str) -> str:
              "AND o.obs_date >= t.month AND o.obs_date < t.next_month")
     if dialect == "postgresql":
         return ("(SELECT t.indicator_id, t.org_id, t.month, o.obs_date, o.numerator, o.denominator, o.value "
-                "FROM _obs_touched t CROSS JOIN LATERAL "
+                f"FROM {TOUCHED} t CROSS JOIN LATERAL "
                 f"(SELECT obs_date, numerator, denominator, value FROM {inner}) o WHERE t.rebuild) AS raw")
     on = inner.split(" WHERE ", 1)[1]
     return ("(SELECT o.indicator_id, o.org_id, t.month, o.obs_date, o.numerator, o.denominator, o.value "
-            f"FROM observations o JOIN _obs_touched t ON t.rebuild AND {on}) AS raw")
+            f"FROM observations o JOIN {TOUCHED} t ON t.rebuild AND {on}) AS raw")
 
 
 def _added(new: str, old: str, *, value: bool = False) -> str:
@@ -194,8 +209,8 @@ def merge_ctes(rows: str) -> str:
     -- are leaves), then spread over that region's ancestors: a few rows per region, not per unit.
     INSERT INTO rollup_months (indicator_id, org_id, month, units, {region_columns})
     SELECT d.indicator_id, p.ancestor_id, d.month, sum(d.units), {region_sums}
-    FROM (SELECT a.indicator_id, CASE WHEN EXISTS (SELECT 1 FROM org_units c WHERE c.parent_id = a.org_id)
-                 THEN a.org_id ELSE u.parent_id END AS region, a.month,
+    FROM (SELECT a.indicator_id, CASE WHEN {_has_children("a.org_id")} THEN a.org_id ELSE u.parent_id END AS region,
+                 a.month,
                  count(*) FILTER (WHERE a.m_new) AS units, {region_changes}
           FROM months_after a JOIN org_units u ON u.id = a.org_id
           WHERE NOT ({drops}) GROUP BY 1, 2, 3) d
@@ -212,9 +227,7 @@ def merge_ctes(rows: str) -> str:
     SELECT indicator_id, org_id, month, next_month, true FROM months_kinds WHERE {_REBUILT}
     ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET rebuild = true
 ), levels_noted AS (
-    INSERT INTO indicator_levels (indicator_id, level)
-    SELECT DISTINCT k.indicator_id, u.level FROM months_kinds k JOIN org_units u ON u.id = k.org_id
-    WHERE u.level IS NOT NULL ON CONFLICT DO NOTHING
+    {_note_levels("months_kinds")}
 )"""
 
 
@@ -277,7 +290,7 @@ async def refresh(session: AsyncSession) -> None:
     await analyze_temp_table(session, TOUCHED)
     await session.execute(
         text(
-            "DELETE FROM observation_months WHERE EXISTS (SELECT 1 FROM _obs_touched t WHERE t.rebuild AND "
+            f"DELETE FROM observation_months WHERE EXISTS (SELECT 1 FROM {TOUCHED} t WHERE t.rebuild AND "
             "t.indicator_id = observation_months.indicator_id AND t.org_id = observation_months.org_id "
             "AND t.month = observation_months.month)"
         )
@@ -296,13 +309,7 @@ async def refresh(session: AsyncSession) -> None:
     )
     await analyze_temp_table(session, _REGIONS)
     await _rebuild_rollups(session, _REGIONS)
-    await session.execute(
-        text(
-            "INSERT INTO indicator_levels (indicator_id, level) SELECT DISTINCT t.indicator_id, u.level "
-            "FROM _obs_touched t JOIN org_units u ON u.id = t.org_id WHERE u.level IS NOT NULL "
-            "ON CONFLICT DO NOTHING"
-        )
-    )
+    await session.execute(text(_note_levels(TOUCHED)))
 
 
 _ROLLUP_INSERT = f"""
@@ -349,13 +356,7 @@ async def rebuild_all_rollups(session: AsyncSession) -> None:
         )
     )
     await session.execute(text(_ROLLUP_INSERT.format(keys=_REGIONS)))
-    await session.execute(
-        text(
-            "INSERT INTO indicator_levels (indicator_id, level) SELECT DISTINCT m.indicator_id, u.level "
-            "FROM observation_months m JOIN org_units u ON u.id = m.org_id WHERE u.level IS NOT NULL "
-            "ON CONFLICT DO NOTHING"
-        )
-    )
+    await session.execute(text(_note_levels("observation_months")))
 
 
 async def rebuild_all(session: AsyncSession) -> None:

@@ -14,12 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access import audit
 from shared.core import clock
-from shared.core.db import (
-    empty_temp_table,
-    reset_temp_table,
-    small_analyze_samples,
-    write_plans,
-)
+from shared.core.db import empty_temp_table, reset_temp_table, small_analyze_samples, write_plans
 from shared.core.errors import Forbidden, InvalidInput, Problem
 from shared.indicators.models import Indicator
 from shared.observations import copy_format, preaggregate, validate
@@ -167,7 +162,7 @@ class FigureWriter:
         self._seen_any = False  # SEEN holds a key: only then must the merge look there (it costs a probe a row)
         self._withdrawn: dict[tuple[int, int, date], int] = {}  # conflicting key → the row that withdrew it
         self._months_before: frozenset[tuple[int, int, date]] = frozenset()  # the last chunk's (noted)
-        self._pg = False  # PostgreSQL: a bulk chunk is staged from its COPY data (set by `open`)
+        self._pg = False  # PostgreSQL (set by `open`): a bulk chunk is staged from its COPY data
 
     @classmethod
     async def open(
@@ -268,7 +263,7 @@ class FigureWriter:
             rejected += await self._settle_repeats()
         if self.chunked:
             await self.session.execute(text(f"INSERT INTO {WRITTEN} SELECT {_KEY_COLUMNS} FROM {STAGE}"))
-        if (await self.session.connection()).dialect.name != "postgresql":
+        if not self._pg:
             await preaggregate.note(self.session, STAGE)  # PostgreSQL's merge statement did it for a push
         elif self.chunked:
             # The chunk before's months are noted: an export is day by day, so most of a chunk's months are those.
