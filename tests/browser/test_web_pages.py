@@ -3,7 +3,8 @@ Playwright), against the real app under uvicorn with the dashboard tests' fixtur
 
 Proves: Swagger UI 5 renders this OpenAPI 3.1 document's operations; the dashboard shows every child unit with
 the status colour of each cell (computed styles, checked against the JSON) and drawn charts; the other pages
-(indicator, 通报 ranking with its XLSX, sources) render their data; no console error or CSP violation; no request
+(indicator, 通报 ranking with its XLSX, sources) render their data; an error answer is told in Chinese, with the
+API's own message beneath; no console error or CSP violation; no request
 leaves 127.0.0.1; Chinese is drawn with a CJK font; when reads require a key, the page asks for one, refuses a
 wrong one and keeps the right one in the tab only (never in a URL, cookie or localStorage). Screenshots go to the
 pytest temp dir (printed with -s)."""
@@ -208,6 +209,21 @@ class TestOtherPages:
         assert await page.locator("table.runs tbody tr").count() == 1
         await shot(recorded, screenshots, "sources")
         assert_clean(recorded, live_url)
+
+    async def test_an_error_is_told_in_chinese_with_the_apis_words_beneath(
+        self, live_url: str, recorded: Recorded, screenshots: Path
+    ) -> None:
+        page = recorded.page
+        await page.goto(f"{live_url}/ui/#/dashboard?org=150299999999")  # a unit that does not exist: 404
+        await page.wait_for_selector('#app[data-ready="dashboard"] .error', timeout=15_000)
+        assert await page.inner_text("#app .error") == "加载失败：未找到所请求的单位、指标或方案，请检查链接中的代码"
+        detail = await page.inner_text("#app .detail")
+        assert detail.startswith("服务器信息：") and "150299999999" in detail
+        assert await page.get_attribute("#app a[href='#/dashboard']", "href") == "#/dashboard"  # a way back
+        await shot(recorded, screenshots, "error-not-found")
+        await page.goto(f"{live_url}/ui/#/indicator?code=QS-07&year=20x2")  # not a year: 422
+        await page.wait_for_selector("#app .error:has-text('请求参数无效')", timeout=15_000)
+        assert not recorded.errors, recorded.errors  # error answers are shown, not thrown
 
     async def test_pages_are_sent_with_a_self_only_csp(self, live_url: str) -> None:
         for path in ("/ui/", "/docs"):

@@ -82,7 +82,25 @@
     constructor(status, body) {
       super((body && body.error && body.error.message) || "HTTP " + status);
       this.status = status;
+      this.code = (body && body.error && body.error.code) || "";
     }
+  }
+
+  // The API's messages are English (they are for integrators): the page says what happened in Chinese, by the
+  // error's code, and shows the API's own words beneath for whoever reports the problem.
+  const ERROR_TEXT = {
+    not_found: "未找到所请求的单位、指标或方案，请检查链接中的代码",
+    invalid_input: "请求参数无效，请检查链接中的代码、年份或期间",
+    unauthorized: "需要有效的 API 密钥",
+    forbidden: "此密钥无权查看该内容",
+    database_unavailable: "数据库暂时无法连接，请稍后刷新重试",
+    busy: "服务器繁忙，请稍后刷新重试",
+    timeout: "查询用时过长，请缩小范围后重试",
+    internal_error: "服务器内部错误，已记入日志，请联系管理员",
+  };
+  function errorText(err) {
+    if (!(err instanceof HttpError)) return "无法连接服务器，请检查网络后刷新重试";
+    return ERROR_TEXT[err.code] || "服务器返回错误（HTTP " + err.status + "）";
   }
 
   async function getJSON(path) {
@@ -125,7 +143,9 @@
       input, el("button", { type: "submit", text: "确定" })));
       return;
     }
-    app.replaceChildren(el("p", { class: "error", text: "加载失败：" + err.message }));
+    app.replaceChildren(el("p", { class: "error", text: "加载失败：" + errorText(err) }),
+      el("p", { class: "note detail", text: "服务器信息：" + err.message }),
+      el("p", {}, el("a", { href: "#/dashboard", text: "返回默认辖区的看板" })));
   }
 
   function header(title, sub, ...controls) {
