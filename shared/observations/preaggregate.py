@@ -227,7 +227,9 @@ def merge_ctes(rows: str) -> str:
     SELECT indicator_id, org_id, month, next_month, true FROM months_kinds WHERE {_REBUILT}
     ON CONFLICT (indicator_id, org_id, month) DO UPDATE SET rebuild = true
 ), levels_noted AS (
-    {_note_levels("months_kinds")}
+    -- A month row that existed had its level noted when it was made (and `rebuild_all_rollups` notes every
+    -- month's after an org-tree change); a rebuilt month's is noted by `refresh`.
+    {_note_levels("(SELECT indicator_id, org_id FROM months_after WHERE m_new)")}
 )"""
 
 
@@ -376,7 +378,8 @@ async def rebuild_all(session: AsyncSession) -> None:
 @dataclass(frozen=True)
 class Difference:
     """A pre-aggregate row that disagrees with the raw figures: `stored` or `expected` is None when the row
-    is missing on that side; otherwise both list the compared columns."""
+    is missing on that side; otherwise both list the compared columns. For `indicator_levels`, `org` names the
+    level missing and `month` its first month with figures."""
 
     table: str
     indicator: str
@@ -432,9 +435,20 @@ def _differs(a: str, b: str, pg: bool, exact: bool) -> str:
     return f"(({a} IS NULL) <> ({b} IS NULL) OR abs({a} - {b}) > 1e-9 * max(abs({a}), abs({b})))"
 
 
+# A level whose units have monthly rows of an indicator but which `indicator_levels` does not list (units_expected
+# would miss its units): the indicator, the level and its first month with figures.
+_LEVELS_MISSING = """
+    SELECT i.code, min(m.month), u.level
+    FROM observation_months m JOIN org_units u ON u.id = m.org_id JOIN indicators i ON i.id = m.indicator_id
+    WHERE u.level IS NOT NULL AND NOT EXISTS (SELECT 1 FROM indicator_levels l WHERE l.indicator_id = m.indicator_id
+                                              AND l.level = u.level)
+    GROUP BY i.code, u.level"""
+
+
 async def check(session: AsyncSession) -> list[Difference]:
     """Compare every row of `observation_months` and `rollup_months` with the raw figures (PRODUCT.md §6: the
-    pre-aggregates must answer what the raw table would). Returns the differences; none when all is in step."""
+    pre-aggregates must answer what the raw table would), and the reporting levels with the monthly rows.
+    Returns the differences; none when all is in step."""
     dialect = (await session.connection()).dialect.name
     pg = dialect == "postgresql"
     month = month_start_sql(dialect, "obs_date")
@@ -458,4 +472,6 @@ async def check(session: AsyncSession) -> list[Difference]:
             stored = None if row[3] is None else tuple(row[3:3 + n])  # days / units: never NULL when stored
             expected_row = None if row[-1] else tuple(row[3 + n:3 + 2 * n])
             out.append(Difference(table, row[0] or "?", row[1] or "?", row[2], stored, expected_row))
+    for code, month, level in await session.execute(text(_LEVELS_MISSING)):
+        out.append(Difference("indicator_levels", code, f"(level {level})", month, None, (level,)))
     return out

@@ -219,9 +219,11 @@ class TestInStepAfterEveryWritePattern:
                                  f"SELECT indicator_id, org_id, :m, {columns} FROM observation_months "
                                  "WHERE org_id = :o AND month = :april"),
                             {"o": fuqiang, "m": date(2022, 3, 1), "april": date(2022, 4, 1)})
+            await s.execute(text("DELETE FROM indicator_levels WHERE level = 'township'"))
             found = await preaggregate.check(s)
             summary = sorted((d.table, d.org, str(d.month)[:10], d.stored is None, d.expected is None) for d in found)
             assert summary == [
+                ("indicator_levels", "(level township)", "2022-03-01", True, False),  # the townships' level not listed
                 ("observation_months", FUQIANG, "2022-03-01", False, True),  # stray
                 ("observation_months", FUQIANG, "2022-05-01", False, False),  # stale
                 ("rollup_months", QINGSHAN, "2022-04-01", True, False),  # missing
