@@ -4,6 +4,7 @@ which must plan with the server's own settings (JIT, Memoize and work_mem as con
 from __future__ import annotations
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.core.db import write_plans
 from tests.conftest import Database
@@ -12,7 +13,7 @@ SETTINGS = ("jit", "enable_memoize", "work_mem")
 FOR_A_WRITE = {"jit": "off", "enable_memoize": "off", "work_mem": "16MB"}
 
 
-async def _shown(conn) -> dict[str, str]:  # type: ignore[no-untyped-def]
+async def _shown(conn: AsyncConnection) -> dict[str, str]:
     return {name: (await conn.execute(text(f"SHOW {name}"))).scalar_one() for name in SETTINGS}
 
 
