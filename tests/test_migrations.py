@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from shared.core import migrations
 from shared.models import Base
+from shared.observations.models import ObservationMonth
 from tests.conftest import create_database
 
 
@@ -28,7 +29,7 @@ class TestMigrations:
         with engine.connect() as conn:  # a storage parameter: not compared by autogenerate
             options = conn.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'observation_months'"))
         engine.dispose()
-        assert options == ["fillfactor=70"]
+        assert options == [f"fillfactor={ObservationMonth.__table_args__['postgresql_with']['fillfactor']}"]
 
     def test_downgrade_then_upgrade(self, pg_server_url: str) -> None:
         url = create_database(pg_server_url, "scorecard_downgrade")

@@ -78,8 +78,9 @@ class ObservationMonth(Base):
     every write: sums for `sum` indicators, the month's latest figure for `last` indicators."""
 
     __tablename__ = "observation_months"
-    # Room on each page for the in-place updates of every push (HOT updates; migration 0008).
-    __table_args__ = {"postgresql_with": {"fillfactor": 70}}
+    # Room on each page for a new version of every row: a push updates each unit's current month in place, and
+    # those rows share pages (HOT updates; migrations 0008, 0009).
+    __table_args__ = {"postgresql_with": {"fillfactor": 50}}
 
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True, index=True)
