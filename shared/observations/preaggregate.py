@@ -346,8 +346,8 @@ async def _exclude_writers(session: AsyncSession) -> None:
 
 
 # A rebuilt table laid out as a live one grows, month by month: a daily push touches every unit's current month,
-# and those rows then share pages (province push: corrections 0.31–0.33× → 0.35–0.37×, new rows 0.42–0.43× →
-# 0.43–0.45×, bench/README.md).
+# and those rows then share pages (measured at the province in bench/README.md; the pages are half full for it,
+# migration 0009).
 _BY_MONTH = " ORDER BY {t}.month, {t}.indicator_id, {t}.org_id"
 
 
