@@ -10,6 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.core.db import Base
 
+# Every status a run may have: `running` (committed at start) → succeeded | failed | skipped (the same export as
+# the last one ingested) | not_modified (HTTP 304) | busy (another collector holds the source) | empty (a header
+# and no data rows: not a success); a `running` run found by the next run of its source becomes abandoned
+# (killed mid-run: nothing of it was kept).
+RUN_STATUSES = ("running", "succeeded", "failed", "skipped", "not_modified", "busy", "empty", "abandoned")
 # A run after which the source's figures for its day are current: it wrote them, or found them unchanged.
 GOOD_STATUSES = ("succeeded", "skipped", "not_modified")
 
@@ -23,9 +28,7 @@ class IngestRun(Base):
     for_date: Mapped[date | None] = mapped_column(Date)  # the day (or month start) the export was fetched for
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # running (committed at start) → succeeded | failed | skipped | not_modified | busy; a `running` run found by the
-    # next run of its source becomes abandoned (killed mid-run: nothing of it was kept)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # one of RUN_STATUSES
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)

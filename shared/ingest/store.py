@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core import clock
 from shared.core.errors import Conflict
-from shared.ingest.models import GOOD_STATUSES, IdempotencyKey, IngestRun
+from shared.ingest.models import GOOD_STATUSES, RUN_STATUSES, IdempotencyKey, IngestRun
 from shared.revisions import store as revisions
 
 
@@ -42,7 +42,14 @@ async def remember_idempotent(
         ) from None
 
 
+def _known(run: IngestRun) -> None:
+    # Every status a run record holds is listed in one place, which the web view's labels follow.
+    if run.status not in RUN_STATUSES:
+        raise ValueError(f"run status {run.status!r} is not one of {RUN_STATUSES}")
+
+
 async def add_run(session: AsyncSession, run: IngestRun) -> IngestRun:
+    _known(run)
     session.add(run)
     await session.flush()
     await revisions.changed(session)
@@ -51,6 +58,7 @@ async def add_run(session: AsyncSession, run: IngestRun) -> IngestRun:
 
 async def save_run(session: AsyncSession, run: IngestRun) -> IngestRun:
     """Insert a run, or update the one with its id (the `running` trace committed when it started)."""
+    _known(run)
     saved = await session.merge(run)
     await session.flush()
     await revisions.changed(session)  # a source's freshness on the dashboard

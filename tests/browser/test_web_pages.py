@@ -11,6 +11,7 @@ pytest temp dir (printed with -s)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import pytest
 from shared.access import store as access_store
 from shared.core import clock
 from shared.core.db import make_engine, make_sessionmaker
+from shared.ingest.models import RUN_STATUSES
 from tests.browser.conftest import Recorded, shot
 from tests.browser.live_server import BROWSER_DB, TODAY, LiveServer, server_settings
 from tests.builders import FUQIANG, QINGSHAN, XINGFU
@@ -36,6 +38,7 @@ STATUS_BG = {
 }
 KINDS = ["behind_target", "not_reporting", "stale_source", "rating_followup_overdue", "item_overdue"]
 SERIES_BLUE = (31, 119, 180)  # the first series colour of the charts
+UI = Path(__file__).resolve().parents[2] / "services" / "api" / "ui" / "static" / "ui"
 
 
 async def ready(rec: Recorded, url: str, page: str) -> None:
@@ -209,6 +212,17 @@ class TestOtherPages:
         assert await page.locator("table.runs tbody tr").count() == 1
         await shot(recorded, screenshots, "sources")
         assert_clean(recorded, live_url)
+
+    def test_every_run_status_has_a_chinese_label_and_a_colour(self) -> None:
+        # The sources page shows a run's status by RUN[status] || status: an unlisted one would appear in English.
+        script = (UI / "app.js").read_text(encoding="utf-8")
+        block = re.search(r"const RUN = \{(.*?)\};", script, re.DOTALL)
+        assert block is not None
+        labels = dict(re.findall(r"(\w+): \"([^\"]+)\"", block.group(1)))
+        assert set(labels) == set(RUN_STATUSES), labels
+        assert all(re.search(r"[\u4e00-\u9fff]", text) for text in labels.values()), labels
+        css = (UI / "app.css").read_text(encoding="utf-8")
+        assert all(f".r-{status}" in css for status in RUN_STATUSES), [s for s in RUN_STATUSES if f".r-{s}" not in css]
 
     async def test_an_error_is_told_in_chinese_with_the_apis_words_beneath(
         self, live_url: str, recorded: Recorded, screenshots: Path

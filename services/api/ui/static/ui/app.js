@@ -14,7 +14,11 @@
     behind_target: "未达目标", not_reporting: "未报送", stale_source: "数据源超时",
     rating_followup_overdue: "差评整改逾期", item_overdue: "考评事项逾期",
   };
-  const RUN = { succeeded: "成功", failed: "失败", skipped: "跳过", not_modified: "未变化", running: "运行中" };
+  // Every run status (shared/ingest/models.RUN_STATUSES; tests/browser/test_web_pages.py holds them equal).
+  const RUN = {
+    running: "运行中", succeeded: "成功", failed: "失败", skipped: "跳过", not_modified: "未变化",
+    busy: "另一进程采集中", empty: "无数据行", abandoned: "已中断",
+  };
   const SCORE = { complete: "评分完整", incomplete: "评分不完整", missing: "尚无评分" };
   const KIND = { county: "旗县区", department: "部门" };
   const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
