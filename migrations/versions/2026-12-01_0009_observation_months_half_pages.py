@@ -2,7 +2,7 @@
 month, and those rows share pages (they are written month by month, and a rebuild writes them so too); with 30 %
 room only some of a page's rows had space for their new version there (a HOT update), the rest went to another
 page with a new entry in each index. Half-full pages leave room for one new version of every row; PostgreSQL
-reclaims the old ones on a later visit. Province push (`make bench --scale 1.0`): new rows 0.43–0.45× → 0.47–0.48×
+reclaims the old ones on a later visit. Province push (`make bench --scale 1.0`): new rows 0.43–0.45× → 0.46–0.48×
 the bare path. The table takes ~1.4× the space. Pages written before this revision keep their old fill until
 rewritten (`python -m services.api preaggregates rebuild`, or `VACUUM FULL observation_months` in a quiet hour).
 PostgreSQL only.
