@@ -210,10 +210,16 @@ class TestOtherPages:
         yichuang = await page.inner_text('table.sources tr[data-source="yichuang"]')
         assert "从未运行" in yichuang and "超时" in yichuang
         assert await page.locator("table.runs tbody tr").count() == 1
+        remark = page.locator("table.runs tbody tr td span.note")  # in Chinese, from the run's own counts
+        run = httpx.get(f"{live_url}/v1/ingest-runs").json()[0]
+        expected = (f"接收 {run['rows_accepted']} 行、拒收 {run['rows_rejected']} 行；"
+                    f"数据新增 {run['inserted']}、更正 {run['updated']}、未变 {run['unchanged']}")
+        assert await remark.inner_text() == expected
+        assert await remark.get_attribute("title") == run["message"]  # the collector's words, as the tooltip
         await shot(recorded, screenshots, "sources")
         assert_clean(recorded, live_url)
 
-    def test_every_run_status_has_a_chinese_label_and_a_colour(self) -> None:
+    def test_every_run_status_has_a_chinese_label_a_remark_and_a_colour(self) -> None:
         # The sources page shows a run's status by RUN[status] || status: an unlisted one would appear in English.
         script = (UI / "app.js").read_text(encoding="utf-8")
         block = re.search(r"const RUN = \{(.*?)\};", script, re.DOTALL)
@@ -221,6 +227,9 @@ class TestOtherPages:
         labels = dict(re.findall(r"(\w+): \"([^\"]+)\"", block.group(1)))
         assert set(labels) == set(RUN_STATUSES), labels
         assert all(re.search(r"[\u4e00-\u9fff]", text) for text in labels.values()), labels
+        notes = re.search(r"const RUN_NOTE = \{(.*?)\};", script, re.DOTALL)
+        assert notes is not None  # a remark for each status; succeeded and failed are written from the run itself
+        assert set(re.findall(r"(\w+): \"", notes.group(1))) == set(RUN_STATUSES) - {"succeeded", "failed"}
         css = (UI / "app.css").read_text(encoding="utf-8")
         assert all(f".r-{status}" in css for status in RUN_STATUSES), [s for s in RUN_STATUSES if f".r-{s}" not in css]
 

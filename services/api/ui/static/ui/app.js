@@ -426,6 +426,25 @@
   }
 
   // ---- 数据源 ------------------------------------------------------------------------------------------------------
+  // A run's remark in Chinese, from its status and counts; the collector's own message (English) is its tooltip.
+  // A failure keeps that message: it says exactly what went wrong (a timeout, a changed column, …).
+  const RUN_NOTE = {
+    running: "正在运行",
+    skipped: "与已采集的导出文件相同，未作改动",
+    not_modified: "平台答复导出未变化（HTTP 304），未作改动",
+    busy: "另一采集进程正在采集此数据源，本次未运行",
+    empty: "导出只有表头、没有数据行，未写入；如平台当天有数据，请其重新导出",
+    abandoned: "运行未完成即中断（进程被终止或机器停止），未保留任何数据，之后会重新采集",
+  };
+  function runNote(run) {
+    if (run.status === "succeeded") {
+      return "接收 " + run.rows_accepted + " 行、拒收 " + run.rows_rejected + " 行；数据新增 " + run.inserted
+        + "、更正 " + run.updated + "、未变 " + run.unchanged;
+    }
+    if (run.status === "failed") return "采集失败：" + (run.message || "");
+    return RUN_NOTE[run.status] || run.message || "";
+  }
+
   async function pageSources() {
     const [runs, d] = await Promise.all([getJSON("/v1/ingest-runs?limit=200"), dashboard(DEFAULT_ORG, "").catch(() => null)]);
     const stale = new Map((d ? d.warnings : []).filter((w) => w.kind === "stale_source").map((w) => [w.subject.code, w]));
@@ -459,7 +478,7 @@
       el("td", {}, run.errors.length || run.warnings.length
         ? el("details", {}, el("summary", { text: run.errors.length + " 个错误，" + run.warnings.length + " 个提示" }),
           el("pre", { text: [...run.errors, ...run.warnings].slice(0, 50).map((e) => (typeof e === "string" ? e : JSON.stringify(e))).join("\n") }))
-        : el("span", { class: "note", text: run.message || "" }))));
+        : el("span", { class: "note", text: runNote(run), title: run.message || "" }))));
     app.replaceChildren(
       header("数据源", "最近 " + runs.length + " 次采集运行"),
       el("h2", { text: "各数据源" }),
