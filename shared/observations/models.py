@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, Numeric, String
+from sqlalchemy import Date, DateTime, Float, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.core.db import Base
@@ -56,6 +56,11 @@ class ObservationHistory(Base):
     each row is copied from `observations`, which has them, and units and indicators are never deleted."""
 
     __tablename__ = "observation_history"
+    # The versions a write replaced, by key: how a collector run withdraws a figure it wrote when a later row of
+    # its export conflicts (the write's own versions are the newest, so the index grows at its right edge).
+    __table_args__ = (
+        Index("ix_observation_history_replaced", "replaced_write_id", "indicator_id", "org_id", "obs_date"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     indicator_id: Mapped[int] = mapped_column(Integer)

@@ -276,12 +276,13 @@ async def note_months(session: AsyncSession, months: Iterable[tuple[int, int, da
                                "DO UPDATE SET rebuild = true"))
 
 
-async def rebuild_month(session: AsyncSession, indicator_id: int, org_id: int, day: date) -> None:
-    """Have `refresh` re-aggregate the noted month of `day` from the raw figures (a figure was withdrawn)."""
-    month = month_start_sql((await session.connection()).dialect.name, ":d")
+async def rebuild_months(session: AsyncSession, keys: str) -> None:
+    """Have `refresh` re-aggregate from the raw figures the noted months of the (indicator_id, org_id, obs_date)s in
+    the table `keys` (figures were withdrawn)."""
+    month = month_start_sql((await session.connection()).dialect.name, "k.obs_date")
     await session.execute(
-        text(f"UPDATE {TOUCHED} SET rebuild = true WHERE indicator_id = :i AND org_id = :o AND month = {month}"),
-        {"i": indicator_id, "o": org_id, "d": day},
+        text(f"UPDATE {TOUCHED} SET rebuild = true WHERE EXISTS (SELECT 1 FROM {keys} k WHERE "
+             f"k.indicator_id = {TOUCHED}.indicator_id AND k.org_id = {TOUCHED}.org_id AND {month} = {TOUCHED}.month)")
     )
 
 

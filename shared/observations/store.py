@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access import audit
 from shared.core import clock
-from shared.core.db import empty_temp_table, reset_temp_table, small_analyze_samples, write_plans
+from shared.core.db import (
+    analyze_temp_table,
+    empty_temp_table,
+    reset_temp_table,
+    small_analyze_samples,
+    write_plans,
+)
 from shared.core.errors import Forbidden, InvalidInput, Problem
 from shared.indicators.models import Indicator
 from shared.observations import copy_format, preaggregate, validate
@@ -29,7 +35,12 @@ WRITTEN = "_obs_written"  # (key, row) of every figure a chunked writer took: ro
 # Keys a chunked writer found already stored as sent (so it wrote nothing and its write id is not on them): a
 # later row with that key is a repeat too. Small: an export that repeats the stored figures is skipped by hash.
 SEEN = "_obs_seen"
+# Keys whose rows conflicted across chunks (withdrawn, see FigureWriter) with the row that withdrew them: handled
+# as a set, a few statements a chunk however many there are, and held nowhere in Python.
+WITHDRAWN = "_obs_withdrawn"
+WITHDRAWING = "_obs_withdrawing"  # the keys of the chunk being settled
 _COLUMNS = "indicator_id, org_id, obs_date, numerator, denominator, value"
+_SAME_KEY = "{a}.indicator_id = {b}.indicator_id AND {a}.org_id = {b}.org_id AND {a}.obs_date = {b}.obs_date"
 _KEY_COLUMNS = "indicator_id, org_id, obs_date, row_no"
 _STAGE_COLUMNS = (
     "indicator_id integer, org_id integer, obs_date date, numerator double precision, "
@@ -160,7 +171,7 @@ class FigureWriter:
         self._writes = 0
         self._locked: set[int] = set()
         self._seen_any = False  # SEEN holds a key: only then must the merge look there (it costs a probe a row)
-        self._withdrawn: dict[tuple[int, int, date], int] = {}  # conflicting key → the row that withdrew it
+        self._withdrew = False  # WITHDRAWN holds a key
         self._months_before: frozenset[tuple[int, int, date]] = frozenset()  # the last chunk's (noted)
         self._pg = False  # PostgreSQL (set by `open`): a bulk chunk is staged from its COPY data
 
@@ -202,6 +213,9 @@ class FigureWriter:
                                                      "row_no integer")
             await reset_temp_table(session, SEEN, "indicator_id integer, org_id integer, obs_date date, "
                                                   "PRIMARY KEY (indicator_id, org_id, obs_date)")
+            for table in (WITHDRAWN, WITHDRAWING):
+                await reset_temp_table(session, table, "indicator_id integer, org_id integer, obs_date date, "
+                                                       "row_no integer, PRIMARY KEY (indicator_id, org_id, obs_date)")
         await writer._lock({writer.indicators[c].id for c in indicators if c in writer.indicators})
         return writer
 
@@ -248,7 +262,7 @@ class FigureWriter:
             return rejected
         await self._lock(set(chunk.indicator_ids))
         await _stage(self.session, chunk.rows, chunk.copy_data)
-        if self._withdrawn:
+        if self._withdrew:
             rejected += await self._reject_withdrawn()
         inserted, updated, unchanged, repeats = await _merge(
             self.session, actor=self.actor, source=self.source, now=self.now, write_id=self.write_id,
@@ -274,7 +288,7 @@ class FigureWriter:
 
     async def finish(self) -> WriteResult:
         """Bring the pre-aggregates of every touched month up to date (once per write), and write the audit entry."""
-        if self.result.inserted or self.result.updated or self._withdrawn:
+        if self.result.inserted or self.result.updated or self._withdrew:
             await preaggregate.refresh(self.session)
             await revisions.changed(self.session)
         await audit.record(
@@ -302,13 +316,15 @@ class FigureWriter:
 
     async def _settle_repeats(self) -> list[Problem]:
         """Staged rows whose key this writer already took from an earlier chunk (the merge left them alone):
-        count the exact repeats; reject both rows of a conflict and withdraw the earlier figure."""
+        count the exact repeats; reject both rows of a conflict and withdraw the earlier figure. As a set: the
+        same few statements for one conflict or fifty thousand."""
         marker = {"write_id": self.write_id}
         pg = (await self.session.connection()).dialect.name == "postgresql"
         repeats = (await self.session.execute(text(_REPEATS.format(same=_SAME_PG if pg else _SAME)), marker)).all()
         await self.session.execute(text(_DROP_REPEATS))
         message = "conflicts with row {}: same indicator, unit and date, different values; both rows rejected"
         rejected: list[Problem] = []
+        conflicts = []
         for indicator_id, org_id, day, row, earlier, same in repeats:
             if same:
                 self.result.duplicates += 1
@@ -316,67 +332,74 @@ class FigureWriter:
                 continue
             code = self.codes[indicator_id]
             rejected += [Problem(message.format(earlier), row, code), Problem(message.format(row), earlier, code)]
-            self._withdrawn[(indicator_id, org_id, day)] = row
-            key = {"i": indicator_id, "o": org_id, "d": day, "write_id": self.write_id}
-            restored = (await self.session.execute(text(_WITHDRAW_RESTORE), key)).rowcount  # type: ignore[attr-defined]
-            await self.session.execute(text(_WITHDRAW_HISTORY), key)
-            removed = (await self.session.execute(text(_WITHDRAW_NEW), key)).rowcount  # type: ignore[attr-defined]
-            await preaggregate.rebuild_month(self.session, indicator_id, org_id, day)
-            if restored:
-                self.result.updated -= 1
-            elif removed:
-                self.result.inserted -= 1
-            else:  # the earlier row equalled the stored figure: it stays as it was
-                self.result.unchanged -= 1
+            conflicts.append({"i": indicator_id, "o": org_id, "d": day, "r": row})
+        if not conflicts:
+            return rejected
+        await empty_temp_table(self.session, WITHDRAWING)
+        await self.session.execute(
+            text(f"INSERT INTO {WITHDRAWING} (indicator_id, org_id, obs_date, row_no) VALUES (:i, :o, :d, :r)"),
+            conflicts,
+        )
+        await analyze_temp_table(self.session, WITHDRAWING)  # the planner then drives every statement from it
+        restored = (await self.session.execute(text(_WITHDRAW_RESTORE), marker)).rowcount  # type: ignore[attr-defined]
+        await self.session.execute(text(_WITHDRAW_HISTORY), marker)
+        removed = (await self.session.execute(text(_WITHDRAW_NEW), marker)).rowcount  # type: ignore[attr-defined]
+        await preaggregate.rebuild_months(self.session, WITHDRAWING)
+        await self.session.execute(text(f"INSERT INTO {WITHDRAWN} SELECT * FROM {WITHDRAWING}"))
+        self._withdrew = True
+        # Each conflicting key was a version this writer replaced, a figure it added, or one it found as sent.
+        self.result.updated -= restored
+        self.result.inserted -= removed
+        self.result.unchanged -= len(conflicts) - restored - removed
         return rejected
 
     async def _reject_withdrawn(self) -> list[Problem]:
         """A withdrawn key stays out for the rest of this write: a third row cannot bring it back."""
-        rejected: list[Problem] = []
-        staged = await self.session.execute(text(f"SELECT {_KEY_COLUMNS} FROM {STAGE}"))
-        for indicator_id, org_id, day, row in staged.all():
-            first = self._withdrawn.get((indicator_id, org_id, day))
-            if first is None:
-                continue
-            message = f"conflicts with row {first}: same indicator, unit and date, different values; rejected"
-            rejected.append(Problem(message, row, self.codes[indicator_id]))
-            await self.session.execute(
-                text(f"DELETE FROM {STAGE} WHERE indicator_id = :i AND org_id = :o AND obs_date = :d"),
-                {"i": indicator_id, "o": org_id, "d": day},
-            )
+        found = await self.session.execute(text(_STAGED_WITHDRAWN))
+        rejected = [
+            Problem(f"conflicts with row {first}: same indicator, unit and date, different values; rejected", row,
+                    self.codes[indicator_id])
+            for indicator_id, row, first in found.all()
+        ]
+        if rejected:
+            await self.session.execute(text(_DROP_WITHDRAWN))
         return rejected
 
 
-_KEY = "indicator_id = :i AND org_id = :o AND obs_date = :d"
 _BY_THIS_WRITER = "coalesce(o.write_id = :write_id, false)"  # NULL: written before revision 0005
 # A chunked writer's repeat: a key it wrote, or found stored as sent, from an earlier chunk (`s`: the staged row).
-_SEEN_BEFORE = (f"EXISTS (SELECT 1 FROM {SEEN} u WHERE u.indicator_id = s.indicator_id AND u.org_id = s.org_id "
-                "AND u.obs_date = s.obs_date)")
+_SEEN_BEFORE = f"EXISTS (SELECT 1 FROM {SEEN} u WHERE {_SAME_KEY.format(a='u', b='s')})"
 _TAKEN_BEFORE = f"({_BY_THIS_WRITER} OR {_SEEN_BEFORE})"
 _SAME = "(o.numerator IS s.numerator AND o.denominator IS s.denominator AND o.value IS s.value)"
 _SAME_PG = "((o.numerator, o.denominator, o.value) IS NOT DISTINCT FROM (s.numerator, s.denominator, s.value))"
 _REPEATS = f"""
     SELECT s.indicator_id, s.org_id, s.obs_date, s.row_no, w.row_no, {{same}}
     FROM {STAGE} s
-    JOIN observations o ON o.indicator_id = s.indicator_id AND o.org_id = s.org_id AND o.obs_date = s.obs_date
-    JOIN {WRITTEN} w ON w.indicator_id = s.indicator_id AND w.org_id = s.org_id AND w.obs_date = s.obs_date
+    JOIN observations o ON {_SAME_KEY.format(a="o", b="s")}
+    JOIN {WRITTEN} w ON {_SAME_KEY.format(a="w", b="s")}
     WHERE {_TAKEN_BEFORE}
     ORDER BY s.row_no"""
-_STAGED_KEY = (f"indicator_id = {STAGE}.indicator_id AND {{t}}.org_id = {STAGE}.org_id "
-               f"AND {{t}}.obs_date = {STAGE}.obs_date")
 # The repeats are the staged keys of earlier chunks (WRITTEN holds none of this chunk's yet). Not "written by
 # this writer" nor "in SEEN": the merge has just stamped and noted this chunk's own figures so, and dropping
 # them lost them from WRITTEN (a later conflicting row vanished unreported; SQLite's months went stale).
 _DROP_REPEATS = f"""
-    DELETE FROM {STAGE} WHERE EXISTS (SELECT 1 FROM {WRITTEN} w WHERE w.{_STAGED_KEY.format(t="w")})"""
-# Withdrawing a figure this writer wrote: back to the version it replaced, or gone if it was new.
-_REPLACED = f"FROM observation_history h WHERE h.{_KEY.replace(' AND ', ' AND h.')} AND h.replaced_write_id = :write_id"
+    DELETE FROM {STAGE} WHERE EXISTS (SELECT 1 FROM {WRITTEN} w WHERE {_SAME_KEY.format(a="w", b=STAGE)})"""
+# Withdrawing the figures this writer wrote for the keys in WITHDRAWING: back to the version each replaced, or
+# gone if it was new. Driven from those keys (observation_history is looked up by the replacing write, its index).
+_STAGED_WITHDRAWN = (f"SELECT s.indicator_id, s.row_no, w.row_no FROM {STAGE} s "
+                     f"JOIN {WITHDRAWN} w ON {_SAME_KEY.format(a='s', b='w')} ORDER BY s.row_no")
+_DROP_WITHDRAWN = (f"DELETE FROM {STAGE} "
+                   f"WHERE EXISTS (SELECT 1 FROM {WITHDRAWN} w WHERE {_SAME_KEY.format(a=STAGE, b='w')})")
+_WITHDRAWING = f"EXISTS (SELECT 1 FROM {WITHDRAWING} x WHERE {{key}})"
 _WITHDRAW_RESTORE = f"""
-    UPDATE observations SET (numerator, denominator, value, source, recorded_at, recorded_by, write_id) =
-        (SELECT h.numerator, h.denominator, h.value, h.source, h.recorded_at, h.recorded_by, h.write_id {_REPLACED})
-    WHERE {_KEY} AND EXISTS (SELECT 1 {_REPLACED})"""
-_WITHDRAW_HISTORY = f"DELETE FROM observation_history WHERE {_KEY} AND replaced_write_id = :write_id"
-_WITHDRAW_NEW = f"DELETE FROM observations WHERE {_KEY} AND write_id = :write_id"
+    UPDATE observations SET numerator = h.numerator, denominator = h.denominator, value = h.value, source = h.source,
+        recorded_at = h.recorded_at, recorded_by = h.recorded_by, write_id = h.write_id
+    FROM {WITHDRAWING} x JOIN observation_history h ON {_SAME_KEY.format(a="h", b="x")}
+    WHERE h.replaced_write_id = :write_id AND {_SAME_KEY.format(a="observations", b="h")}"""
+_WITHDRAW_HISTORY = (f"DELETE FROM observation_history WHERE replaced_write_id = :write_id "
+                     f"AND {_WITHDRAWING.format(key=_SAME_KEY.format(a='x', b='observation_history'))}")
+_WITHDRAW_NEW = (f"DELETE FROM observations WHERE write_id = :write_id "
+                 f"AND {_WITHDRAWING.format(key=_SAME_KEY.format(a='x', b='observations'))}")
 
 
 async def _lock_indicators(session: AsyncSession, indicator_ids: Sequence[int]) -> None:
@@ -427,7 +450,7 @@ _EXCLUDED_CHANGED = (
     "(observations.numerator IS NOT excluded.numerator OR observations.denominator IS NOT "
     "excluded.denominator OR observations.value IS NOT excluded.value)"
 )
-_JOIN = "o.indicator_id = s.indicator_id AND o.org_id = s.org_id AND o.obs_date = s.obs_date"
+_JOIN = _SAME_KEY.format(a="o", b="s")
 
 
 # The pieces both merge statements share. `old`: staged rows (`s`) with the current figure (`o`) of their key;
