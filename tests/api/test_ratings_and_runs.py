@@ -8,7 +8,7 @@ import pytest
 from services.api.deps import Database
 from shared.core.settings import RatingSettings
 from shared.ingest import store as ingest_store
-from shared.ingest.models import IngestRun
+from shared.ingest.models import GOOD_STATUSES, RUN_STATUSES, IngestRun
 from shared.ratings import store as rating_store
 from shared.ratings.types import RatingIn
 from tests.builders import FUQIANG, QINGSHAN
@@ -77,6 +77,16 @@ class TestIngestRuns:
         runs = (await client.get("/v1/ingest-runs", params={"source": "wangban"})).json()
         assert [(r["rows_read"], r["rows_rejected"], r["errors"][0]["row"]) for r in runs] == [(11, 1, 7)]
         assert (await client.get("/v1/ingest-runs", params={"source": "other"})).json() == []
+
+    async def test_each_run_says_whether_it_left_its_source_current(self, client, database: Database) -> None:
+        """`good`: the statuses after which a source's figures are current (the web view's 最近成功 column)."""
+        async with database.sessions() as s, s.begin():
+            for n, status in enumerate(RUN_STATUSES):
+                await ingest_store.add_run(s, IngestRun(source_id="every", status=status,
+                                                        started_at=datetime(2022, 6, 1, 1, n), errors=[], warnings=[]))
+        runs = (await client.get("/v1/ingest-runs", params={"source": "every"})).json()
+        assert {r["status"]: r["good"] for r in runs} == {status: status in GOOD_STATUSES for status in RUN_STATUSES}
+        assert sum(r["good"] for r in runs) == 3  # succeeded, skipped, not_modified
 
     async def test_an_integration_key_follows_up_only_its_own_subtree(
         self, client, bad_rating: str, make_key: MakeKey, database: Database

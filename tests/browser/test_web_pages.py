@@ -209,6 +209,8 @@ class TestOtherPages:
         assert "成功" in wangban and "正常" in wangban
         yichuang = await page.inner_text('table.sources tr[data-source="yichuang"]')
         assert "从未运行" in yichuang and "超时" in yichuang
+        last_good = await page.inner_text('table.sources tr[data-source="wangban"] td:nth-child(4)')
+        assert last_good != "无" and last_good.endswith("）")  # the run the API marks good: its time (how long ago)
         assert await page.locator("table.runs tbody tr").count() == 1
         remark = page.locator("table.runs tbody tr td span.note")  # in Chinese, from the run's own counts
         run = httpx.get(f"{live_url}/v1/ingest-runs").json()[0]

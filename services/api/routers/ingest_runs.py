@@ -6,10 +6,11 @@ from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.api.deps import ReadSessionDep
 from shared.ingest import store as ingest_store
+from shared.ingest.models import GOOD_STATUSES
 
 router = APIRouter(tags=["ingest runs"])
 
@@ -22,6 +23,10 @@ class IngestRunOut(BaseModel):
     started_at: datetime
     finished_at: datetime | None
     status: str
+    good: bool = Field(
+        description="the run left its source's figures current (succeeded, or the export was unchanged): the "
+        "last such run is when the source last delivered"
+    )
     message: str | None
     rows_read: int
     rows_accepted: int
@@ -52,6 +57,7 @@ async def list_ingest_runs(
             started_at=r.started_at,
             finished_at=r.finished_at,
             status=r.status,
+            good=r.status in GOOD_STATUSES,
             message=r.message,
             rows_read=r.rows_read,
             rows_accepted=r.rows_accepted,

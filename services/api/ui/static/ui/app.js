@@ -452,7 +452,7 @@
     for (const run of runs) {
       if (!sources.has(run.source)) sources.set(run.source, { last: run, good: null, failed: 0 });
       const s = sources.get(run.source);
-      if (!s.good && ["succeeded", "skipped", "not_modified"].includes(run.status)) s.good = run;
+      if (!s.good && run.good) s.good = run;
       if (run.status === "failed") s.failed += 1;
     }
     for (const code of stale.keys()) if (!sources.has(code)) sources.set(code, { last: null, good: null, failed: 0 });
