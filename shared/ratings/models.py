@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.core.db import Base
 
 FOLLOWUP_STATES = ("待核实", "核实中", "已整改")
+OPEN_STATES = FOLLOWUP_STATES[:2]  # not yet 已整改
 
 
 class Rating(Base):
@@ -17,6 +18,8 @@ class Rating(Base):
     __table_args__ = (
         CheckConstraint("level BETWEEN 1 AND 5", name="level"),
         CheckConstraint(f"followup_state IS NULL OR followup_state IN {FOLLOWUP_STATES}", name="followup"),
+        # The open follow-ups by deadline (GET /v1/ratings/overdue): not every bad rating ever rectified.
+        Index("ix_ratings_followup_due", "followup_state", "followup_due_date"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -20,7 +20,7 @@ from shared.observations import store as observation_store
 from shared.org_units import store as org_store
 from shared.org_units.models import OrgUnit, OrgUnitPath
 from shared.ratings import derive, workdays
-from shared.ratings.models import FOLLOWUP_STATES, Rating
+from shared.ratings.models import FOLLOWUP_STATES, OPEN_STATES, Rating
 from shared.ratings.types import RatingIn
 from shared.revisions import store as revisions
 
@@ -256,7 +256,7 @@ async def overdue(session: AsyncSession, *, today: date, org: str | None = None)
     """Bad ratings not yet 已整改 whose deadline has passed (due date before `today`), optionally in a subtree."""
     stmt = (
         select(Rating)
-        .where(Rating.followup_state.is_not(None), Rating.followup_state != RECTIFIED, Rating.followup_due_date < today)
+        .where(Rating.followup_state.in_(OPEN_STATES), Rating.followup_due_date < today)
         .order_by(Rating.followup_due_date, Rating.rating_id)
     )
     if org is not None:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -32,6 +33,8 @@ class Assessment(Base):
         CheckConstraint(check_in("status", AssessmentStatus), name="status"),
         CheckConstraint("(item_id IS NULL) = (points IS NULL)", name="item_points"),
         CheckConstraint("(item_id IS NULL) = (score IS NOT NULL)", name="overall_score"),
+        # A unit's entries: what a lead unit's new points replace, a unit's score, the dashboard's overdue items.
+        Index("ix_assessments_unit_item_period", "org_id", "item_id", "period"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -117,8 +117,9 @@ async def _current(
     """The stored entries for the (item, unit, period, method) keys of the body."""
     periods = {r.period for r in rows}
     wanted = {(r.item, r.org, r.period, r.method) for r in rows}
+    units = sorted({tree.units[r.org][0].id for r in rows if r.org in tree.units})  # an unknown one is a problem
     out: dict[Key, list[compute.Entry]] = {}
-    for e in await entries(session, tree, periods):
+    for e in await entries(session, tree, periods, org_ids=units):
         key = (e.item, e.org, e.period, e.method)
         if key in wanted:
             out.setdefault(key, []).append(e)

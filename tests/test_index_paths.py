@@ -1,0 +1,63 @@
+"""Every statement of the everyday paths finds its rows of the growing tables by an index: none reads a whole
+table of figures, history, pre-aggregates, assessments, ratings, runs or logs (see tests/plans.py). A table read
+whole costs nothing in a test and seconds to minutes a request once the province has years of data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from services.api.deps import Database
+from tests.api.test_dashboard import (  # noqa: F401 (fixtures)
+    admin,
+    api,
+    dash_settings,
+    fixed_day,
+    fixture_data,
+    http,
+)
+from tests.api.test_scores import H1, KUNDULUN, Scoring, enter_half_year, row, scoring  # noqa: F401 (fixture)
+from tests.builders import FUQIANG, QINGSHAN, XINGFU, obs, push_body
+from tests.plans import plans
+
+
+class TestScoring:
+    async def test_entering_reviewing_and_reading_scores(
+        self, scoring: Scoring, database: Database  # noqa: F811 (the imported fixture)
+    ) -> None:
+        await enter_half_year(scoring)
+        async with plans(database) as seen:
+            ids = (await scoring.enter("gongan", row(KUNDULUN, 3, 0.5)))["ids"]  # its second lead unit
+            await scoring.review(ids)
+            for path, params in (("/v1/scores", {"org": KUNDULUN}), ("/v1/rankings", {"kind": "county"})):
+                r = await scoring.client.get(path, params={"scheme": scoring.scheme, "period": H1, **params})
+                assert r.status_code == 200, r.text
+        assert len(seen.notices) > 20  # the plans were seen
+        assert seen.full_scans() == []
+
+
+class TestEverydayPaths:
+    async def test_push_correct_read_dashboard_ratings_and_runs(
+        self, api: httpx.AsyncClient, admin: dict[str, str], fixture_data: Any, database: Database  # noqa: F811
+    ) -> None:
+        async with plans(database) as seen:
+            for rows in ([obs("QS-07", FUQIANG, "2022-07-03", 97, 100)],  # new
+                         [obs("QS-07", XINGFU, "2022-07-04", 60, 100)]):  # a correction
+                r = await api.post("/v1/observations", json=push_body(*rows), headers=admin)
+                assert r.status_code == 200, r.text
+            reads = [
+                ("/v1/dashboard", {"org": QINGSHAN, "year": 2022}),
+                ("/v1/values", {"indicator": "QS-07", "org": QINGSHAN, "period": "2022"}),
+                ("/v1/values", {"indicator": "QS-07", "org": FUQIANG, "period": "2022-07"}),
+                ("/v1/ratings/overdue", {"org": QINGSHAN, "today": "2022-07-05"}),
+                ("/v1/ingest-runs", {"source": "wangban"}),
+            ]
+            for path, params in reads:
+                r = await api.get(path, params=params)
+                assert r.status_code == 200, (path, r.text)
+            [late] = (await api.get("/v1/ratings/overdue", params={"today": "2022-07-05"})).json()
+            r = await api.post(f"/v1/ratings/{late['rating_id']}/followup", json={"state": "核实中"}, headers=admin)
+            assert r.status_code == 200, r.text
+        assert len(seen.notices) > 20
+        assert seen.full_scans() == []
