@@ -39,6 +39,13 @@ def describe(exc: BaseException) -> str:
     return f"internal error in the collector; {where}"
 
 
+def kind(exc: BaseException) -> str:
+    """Which of the run failures (shared/ingest/models.RUN_FAILURES) an unexpected fault is."""
+    if isinstance(exc, sa_exc.SQLAlchemyError | ConnectionError):
+        return "database"
+    return "internal"
+
+
 def log_fault(log: logging.Logger, source_id: str, day: object, exc: BaseException) -> None:
     """Log a fault with its type, database codes and frames, never its message (which may quote data)."""
     info = [type(exc).__qualname__]

@@ -39,10 +39,12 @@ async def finish(session: AsyncSession, run: IngestRun, status: str, message: st
 
 
 async def fail(
-    sessions: async_sessionmaker[AsyncSession], run: IngestRun, message: str, details: list[object]
+    sessions: async_sessionmaker[AsyncSession], run: IngestRun, failure: str, message: str, details: list[object]
 ) -> IngestRun:
-    """Record a failed run in a fresh transaction (the run's own was rolled back: nothing of it was kept)."""
+    """Record a failed run in a fresh transaction (the run's own was rolled back: nothing of it was kept).
+    `failure`: which of RUN_FAILURES it met."""
     failed = new_run(run.source_id, run.url or "", run.for_date, "failed")
+    failed.failure = failure
     failed.id, failed.started_at, failed.errors, failed.content_hash = run.id, run.started_at, details, run.content_hash
     log.warning("source %s %s failed: %s", run.source_id, run.for_date, message)
     try:

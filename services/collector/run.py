@@ -23,7 +23,7 @@ from services.collector import fetch as fetching
 from services.collector import scope as scoping
 from services.collector.mapping import ParsedExport, iter_export
 from services.collector.readers import XlsxLimits
-from services.collector.sources import SourceConfig
+from services.collector.sources import SourceConfig, SourceMisconfigured
 from shared.core import clock
 from shared.core.errors import Problem, ScorecardError
 from shared.core.settings import Settings
@@ -72,17 +72,19 @@ async def ingest_once(
             await _ingest(session, run, source, day=day, settings=settings, client=client, local=local,
                           backoff_seconds=backoff_seconds)
             return await record.finish(session, run, run.status, run.message)
-    except (fetching.FetchError, ScorecardError) as exc:
-        message = exc.message if isinstance(exc, ScorecardError) else str(exc)
-        details = exc.details_json() if isinstance(exc, ScorecardError) else []
-        return await record.fail(sessions, run, message, details)
+    except fetching.FetchError as exc:
+        return await record.fail(sessions, run, "fetch", str(exc), [])
+    except SourceMisconfigured as exc:
+        return await record.fail(sessions, run, "config", exc.message, exc.details_json())
+    except ScorecardError as exc:  # the export: its columns, encoding, size
+        return await record.fail(sessions, run, "export", exc.message, exc.details_json())
     except OSError as exc:  # the temporary file: disk full, permissions
         faults.log_fault(log, source.id, day, exc)
-        return await record.fail(sessions, run, f"cannot write the export to a temporary file: "
+        return await record.fail(sessions, run, "disk", f"cannot write the export to a temporary file: "
                                  f"{exc.strerror or 'input/output error'}; nothing was written", [])
     except Exception as exc:  # noqa: BLE001 — any fault: nothing was written, record it and go on
         faults.log_fault(log, source.id, day, exc)
-        return await record.fail(sessions, run, faults.describe(exc), [])
+        return await record.fail(sessions, run, faults.kind(exc), faults.describe(exc), [])
 
 
 async def _ingest(

@@ -13,8 +13,8 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collector.mapping import ParsedExport
-from services.collector.sources import SourceConfig
-from shared.core.errors import InvalidInput, NotFound, Problem
+from services.collector.sources import SourceConfig, SourceMisconfigured
+from shared.core.errors import NotFound, Problem
 from shared.org_units import store as org_store
 
 T = TypeVar("T")
@@ -40,7 +40,7 @@ async def load(session: AsyncSession, source: SourceConfig) -> Scope:
         root = await org_store.get_by_code(session, source.scope)
     except NotFound:
         message = f"scope {source.scope} of source '{source.id}' is not a known unit; correct scope: in sources.yaml"
-        raise InvalidInput(message, [Problem(message, field="scope")]) from None
+        raise SourceMisconfigured(message, [Problem(message, field="scope")]) from None
     inside = frozenset(u.code for u in await org_store.list_units(session, subtree=source.scope))
     return Scope(root.code, root.name, inside, frozenset(await org_store.units_by_code(session)))
 

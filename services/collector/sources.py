@@ -9,6 +9,7 @@ import codecs
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -74,6 +75,11 @@ Code = Annotated[str, BeforeValidator(str), _matching(r"[0-9]{12}", "is not a 12
 DateFrom = Annotated[str, _valid(("filename", "title").index, "unknown date source {value!r}; use filename or title")]
 Kind = Annotated[str, _valid(("figures", "ratings").index, "unknown kind {value!r}; use figures or ratings")]
 EnvName = Annotated[str, _matching(r"[A-Z_][A-Z0-9_]*", "is not a variable name; put the NAME here, not the secret")]
+
+
+@dataclass
+class SourceMisconfigured(InvalidInput):
+    """A source's settings in sources.yaml do not fit the database (a run fails with failure `config`)."""
 
 
 class _Model(BaseModel):

@@ -17,6 +17,10 @@ from shared.core.db import Base
 RUN_STATUSES = ("running", "succeeded", "failed", "skipped", "not_modified", "busy", "empty", "abandoned")
 # A run after which the source's figures for its day are current: it wrote them, or found them unchanged.
 GOOD_STATUSES = ("succeeded", "skipped", "not_modified")
+# What a failed run met, for the reader who must act on it (the message says exactly what): the platform could not
+# be fetched from; the export itself was not as agreed (columns, encoding, size); the source's settings
+# (sources.yaml) do not fit the database; the collector's disk; the database; anything else.
+RUN_FAILURES = ("fetch", "export", "config", "disk", "database", "internal")
 
 
 class IngestRun(Base):
@@ -29,6 +33,7 @@ class IngestRun(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16))  # one of RUN_STATUSES
+    failure: Mapped[str | None] = mapped_column(String(16))  # a failed run's: one of RUN_FAILURES
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)

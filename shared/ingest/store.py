@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core import clock
 from shared.core.errors import Conflict
-from shared.ingest.models import GOOD_STATUSES, RUN_STATUSES, IdempotencyKey, IngestRun
+from shared.ingest.models import GOOD_STATUSES, RUN_FAILURES, RUN_STATUSES, IdempotencyKey, IngestRun
 from shared.revisions import store as revisions
 
 
@@ -43,9 +43,12 @@ async def remember_idempotent(
 
 
 def _known(run: IngestRun) -> None:
-    # Every status a run record holds is listed in one place, which the web view's labels follow.
+    # Every status and failure a run record holds is listed in one place, which the web view's labels follow.
     if run.status not in RUN_STATUSES:
         raise ValueError(f"run status {run.status!r} is not one of {RUN_STATUSES}")
+    if (run.status == "failed") != (run.failure in RUN_FAILURES) or run.failure not in (None, *RUN_FAILURES):
+        raise ValueError(f"a failed run says which of {RUN_FAILURES} it met, and only a failed one: "
+                         f"{run.status!r} with {run.failure!r}")
 
 
 async def add_run(session: AsyncSession, run: IngestRun) -> IngestRun:

@@ -83,10 +83,21 @@ class TestIngestRuns:
         async with database.sessions() as s, s.begin():
             for n, status in enumerate(RUN_STATUSES):
                 await ingest_store.add_run(s, IngestRun(source_id="every", status=status,
+                                                        failure="fetch" if status == "failed" else None,
                                                         started_at=datetime(2022, 6, 1, 1, n), errors=[], warnings=[]))
         runs = (await client.get("/v1/ingest-runs", params={"source": "every"})).json()
         assert {r["status"]: r["good"] for r in runs} == {status: status in GOOD_STATUSES for status in RUN_STATUSES}
         assert sum(r["good"] for r in runs) == 3  # succeeded, skipped, not_modified
+        assert {r["status"]: r["failure"] for r in runs if r["failure"]} == {"failed": "fetch"}
+
+    @pytest.mark.parametrize(("status", "failure"), [("failed", None), ("failed", "timeout"), ("succeeded", "fetch")])
+    async def test_only_a_failed_run_has_a_failure_and_one_of_the_listed(
+        self, database: Database, status: str, failure: str | None
+    ) -> None:
+        async with database.sessions() as s:
+            with pytest.raises(ValueError, match="a failed run says which of"):
+                await ingest_store.add_run(s, IngestRun(source_id="x", status=status, failure=failure,
+                                                        started_at=datetime(2022, 6, 1), errors=[], warnings=[]))
 
     async def test_an_integration_key_follows_up_only_its_own_subtree(
         self, client, bad_rating: str, make_key: MakeKey, database: Database

@@ -23,7 +23,7 @@ import pytest
 from shared.access import store as access_store
 from shared.core import clock
 from shared.core.db import make_engine, make_sessionmaker
-from shared.ingest.models import RUN_STATUSES
+from shared.ingest.models import RUN_FAILURES, RUN_STATUSES
 from tests.browser.conftest import Recorded, shot
 from tests.browser.live_server import BROWSER_DB, TODAY, LiveServer, server_settings
 from tests.builders import FUQIANG, QINGSHAN, XINGFU
@@ -234,6 +234,28 @@ class TestOtherPages:
         assert set(re.findall(r"(\w+): \"", notes.group(1))) == set(RUN_STATUSES) - {"succeeded", "failed"}
         css = (UI / "app.css").read_text(encoding="utf-8")
         assert all(f".r-{status}" in css for status in RUN_STATUSES), [s for s in RUN_STATUSES if f".r-{s}" not in css]
+        failures = re.search(r"const FAILURE_TEXT = \{(.*?)\};", script, re.DOTALL)
+        assert failures is not None  # what a failed run met, for each kind the run store accepts
+        texts = dict(re.findall(r"(\w+): \"([^\"]+)\"", failures.group(1)))
+        assert set(texts) == set(RUN_FAILURES) and all(re.search(r"[\u4e00-\u9fff]", t) for t in texts.values())
+
+    async def test_a_failed_run_is_told_by_what_it_met(
+        self, live_url: str, recorded: Recorded, screenshots: Path
+    ) -> None:
+        # The live data has no failed run: the page is shown the real run as one that could not be fetched.
+        [run] = httpx.get(f"{live_url}/v1/ingest-runs").json()
+        counts = ("rows_read", "rows_accepted", "rows_rejected", "rows_skipped", "inserted", "updated", "unchanged")
+        failed = {**run, **dict.fromkeys(counts, 0), "status": "failed", "good": False, "failure": "fetch",
+                  "message": "no answer within timeout_seconds (30 s) (3 tries)"}
+        await recorded.page.route("**/v1/ingest-runs?*", lambda route: route.fulfill(json=[failed]))
+        await ready(recorded, f"{live_url}/ui/#/sources", "sources")
+        remark = recorded.page.locator("table.runs tbody tr td span.note")
+        assert await remark.inner_text() == ("采集失败：无法从平台取得导出文件（网络、超时或平台返回错误），"
+                                             "之后会重试；详情见提示")
+        assert await remark.get_attribute("title") == failed["message"]
+        wangban = await recorded.page.inner_text('table.sources tr[data-source="wangban"]')
+        assert "失败" in wangban and "无" in wangban  # its last run failed; no good run among those shown
+        await shot(recorded, screenshots, "sources-failed")
 
     async def test_an_error_is_told_in_chinese_with_the_apis_words_beneath(
         self, live_url: str, recorded: Recorded, screenshots: Path

@@ -96,7 +96,7 @@ class TestScope:
 
     async def test_a_scope_that_names_no_unit_fails_the_run(self, database, settings, http) -> None:
         run = await ingest(database, settings, http, yichuang(QINGSHAN_ROW), source("yichuang", scope="150299000000"))
-        assert run.status == "failed" and "scope 150299000000" in run.message
+        assert run.status == "failed" and "scope 150299000000" in run.message and run.failure == "config"
         assert await count(database, Observation) == 0
 
 

@@ -189,6 +189,7 @@ class TestMisbehavingPlatform:
             run = await ingest_once(database.sessions, at(platform, path), day=DAY, settings=settings, client=http,
                                     backoff_seconds=0.01)
         assert run.status == "failed" and "no answer within timeout_seconds (0.3 s) (2 tries)" in (run.message or "")
+        assert run.failure == "fetch"
         assert time.monotonic() - started < 5
         assert "Error" not in (run.message or "") and await figures(database, "wangban") == 0
 
@@ -198,7 +199,7 @@ class TestMisbehavingPlatform:
         async with httpx.AsyncClient() as http:
             run = await ingest_once(database.sessions, slow, day=DAY, settings=settings, client=http,
                                     backoff_seconds=0.01)
-        assert run.status == "failed", run.message
+        assert run.status == "failed" and run.failure == "fetch", run.message
         assert "did not arrive whole within download_seconds (1 s)" in (run.message or "")
         assert time.monotonic() - started < 5  # one try: a second would trickle in as slowly
         assert await figures(database, "wangban") == 0
@@ -209,6 +210,7 @@ class TestMisbehavingPlatform:
             run = await ingest_once(database.sessions, capped, day=DAY, settings=settings, client=http,
                                     backoff_seconds=0.01)
         assert run.status == "failed" and "larger than max_mb (2 MB)" in (run.message or ""), run.message
+        assert run.failure == "fetch"
         assert await figures(database, "wangban") == 0
 
     async def test_a_truncated_download_fails_and_says_so(self, database, settings, platform) -> None:
@@ -216,6 +218,7 @@ class TestMisbehavingPlatform:
             run = await ingest_once(database.sessions, at(platform, "truncated"), day=DAY, settings=settings,
                                     client=http, backoff_seconds=0.01)
         assert run.status == "failed" and "before the whole export arrived (truncated)" in (run.message or "")
+        assert run.failure == "fetch"
         assert await figures(database, "wangban") == 0
 
     async def test_a_truncated_file_served_whole_fails_unread(self, database, settings) -> None:
@@ -223,6 +226,7 @@ class TestMisbehavingPlatform:
         async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body))) as c:
             run = await ingest_once(database.sessions, shipped("wangban"), day=DAY, settings=settings, client=c)
         assert run.status == "failed" and "not a readable workbook" in (run.message or "")
+        assert run.failure == "export"
         assert await figures(database, "wangban") == 0
 
     async def test_http_500_is_retried_then_fails(self, database, settings) -> None:
@@ -230,6 +234,7 @@ class TestMisbehavingPlatform:
             run = await ingest_once(database.sessions, source("wangban", retries=1), day=DAY, settings=settings,
                                     client=c, backoff_seconds=0.001)
         assert run.status == "failed" and "answered HTTP 500 after 2 tries" in (run.message or "")
+        assert run.failure == "fetch"
 
     async def test_changed_columns_fail_the_run_and_name_them(self, database, settings) -> None:
         renamed = (REPO / "tests" / "samples" / "yichuang_stats_2022-05.csv").read_bytes().decode("utf-8-sig")
@@ -238,7 +243,33 @@ class TestMisbehavingPlatform:
             run = await ingest_once(database.sessions, shipped("yichuang"), day=date(2022, 5, 1), settings=settings,
                                     client=c, local=LocalFile(renamed.encode("utf-8-sig"), "y.csv"))
         assert run.status == "failed" and "missing columns 纳入综合窗口办理事项数" in (run.message or "")
+        assert run.failure == "export"
         assert await figures(database, "yichuang") == 0
+
+
+class TestCollectorsOwnFaults:
+    """A fault of the collector's machine or code fails the run with its kind and a message without data."""
+
+    async def run_with(self, database, settings, monkeypatch, fault: BaseException) -> IngestRun:
+        def broken(*args: object, **kwargs: object) -> None:
+            raise fault
+
+        monkeypatch.setattr("services.collector.run.tempfile.TemporaryFile", broken)
+        body = (SAMPLES / "wangban_stats_2022-05-31.xlsx").read_bytes()
+        async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body))) as c:
+            return await ingest_once(database.sessions, shipped("wangban"), day=DAY, settings=settings, client=c)
+
+    async def test_a_full_disk(self, database, settings, monkeypatch) -> None:
+        run = await self.run_with(database, settings, monkeypatch, OSError(28, "No space left on device"))
+        assert (run.status, run.failure) == ("failed", "disk")
+        assert run.message == ("cannot write the export to a temporary file: No space left on device; "
+                               "nothing was written")
+
+    async def test_a_bug(self, database, settings, monkeypatch) -> None:
+        run = await self.run_with(database, settings, monkeypatch, RuntimeError("cell 13812345678 went wrong"))
+        assert (run.status, run.failure) == ("failed", "internal")
+        assert run.message == "internal error in the collector; nothing was written; the collector log has the details"
+        assert await figures(database, "wangban") == 0
 
 
 class TestTwoCollectorsAtOnce:

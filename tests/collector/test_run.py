@@ -187,6 +187,7 @@ class TestRunOutcomes:
                 backoff_seconds=0.001,
             )
         assert run.status == "failed" and "HTTP 503 after 3 tries" in run.message and len(calls) == 3
+        assert run.failure == "fetch"
 
     async def test_not_modified_uses_conditional_get(self, database, settings) -> None:
         body = (SAMPLES / "wangban_stats_2022-05-31.xlsx").read_bytes()
@@ -273,7 +274,7 @@ class TestDatabaseDown:
             )
         finally:
             await engine.dispose()
-        assert run.status == "failed" and run.id is None
+        assert run.status == "failed" and run.id is None and run.failure == "database"
         assert run.message.startswith("the database is unreachable") and "Error" not in run.message
 
 
@@ -326,7 +327,7 @@ class TestChunkedWrites:
         good = "2022-05,青山区政务服务中心,150204000000,491,398,81.06%\n" * 30_000  # past the codec probe
         content = (YICHUANG_HEADER + good).encode("utf-8") + b"2022-05,\xff\xfe\n"
         run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), LocalFile(content, "y.csv"))
-        assert run.status == "failed" and "invalid byte at offset" in run.message
+        assert run.status == "failed" and "invalid byte at offset" in run.message and run.failure == "export"
         async with database.sessions() as s:
             assert await s.scalar(select(func.count()).select_from(Observation)) == 0
 

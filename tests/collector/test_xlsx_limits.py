@@ -85,6 +85,7 @@ class TestRun:
         run = await ingest_once(database.sessions, shipped("wangban"), day=date(2022, 5, 31), settings=settings,
                                 client=http, local=LocalFile(bomb, "wangban.xlsx"))
         assert run.status == "failed" and "more than the 200 MB limit" in (run.message or "")
+        assert run.failure == "export"
         assert time.monotonic() - started < 5
         assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 100_000  # KiB: not a gigabyte
         async with database.sessions() as s:

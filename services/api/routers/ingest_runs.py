@@ -27,6 +27,10 @@ class IngestRunOut(BaseModel):
         description="the run left its source's figures current (succeeded, or the export was unchanged): the "
         "last such run is when the source last delivered"
     )
+    failure: str | None = Field(
+        description="a failed run's cause: fetch (the platform), export (its columns, encoding or size), config "
+        "(the source's settings), disk, database or internal; null for any other status. `message` has the exact words"
+    )
     message: str | None
     rows_read: int
     rows_accepted: int
@@ -58,6 +62,7 @@ async def list_ingest_runs(
             finished_at=r.finished_at,
             status=r.status,
             good=r.status in GOOD_STATUSES,
+            failure=r.failure,
             message=r.message,
             rows_read=r.rows_read,
             rows_accepted=r.rows_accepted,

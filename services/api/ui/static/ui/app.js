@@ -426,8 +426,16 @@
   }
 
   // ---- 数据源 ------------------------------------------------------------------------------------------------------
-  // A run's remark in Chinese, from its status and counts; the collector's own message (English) is its tooltip.
-  // A failure keeps that message: it says exactly what went wrong (a timeout, a changed column, …).
+  // A run's remark in Chinese, from its status and counts; the collector's own message (English) is its tooltip:
+  // it says exactly what went wrong (a timeout, a changed column, …). A failure is told by what it met.
+  const FAILURE_TEXT = {
+    fetch: "无法从平台取得导出文件（网络、超时或平台返回错误），之后会重试；详情见提示",
+    export: "导出文件不符合约定的格式（列名、编码、行数或大小），未写入任何数据；请平台核对导出，详情见提示",
+    config: "数据源配置（sources.yaml）与系统数据不符，未写入任何数据；请管理员按提示修改配置",
+    disk: "采集服务器无法写入临时文件（磁盘空间或权限），未写入任何数据",
+    database: "数据库出错或无法连接，未写入任何数据，之后会重试",
+    internal: "采集程序内部错误，未写入任何数据；采集日志中有详情",
+  };
   const RUN_NOTE = {
     running: "正在运行",
     skipped: "与已采集的导出文件相同，未作改动",
@@ -441,7 +449,7 @@
       return "接收 " + run.rows_accepted + " 行、拒收 " + run.rows_rejected + " 行；数据新增 " + run.inserted
         + "、更正 " + run.updated + "、未变 " + run.unchanged;
     }
-    if (run.status === "failed") return "采集失败：" + (run.message || "");
+    if (run.status === "failed") return "采集失败：" + (FAILURE_TEXT[run.failure] || run.message || "");
     return RUN_NOTE[run.status] || run.message || "";
   }
 
