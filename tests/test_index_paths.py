@@ -4,11 +4,16 @@ whole costs nothing in a test and seconds to minutes a request once the province
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import httpx
+import pytest
 
 from services.api.deps import Database
+from services.collector import mapping
+from services.collector.run import LocalFile, ingest_once
+from shared.core.settings import Settings
 from tests.api.test_dashboard import (  # noqa: F401 (fixtures)
     admin,
     api,
@@ -19,6 +24,7 @@ from tests.api.test_dashboard import (  # noqa: F401 (fixtures)
 )
 from tests.api.test_scores import H1, KUNDULUN, Scoring, enter_half_year, row, scoring  # noqa: F401 (fixture)
 from tests.builders import FUQIANG, QINGSHAN, XINGFU, obs, push_body
+from tests.collector.exports import SAMPLES, shipped
 from tests.plans import plans
 
 
@@ -59,5 +65,33 @@ class TestEverydayPaths:
             [late] = (await api.get("/v1/ratings/overdue", params={"today": "2022-07-05"})).json()
             r = await api.post(f"/v1/ratings/{late['rating_id']}/followup", json={"state": "核实中"}, headers=admin)
             assert r.status_code == 200, r.text
+        assert len(seen.notices) > 20
+        assert seen.full_scans() == []
+
+
+class TestCollector:
+    async def test_ingest_a_correction_with_a_conflicting_repeat(
+        self, database: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        header = "统计月份,大厅名称,区划代码,依申请政务服务事项总数,纳入综合窗口办理事项数,一窗综合受理率\n"
+        qingshan = "2022-05,青山区政务服务中心,150204000000,491,398,81.06%\n"
+        fuqiang = "2022-05,富强路街道便民服务中心,150204004000,503,{},79.52%\n"
+
+        async def ingest(source: str, local: LocalFile) -> Any:
+            async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404))) as client:
+                run = await ingest_once(database.sessions, shipped(source), day=date(2022, 5, 31 if source ==
+                                        "wangban" else 1), settings=settings, client=client, local=local)
+            assert run.status == "succeeded", run.message
+            return run
+
+        first = (header + qingshan + fuqiang.format(400)).encode("utf-8-sig")
+        await ingest("yichuang", LocalFile(first, "y.csv"))
+        monkeypatch.setattr(mapping, "CHUNK_ROWS", 2)  # the repeat in a later chunk
+        again = header + qingshan.replace("398", "399") + fuqiang.format(421) + fuqiang.format(430)
+        async with plans(database) as seen:
+            await ingest("wangban", LocalFile((SAMPLES / "wangban_stats_2022-05-31.xlsx").read_bytes(), "w.xlsx"))
+            # a correction, and a conflict that withdraws 富强路's corrected figure
+            run = await ingest("yichuang", LocalFile(again.encode("utf-8-sig"), "y.csv"))
+        assert (run.updated, run.rows_rejected) == (1, 2)  # 青山区 corrected; 富强路's two rows conflict
         assert len(seen.notices) > 20
         assert seen.full_scans() == []
