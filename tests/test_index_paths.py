@@ -36,7 +36,13 @@ class TestScoring:
         async with plans(database) as seen:
             ids = (await scoring.enter("gongan", row(KUNDULUN, 3, 0.5)))["ids"]  # its second lead unit
             await scoring.review(ids)
-            for path, params in (("/v1/scores", {"org": KUNDULUN}), ("/v1/rankings", {"kind": "county"})):
+            r = await scoring.client.post(f"/v1/schemes/{scoring.scheme}/publications", json={"period": H1},
+                                          headers=scoring.keys["office"])
+            assert r.status_code == 200, r.text
+            reads = (("/v1/scores", {"org": KUNDULUN}), ("/v1/rankings", {"kind": "county"}),
+                     ("/v1/rankings", {"kind": "county", "version": 1}),
+                     ("/v1/scores", {"org": KUNDULUN, "version": 1}))
+            for path, params in reads:
                 r = await scoring.client.get(path, params={"scheme": scoring.scheme, "period": H1, **params})
                 assert r.status_code == 200, r.text
         assert len(seen.notices) > 20  # the plans were seen
@@ -50,7 +56,8 @@ class TestEverydayPaths:
         async with plans(database) as seen:
             for rows in ([obs("QS-07", FUQIANG, "2022-07-03", 97, 100)],  # new
                          [obs("QS-07", XINGFU, "2022-07-04", 60, 100)]):  # a correction
-                r = await api.post("/v1/observations", json=push_body(*rows), headers=admin)
+                r = await api.post("/v1/observations", json=push_body(*rows),
+                                   headers={**admin, "Idempotency-Key": f"index-paths-{rows[0]['org']}"})
                 assert r.status_code == 200, r.text
             reads = [
                 ("/v1/dashboard", {"org": QINGSHAN, "year": 2022}),
@@ -58,6 +65,9 @@ class TestEverydayPaths:
                 ("/v1/values", {"indicator": "QS-07", "org": FUQIANG, "period": "2022-07"}),
                 ("/v1/ratings/overdue", {"org": QINGSHAN, "today": "2022-07-05"}),
                 ("/v1/ingest-runs", {"source": "wangban"}),
+                ("/v1/ingest-runs", {}),
+                ("/metrics", {}),
+                ("/readyz", {}),
             ]
             for path, params in reads:
                 r = await api.get(path, params=params)
@@ -79,8 +89,8 @@ class TestCollector:
 
         async def ingest(source: str, local: LocalFile) -> Any:
             async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404))) as client:
-                run = await ingest_once(database.sessions, shipped(source), day=date(2022, 5, 31 if source ==
-                                        "wangban" else 1), settings=settings, client=client, local=local)
+                run = await ingest_once(database.sessions, shipped(source), day=date(2022, 5, 1 if source ==
+                                        "yichuang" else 31), settings=settings, client=client, local=local)
             assert run.status == "succeeded", run.message
             return run
 
@@ -90,6 +100,8 @@ class TestCollector:
         again = header + qingshan.replace("398", "399") + fuqiang.format(421) + fuqiang.format(430)
         async with plans(database) as seen:
             await ingest("wangban", LocalFile((SAMPLES / "wangban_stats_2022-05-31.xlsx").read_bytes(), "w.xlsx"))
+            ratings = (SAMPLES / "haochaping_detail_2022-05-31.csv").read_bytes()
+            await ingest("haochaping", LocalFile(ratings, "h.csv"))
             # a correction, and a conflict that withdraws 富强路's corrected figure
             run = await ingest("yichuang", LocalFile(again.encode("utf-8-sig"), "y.csv"))
         assert (run.updated, run.rows_rejected) == (1, 2)  # 青山区 corrected; 富强路's two rows conflict
