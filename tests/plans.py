@@ -1,4 +1,5 @@
-"""The plans PostgreSQL chose for the statements a block of code sent, with sequential scans switched off.
+"""What a block of code asked the database: its statements (`statements`), and the plans PostgreSQL chose for
+them with sequential scans switched off (`plans`).
 
 With `enable_seqscan = off` the planner scans a table sequentially only when no index can serve the statement,
 so a "Seq Scan on t" in a plan means the statement reads all of `t` however large `t` grows. `auto_explain`
@@ -8,11 +9,11 @@ reports every plan (nested statements too: triggers, CTEs) as a notice on the te
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from services.api.deps import Database
 
@@ -62,3 +63,18 @@ async def plans(database: Database) -> AsyncIterator[Plans]:
         async with database.sessions() as s, s.begin():
             for name in ("auto_explain.log_min_duration", "enable_seqscan"):
                 await s.execute(text(f"RESET {name}"))
+
+
+@contextmanager
+def statements(database: Database) -> Iterator[list[str]]:
+    """The SQL statements sent while inside."""
+    sent: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        sent.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        yield sent
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", seen)

@@ -1,12 +1,10 @@
 """write_observations and the roll-up SQL hold on both backends (PostgreSQL and SQLite)."""
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from services.api.deps import Database
 from shared.core.errors import InvalidInput
@@ -18,6 +16,7 @@ from shared.observations.types import ObservationIn
 from shared.org_units import store as org_store
 from shared.values import rollup
 from tests.builders import FUQIANG, QINGSHAN, XINGFU
+from tests.plans import statements
 
 TODAY = date(2022, 6, 30)
 
@@ -145,21 +144,6 @@ class TestChunkedWriter:
             assert (result.inserted, result.updated) == (0, 0) and [p.row for p in result.rejected] == [2, 5]
             assert await current(s, FUQIANG, day) is None
             assert await month_total(s, FUQIANG) == (0, 0, 0)
-
-
-@contextmanager
-def statements(database: Database) -> Iterator[list[str]]:
-    """The SQL statements sent while inside."""
-    sent: list[str] = []
-
-    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        sent.append(statement)
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
-    try:
-        yield sent
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
 
 
 class TestManyConflicts:
