@@ -27,7 +27,8 @@ OnDay = Callable[[int, int, IngestRun], None]
 
 
 def print_run(run: IngestRun, prefix: str = "") -> None:
-    print(f"{prefix}#{run.id if run.id is not None else '?'} {run.source_id} {run.for_date} {run.status}: "
+    status = f"{run.status} ({run.failure})" if run.failure else run.status
+    print(f"{prefix}#{run.id if run.id is not None else '?'} {run.source_id} {run.for_date} {status}: "
           f"{run.message or ''}")
     for e in (run.errors or [])[:20]:
         print(f"    row {e.get('row')} {e.get('field') or ''}: {e.get('message')}")

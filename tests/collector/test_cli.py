@@ -64,6 +64,12 @@ class TestRunAndRuns:
         listing = capsys.readouterr().out.splitlines()
         assert "skipped" in listing[0] and "succeeded" in listing[1]
 
+    def test_a_failed_run_says_what_it_met(self, cli_db: str, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+        broken = tmp_path / "w.xlsx"
+        broken.write_bytes(b"PK\x03\x04 not a workbook")
+        assert main(["run", "wangban", "--file", str(broken), "--date", "2022-05-31"]) == 1
+        assert " wangban 2022-05-31 failed (export): " in capsys.readouterr().out
+
     def test_unknown_source_is_named(self, cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["run", "nope"]) == 2
         assert "no source 'nope'" in capsys.readouterr().err
