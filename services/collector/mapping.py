@@ -17,7 +17,7 @@ from operator import gt, itemgetter, not_
 from typing import Any, BinaryIO
 
 from services.collector import clean
-from services.collector.readers import HEAD_ROWS, BadRow, Header, Row, Table, XlsxLimits, find_header, iter_rows
+from services.collector.readers import HEAD_ROWS, BadRow, ExportLimits, Header, Row, Table, find_header, iter_rows
 from services.collector.runtime import gc_paused
 from services.collector.sources import RatingsConfig, SourceConfig, UnitConfig
 from shared.core.errors import InvalidInput, Problem
@@ -84,7 +84,7 @@ def iter_export(
     today: date,
     chunk_rows: int | None = None,
     known_names: Mapping[str, str] | None = None,
-    xlsx_limits: XlsxLimits | None = None,
+    limits: ExportLimits | None = None,
 ) -> Iterator[ParsedExport]:
     """Parse an export as it streams, `chunk_rows` (default CHUNK_ROWS) data rows at a time; at least one chunk.
 
@@ -95,7 +95,7 @@ def iter_export(
     maps a name column's units; the source's own unit.names come first.
     """
     chunk_rows = chunk_rows or CHUNK_ROWS
-    rows, encoding = iter_rows(stream, source.format, source.encoding, limits=xlsx_limits)
+    rows, encoding = iter_rows(stream, source.format, source.encoding, limits=limits)
     # Enough rows to find the header in: the search window, or down to a configured header row.
     wanted = HEAD_ROWS if source.header_row == "auto" else max(HEAD_ROWS, int(source.header_row) + HEAD_ROWS)
     head = list(islice(rows, wanted))

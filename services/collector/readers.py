@@ -57,11 +57,13 @@ def read_table(content: bytes, fmt: str, encoding: str = "auto") -> tuple[Table,
 
 
 def iter_rows(stream: BinaryIO, fmt: str, encoding: str = "auto", *,
-              limits: XlsxLimits | None = None) -> tuple[Iterator[Row], str]:
+              limits: ExportLimits | None = None) -> tuple[Iterator[Row], str]:
     """The export's rows one by one, and the text encoding used ("binary" for XLSX). CSV is read as it streams;
-    an XLSX sheet is read by calamine at once (compact, in Rust), within `limits`, and a JSON document whole."""
+    an XLSX sheet is read by calamine at once (compact, in Rust) and a JSON document whole, both within `limits`."""
     if fmt == "xlsx":
-        return _xlsx_rows(stream, limits or XlsxLimits()), "binary"
+        return _xlsx_rows(stream, limits or ExportLimits()), "binary"
+    if fmt == "json":
+        _check_json_size(stream, limits or ExportLimits())
     blocks, used = open_text(stream, encoding)
     if fmt == "csv":
         return _csv_rows(_lines(blocks)), used
@@ -134,22 +136,24 @@ def _csv_rows(lines: Iterator[str]) -> Iterator[Row]:
 
 
 @dataclass(frozen=True, slots=True)
-class XlsxLimits:
-    """What an XLSX export may unpack to (defaults: those of SCORECARD_COLLECTOR__XLSX_*)."""
+class ExportLimits:
+    """What an export may unpack to or be (defaults: those of SCORECARD_COLLECTOR__XLSX_* and __JSON_MAX_MB): an
+    XLSX sheet and a JSON document are read whole, unlike a CSV."""
 
     max_unpacked_mb: int = 200
     max_ratio: int = 100
     max_rows: int = 1_000_000
+    json_max_mb: int = 50
 
 
 _RATIO_FROM = 1 << 20  # parts smaller than this unpacked are never a threat, whatever their ratio
 
 
 def read_xlsx(content: bytes) -> Table:
-    return Table(list(_xlsx_rows(io.BytesIO(content), XlsxLimits())))
+    return Table(list(_xlsx_rows(io.BytesIO(content), ExportLimits())))
 
 
-def check_xlsx(stream: BinaryIO, limits: XlsxLimits) -> None:
+def check_xlsx(stream: BinaryIO, limits: ExportLimits) -> None:
     """Refuse a workbook that would unpack past the limits, before any of it is unpacked: calamine holds the whole
     sheet, so a 1 MB file unpacking to 1 GB would take a gigabyte. The zip's declared sizes are checked here;
     a part whose data unpacks to more than it declares fails its CRC when read, so the declaration cannot lie."""
@@ -171,11 +175,22 @@ def check_xlsx(stream: BinaryIO, limits: XlsxLimits) -> None:
                            "about 15×); refused unopened")
 
 
+def _check_json_size(stream: BinaryIO, limits: ExportLimits) -> None:
+    """Refuse a JSON export too large to read whole (it takes ~4× its size in memory) before reading it."""
+    at = stream.tell()
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(at)
+    if size > limits.json_max_mb << 20:
+        raise _too_big(f"the JSON export is {size / (1 << 20):,.1f} MB, more than the {limits.json_max_mb} MB limit "
+                       "for JSON exports, which are read whole (SCORECARD_COLLECTOR__JSON_MAX_MB); nothing was read "
+                       "— ask the platform for CSV, or raise the limit if the machine has the memory")
+
+
 def _too_big(message: str) -> InvalidInput:
     return InvalidInput(message, [Problem(message, field="format")])
 
 
-def _xlsx_rows(stream: BinaryIO, limits: XlsxLimits) -> Iterator[Row]:
+def _xlsx_rows(stream: BinaryIO, limits: ExportLimits) -> Iterator[Row]:
     check_xlsx(stream, limits)
     try:
         sheet = CalamineWorkbook.from_filelike(stream).get_sheet_by_index(0)

@@ -22,7 +22,7 @@ from services.collector import faults, record, runtime
 from services.collector import fetch as fetching
 from services.collector import scope as scoping
 from services.collector.mapping import ParsedExport, iter_export
-from services.collector.readers import XlsxLimits
+from services.collector.readers import ExportLimits
 from services.collector.sources import SourceConfig, SourceMisconfigured
 from shared.core import clock
 from shared.core.errors import Problem, ScorecardError
@@ -126,9 +126,9 @@ async def _ingest(
         known = await org_store.names_to_codes(session) if source.unit.name_column else None
         scope = await scoping.load(session, source)
         c = settings.collector
-        limits = XlsxLimits(c.xlsx_max_unpacked_mb, c.xlsx_max_ratio, c.xlsx_max_rows)
+        limits = ExportLimits(c.xlsx_max_unpacked_mb, c.xlsx_max_ratio, c.xlsx_max_rows, c.json_max_mb)
         chunks = iter_export(source, spool, filename=fetched.filename, today=clock.today(), known_names=known,
-                             xlsx_limits=limits)
+                             limits=limits)
         with runtime.gc_paused(), runtime.quick_gil_handover():
             await _write(session, run, source, chunks, settings, scope)
 

@@ -1,9 +1,11 @@
-"""XLSX limits (issue 9, item 5): an export that unpacks to far more than it weighs, or has too many rows, is refused
-with a precise run error before it can take the collector's memory."""
+"""Export limits (issue 9, item 5): an XLSX export that unpacks to far more than it weighs, or has too many rows, and
+a JSON export too large to read whole, are refused with a precise run error before they can take the collector's
+memory."""
 
 from __future__ import annotations
 
 import io
+import json
 import resource
 import time
 import zipfile
@@ -13,12 +15,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from services.collector.readers import XlsxLimits, iter_rows
+from services.collector.readers import ExportLimits, iter_rows
 from services.collector.run import LocalFile, ingest_once
 from shared.core.errors import InvalidInput
 from shared.core.settings import CollectorSettings, Settings
 from shared.observations.models import Observation
-from tests.collector.exports import shipped, wangban_xlsx
+from tests.collector.exports import YICHUANG_COLUMNS, shipped, source, wangban_xlsx
 
 ROW = ("2022-05-31", "150204004000", "富强路街道", 1281, 1161, 1010, "90.63%", "78.84%")
 SHEET = "xl/worksheets/sheet1.xml"
@@ -44,7 +46,7 @@ def repacked(content: bytes, sheet_padding: int) -> bytes:
     return out.getvalue()
 
 
-def rows_of(content: bytes, limits: XlsxLimits) -> list[tuple[int, list[str]]]:
+def rows_of(content: bytes, limits: ExportLimits) -> list[tuple[int, list[str]]]:
     rows, _ = iter_rows(io.BytesIO(content), "xlsx", limits=limits)
     return list(rows)
 
@@ -57,23 +59,23 @@ async def http() -> httpx.AsyncClient:
 
 class TestLimits:
     def test_a_normal_sheet_passes(self) -> None:
-        assert len(rows_of(wangban_xlsx([ROW] * 3), XlsxLimits())) > 3
+        assert len(rows_of(wangban_xlsx([ROW] * 3), ExportLimits())) > 3
 
     def test_unpacked_size_over_the_limit(self) -> None:
         bomb = repacked(wangban_xlsx([ROW]), 3 << 20)
         with pytest.raises(InvalidInput, match=r"unpacks to 3 MB, more than the 2 MB .*XLSX_MAX_UNPACKED_MB"):
-            rows_of(bomb, XlsxLimits(max_unpacked_mb=2, max_ratio=10_000))
+            rows_of(bomb, ExportLimits(max_unpacked_mb=2, max_ratio=10_000))
 
     def test_packing_ratio_over_the_limit(self) -> None:
         bomb = repacked(wangban_xlsx([ROW]), 8 << 20)
         with pytest.raises(InvalidInput, match=rf"{SHEET} unpacks \d+× its packed size, .*XLSX_MAX_RATIO"):
-            rows_of(bomb, XlsxLimits())
+            rows_of(bomb, ExportLimits())
 
     def test_rows_over_the_limit(self) -> None:
         content = wangban_xlsx([ROW] * 20)
-        assert len(rows_of(content, XlsxLimits(max_rows=30))) == 23
+        assert len(rows_of(content, ExportLimits(max_rows=30))) == 23
         with pytest.raises(InvalidInput, match=r"more than 10 rows .*XLSX_MAX_ROWS"):
-            rows_of(content, XlsxLimits(max_rows=10))
+            rows_of(content, ExportLimits(max_rows=10))
 
 
 class TestRun:
@@ -98,3 +100,35 @@ class TestRun:
         run = await ingest_once(database.sessions, shipped("wangban"), day=date(2022, 5, 31), settings=settings,
                                 client=http, local=LocalFile(wangban_xlsx([ROW] * 10), "wangban.xlsx"))
         assert run.status == "failed" and "more than 5 rows" in (run.message or "")
+
+
+class TestJsonLimit:
+    """A JSON document is read whole (about 4× its size in memory): one over SCORECARD_COLLECTOR__JSON_MAX_MB fails
+    before any of it is read."""
+
+    HALL = ["2022-05", "青山区政务服务中心", "150204000000", 491, 398, "81.06%"]
+
+    def export(self, rows: int) -> bytes:
+        records = [dict(zip(YICHUANG_COLUMNS, self.HALL, strict=True))] * rows
+        return json.dumps({"data": records}, ensure_ascii=False).encode()
+
+    async def ingest(self, database, http, pg_url: str, content: bytes, json_max_mb: int):  # type: ignore[no-untyped-def]
+        from shared.core.settings import DatabaseSettings
+
+        settings = Settings(db=DatabaseSettings(url=pg_url), collector=CollectorSettings(json_max_mb=json_max_mb))
+        return await ingest_once(database.sessions, source("yichuang", format="json"), day=date(2022, 5, 1),
+                                 settings=settings, client=http, local=LocalFile(content, "yichuang.json"))
+
+    async def test_within_the_limit_it_is_read(self, database, http, pg_url: str) -> None:
+        run = await self.ingest(database, http, pg_url, self.export(1), json_max_mb=1)
+        assert (run.status, run.rows_accepted, run.inserted) == ("succeeded", 1, 1), run.message
+
+    async def test_over_the_limit_it_fails_unread(self, database, http, pg_url: str) -> None:
+        content = self.export(15_000)  # ~3.4 MB
+        assert 2 << 20 < len(content) < 4 << 20
+        run = await self.ingest(database, http, pg_url, content, json_max_mb=2)
+        assert (run.status, run.failure, run.rows_read) == ("failed", "export", 0)
+        assert "more than the 2 MB limit for JSON exports" in (run.message or "")
+        assert "SCORECARD_COLLECTOR__JSON_MAX_MB" in (run.message or "")
+        async with database.sessions() as s:
+            assert await s.scalar(select(func.count()).select_from(Observation)) == 0
