@@ -25,7 +25,7 @@ from services.collector.mapping import ParsedExport, iter_export
 from services.collector.readers import ExportLimits
 from services.collector.sources import SourceConfig, SourceMisconfigured
 from shared.core import clock
-from shared.core.errors import Problem, ScorecardError
+from shared.core.errors import InvalidInput, Problem, ScorecardError
 from shared.core.settings import Settings
 from shared.ingest import locks
 from shared.ingest import store as ingest_store
@@ -140,11 +140,18 @@ async def _write(session: AsyncSession, run: IngestRun, source: SourceConfig, ch
     tally = record.Tally()
     rows_read = rows_skipped = duplicates = 0
     if source.kind == "ratings":
-        # A day's rating detail is small, and its daily figures are counted once from all of it.
+        # A day's rating detail is small, and its daily figures are counted once from all of it: held whole, so
+        # only up to a bound (~0.8 KB a rating).
         whole = ParsedExport()
+        limit = settings.collector.ratings_max_rows
         async with aclosing(_ahead(chunks, _same)) as parsed:
             async for chunk in parsed:
                 whole.absorb(chunk)
+                if whole.rows_read > limit:
+                    message = (f"the ratings export has more than {limit:,} rows, the most read at once "
+                               "(SCORECARD_COLLECTOR__RATINGS_MAX_ROWS); nothing was written — ask the platform for "
+                               "one day per export, or raise the limit if the machine has the memory")
+                    raise InvalidInput(message, [Problem(message, field="format")])
         scoping.keep_ratings(scope, whole, unit_column)
         result = await rating_store.write_ratings(
             session, whole.ratings, source=source.id, actor=actor, settings=settings.ratings

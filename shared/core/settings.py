@@ -109,6 +109,10 @@ class CollectorSettings(BaseModel):
         default=100, ge=2, description="largest unpacked/packed ratio of an XLSX part over 1 MB (real sheets: ~15)"
     )
     xlsx_max_rows: int = Field(default=1_000_000, ge=1, description="rows an XLSX sheet may have; more fails the run")
+    ratings_max_rows: int = Field(
+        default=300_000, ge=1, description="rows a ratings export may have: its ratings are held at once (about "
+        "0.8 KB each) to count the day's figures; more fails the run unwritten"
+    )
     json_max_mb: int = Field(
         default=50, ge=1, description="largest JSON export, MB: a JSON document is read whole (about 4× its size in "
         "memory); a larger one fails unread"

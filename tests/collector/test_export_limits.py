@@ -20,7 +20,8 @@ from services.collector.run import LocalFile, ingest_once
 from shared.core.errors import InvalidInput
 from shared.core.settings import CollectorSettings, Settings
 from shared.observations.models import Observation
-from tests.collector.exports import YICHUANG_COLUMNS, shipped, source, wangban_xlsx
+from shared.ratings.models import Rating
+from tests.collector.exports import SAMPLES, YICHUANG_COLUMNS, shipped, source, wangban_xlsx
 
 ROW = ("2022-05-31", "150204004000", "富强路街道", 1281, 1161, 1010, "90.63%", "78.84%")
 SHEET = "xl/worksheets/sheet1.xml"
@@ -132,3 +133,28 @@ class TestJsonLimit:
         assert "SCORECARD_COLLECTOR__JSON_MAX_MB" in (run.message or "")
         async with database.sessions() as s:
             assert await s.scalar(select(func.count()).select_from(Observation)) == 0
+
+
+class TestRatingsLimit:
+    """A ratings export is held whole to count the day's figures: one over SCORECARD_COLLECTOR__RATINGS_MAX_ROWS
+    fails unwritten."""
+
+    async def ingest(self, database, http, pg_url: str, ratings_max_rows: int):  # type: ignore[no-untyped-def]
+        from shared.core.settings import DatabaseSettings
+
+        limits = CollectorSettings(ratings_max_rows=ratings_max_rows)
+        settings = Settings(db=DatabaseSettings(url=pg_url), collector=limits)
+        content = (SAMPLES / "haochaping_detail_2022-05-31.csv").read_bytes()
+        return await ingest_once(database.sessions, shipped("haochaping"), day=date(2022, 5, 31), settings=settings,
+                                 client=http, local=LocalFile(content, "haochaping_detail_2022-05-31.csv"))
+
+    async def test_within_the_limit_it_is_written(self, database, http, pg_url: str) -> None:
+        run = await self.ingest(database, http, pg_url, ratings_max_rows=100)
+        assert run.status == "succeeded" and run.rows_read > 5, run.message
+
+    async def test_over_the_limit_it_fails_unwritten(self, database, http, pg_url: str) -> None:
+        run = await self.ingest(database, http, pg_url, ratings_max_rows=5)
+        assert (run.status, run.failure) == ("failed", "export")
+        assert "more than 5 rows" in (run.message or "") and "SCORECARD_COLLECTOR__RATINGS_MAX_ROWS" in run.message
+        async with database.sessions() as s:
+            assert await s.scalar(select(func.count()).select_from(Rating)) == 0
