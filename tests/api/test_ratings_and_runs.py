@@ -90,6 +90,13 @@ class TestIngestRuns:
         assert sum(r["good"] for r in runs) == 3  # succeeded, skipped, not_modified
         assert {r["status"]: r["failure"] for r in runs if r["failure"]} == {"failed": "fetch"}
 
+    async def test_an_unknown_status_is_refused_with_the_known_ones(self, client) -> None:
+        r = await client.get("/v1/ingest-runs", params={"status": "ok"})
+        assert r.status_code == 422, r.text
+        [detail] = r.json()["error"]["details"]
+        assert detail["field"] == "status" and "use one of running, succeeded, failed" in detail["message"]
+        assert (await client.get("/v1/ingest-runs", params={"status": "abandoned"})).json() == []
+
     @pytest.mark.parametrize(("status", "failure"), [("failed", None), ("failed", "timeout"), ("succeeded", "fetch")])
     async def test_only_a_failed_run_has_a_failure_and_one_of_the_listed(
         self, database: Database, status: str, failure: str | None

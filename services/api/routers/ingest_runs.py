@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from services.api.deps import ReadSessionDep
+from shared.core.errors import InvalidInput, Problem
 from shared.ingest import store as ingest_store
-from shared.ingest.models import GOOD_STATUSES
+from shared.ingest.models import GOOD_STATUSES, RUN_STATUSES
 
 router = APIRouter(tags=["ingest runs"])
 
@@ -48,9 +49,14 @@ class IngestRunOut(BaseModel):
 async def list_ingest_runs(
     session: ReadSessionDep,
     source: str | None = None,
-    status: str | None = None,
+    status: str | None = Query(
+        None, description="only runs with this status", json_schema_extra={"enum": list(RUN_STATUSES)}
+    ),
     limit: int = Query(50, ge=1, le=500),
 ) -> list[IngestRunOut]:
+    if status is not None and status not in RUN_STATUSES:
+        message = f"unknown run status '{status}'; use one of {', '.join(RUN_STATUSES)}"
+        raise InvalidInput(message, [Problem(message, field="status")])
     runs = await ingest_store.list_runs(session, source_id=source, status=status, limit=limit)
     return [
         IngestRunOut(
