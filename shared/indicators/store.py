@@ -27,6 +27,10 @@ async def list_indicators(
 ) -> Sequence[Indicator]:
     stmt = select(Indicator).order_by(Indicator.code)
     if plan is not None:
+        if await session.get(Plan, plan) is None:  # a filter naming nothing says so, not "no indicators"
+            known = ", ".join(p.code for p in await list_plans(session))
+            raise NotFound(f"plan '{plan}' does not exist; the plans are {known}",
+                           details=[{"field": "plan", "value": plan}])
         stmt = stmt.where(Indicator.plan_code == plan)
     if category is not None:
         stmt = stmt.where(Indicator.category == category)

@@ -74,6 +74,11 @@ class TestIndicators:
     async def test_filter_by_plan(self, client: httpx.AsyncClient) -> None:
         assert len((await client.get("/v1/indicators", params={"plan": "NC2023"})).json()) == 18
 
+    async def test_an_unknown_plan_is_404_with_the_known_ones(self, client: httpx.AsyncClient) -> None:
+        r = await client.get("/v1/indicators", params={"plan": "QS2021"})  # before: an empty list
+        assert r.status_code == 404, r.text
+        assert r.json()["error"]["message"] == "plan 'QS2021' does not exist; the plans are NC2023, QS2022"
+
     async def test_unknown_indicator_is_404_naming_it(self, client: httpx.AsyncClient) -> None:
         r = await client.get("/v1/indicators/XX-99")
         assert r.status_code == 404 and "XX-99" in r.json()["error"]["message"]
