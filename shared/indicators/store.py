@@ -34,7 +34,14 @@ async def list_indicators(
         stmt = stmt.where(Indicator.plan_code == plan)
     if category is not None:
         stmt = stmt.where(Indicator.category == category)
-    return (await session.execute(stmt)).scalars().all()
+    found = (await session.execute(stmt)).scalars().all()
+    if not found and category is not None:  # none in this plan is an answer; a category of no plan is a typo
+        categories = [c for c in (await session.execute(
+            select(Indicator.category).distinct().order_by(Indicator.category))).scalars() if c]
+        if category not in categories:
+            raise NotFound(f"no indicator has the category '{category}'; the categories are {'、'.join(categories)}",
+                           details=[{"field": "category", "value": category}])
+    return found
 
 
 async def by_code(session: AsyncSession) -> dict[str, Indicator]:

@@ -74,6 +74,20 @@ class TestIndicators:
     async def test_filter_by_plan(self, client: httpx.AsyncClient) -> None:
         assert len((await client.get("/v1/indicators", params={"plan": "NC2023"})).json()) == 18
 
+    async def test_an_unknown_category_is_404_with_the_known_ones(self, client: httpx.AsyncClient) -> None:
+        r = await client.get("/v1/indicators", params={"category": "不存在的类别"})
+        assert r.status_code == 404, r.text
+        message = r.json()["error"]["message"]
+        assert message.startswith("no indicator has the category '不存在的类别'; the categories are ")
+        known = message.split("the categories are ")[1].split("、")
+        listed = {i["category"] for i in (await client.get("/v1/indicators")).json() if i["category"]}
+        assert set(known) == listed
+        # 青山区's 政务服务能力 is no category of 南昌's plan: none there is an answer, not an unknown category
+        qingshan = (await client.get("/v1/indicators", params={"category": "政务服务能力"})).json()
+        assert qingshan and {i["plan"] for i in qingshan} == {"QS2022"}
+        r = await client.get("/v1/indicators", params={"category": "政务服务能力", "plan": "NC2023"})
+        assert r.status_code == 200 and r.json() == []
+
     async def test_an_unknown_plan_is_404_with_the_known_ones(self, client: httpx.AsyncClient) -> None:
         r = await client.get("/v1/indicators", params={"plan": "QS2021"})  # before: an empty list
         assert r.status_code == 404, r.text
