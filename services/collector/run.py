@@ -126,7 +126,8 @@ async def _ingest(
         known = await org_store.names_to_codes(session) if source.unit.name_column else None
         scope = await scoping.load(session, source)
         c = settings.collector
-        limits = ExportLimits(c.xlsx_max_unpacked_mb, c.xlsx_max_ratio, c.xlsx_max_rows, c.json_max_mb)
+        limits = ExportLimits(max_unpacked_mb=c.xlsx_max_unpacked_mb, max_ratio=c.xlsx_max_ratio,
+                              max_rows=c.xlsx_max_rows, json_max_mb=c.json_max_mb)
         chunks = iter_export(source, spool, filename=fetched.filename, today=clock.today(), known_names=known,
                              limits=limits)
         with runtime.gc_paused(), runtime.quick_gil_handover():

@@ -583,8 +583,7 @@ async def _merge_portable(
         # A repeat is still staged here (_settle_repeats runs after the merge): the update must leave it alone.
         mine = "coalesce(observations.write_id = :write_id, false)"
         taken = (f"AND NOT ({mine} OR EXISTS (SELECT 1 FROM {SEEN} u WHERE "
-                 "u.indicator_id = observations.indicator_id AND u.org_id = observations.org_id "
-                 f"AND u.obs_date = observations.obs_date))" if seen else f"AND NOT {mine}")
+                 f"{_SAME_KEY.format(a='u', b='observations')}))" if seen else f"AND NOT {mine}")
         on_conflict = (
             "DO UPDATE SET numerator = excluded.numerator, denominator = excluded.denominator, "
             "value = excluded.value, source = excluded.source, recorded_at = excluded.recorded_at, "
