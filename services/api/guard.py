@@ -1,7 +1,7 @@
 """The request guard (pure ASGI, outermost after CORS): what every request must satisfy before any handler runs —
-no NUL characters, a body no larger than the cap (checked before it is read), JSON bodies without duplicate keys,
-security headers on every answer; and a read is cancelled when its client goes away. Not here: per-field rules
-(services/api/schemas), authorization (deps.py)."""
+no NUL characters, a body no larger than the cap (checked before it is read) and in full in time, JSON bodies
+without duplicate keys, security headers on every answer; and a read is cancelled when its client goes away.
+Not here: per-field rules (services/api/schemas), authorization (deps.py)."""
 
 from __future__ import annotations
 
@@ -90,9 +90,10 @@ async def _read_body(receive: Receive, headers: Headers, limit: int) -> bytes:
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_timeout_seconds: float) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_seconds = body_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,7 +104,7 @@ class RequestGuard:
         headers = Headers(scope=scope)
         try:
             _check_target(scope)
-            body = await _read_body(receive, headers, self.max_body_bytes)
+            body = await self._body(receive, headers)
             if body:
                 _check_body(method, headers, body)
         except _Refused as r:
@@ -113,6 +114,15 @@ class RequestGuard:
         except _Gone:
             return  # the client left while sending its body
         await self._run(scope, method, body, receive, send)
+
+    async def _body(self, receive: Receive, headers: Headers) -> bytes:
+        # One deadline for the whole body, not per chunk: a byte every few seconds would pass any per-chunk wait.
+        try:
+            async with asyncio.timeout(self.body_timeout_seconds):
+                return await _read_body(receive, headers, self.max_body_bytes)
+        except TimeoutError:
+            raise _Refused(408, "request_timeout", f"the body did not arrive within {self.body_timeout_seconds:g} s; "
+                           "send it at once (or in smaller requests)", "body") from None
 
     async def _run(self, scope: Scope, method: str, body: bytes, receive: Receive, send: Send) -> None:
         if method not in _SAFE:

@@ -89,7 +89,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(KeptAnswers)  # innermost of the layers: guarded, measured and given an id like a route
     metrics.install(app)
     # Added last = outermost: CORS answers preflights, then the guard sees every request before any handler.
-    app.add_middleware(RequestGuard, max_body_bytes=settings.api.max_body_bytes)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.api.max_body_bytes,
+                       body_timeout_seconds=settings.api.body_timeout_seconds)
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,

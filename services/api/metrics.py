@@ -31,6 +31,7 @@ from shared.ingest import store as ingest_store
 from shared.ingest.models import GOOD_STATUSES
 
 access_log = logging.getLogger("scorecard.access")
+CLIENT_CLOSED = 499  # nginx's "client closed request": counted and logged, never sent (nobody is there to read it)
 log = logging.getLogger("scorecard.api")
 
 
@@ -58,7 +59,7 @@ class _RequestIds:
         rid = logs.take_request_id(sent_id)
         token = logs.request_id.set(rid)
         started = time.perf_counter()
-        status = 500
+        status: int | None = None
 
         async def with_id(message: Message) -> None:
             nonlocal status
@@ -69,7 +70,13 @@ class _RequestIds:
 
         try:
             await self.app(scope, receive, with_id)
+        except BaseException:
+            status = status or 500  # the server error layer outside answers 500
+            raise
         finally:
+            # The app returns without an answer only when the client left (mid-body, or a read cancelled): not
+            # a server error, so not a 500 on the dashboards that page whoever is on call.
+            status = status or CLIENT_CLOSED
             seconds = time.perf_counter() - started
             ms = round(seconds * 1000, 1)
             route = _route(scope)

@@ -24,7 +24,8 @@ _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 class ErrorInfo(BaseModel):
     code: str = Field(description="machine-readable: invalid_input, not_found, unauthorized, forbidden, conflict, "
-                                  "payload_too_large, unsupported_media_type, busy, timeout, database_unavailable …")
+                                  "payload_too_large, request_timeout, unsupported_media_type, busy, timeout, "
+                                  "database_unavailable …")
     message: str = Field(description="what is wrong and what to do, for a person")
     details: list[Any] = Field(description="for bad input: one {row, field, message} per problem")
 

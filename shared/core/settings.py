@@ -61,6 +61,12 @@ class ApiSettings(BaseModel):
     max_body_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024, description="largest request body, bytes; more is refused with 413 unread"
     )
+    body_timeout_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="how long a request body may take to arrive in full; a slower one is refused with 408, unread "
+        "(a client trickling its body would otherwise hold its connection for ever)",
+    )
     answer_cache_mb: int = Field(
         default=64,
         ge=0,

@@ -4,6 +4,9 @@ bodies, body and request-size limits, headers, reads behind a key, the error sha
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -18,6 +21,8 @@ from shared.observations.models import Observation
 from shared.targets.models import Target
 from tests.builders import FUQIANG, QINGSHAN, obs, push_body
 from tests.conftest import MakeKey, bearer
+
+JSON = {"Content-Type": "application/json"}
 
 
 def refused(r: httpx.Response, status: int = 422, field: str | None = None) -> dict:
@@ -219,6 +224,36 @@ class TestRequestLimits:
         r = await tight.post("/v1/observations", content=chunks(), headers=headers)
         assert "content-length" not in {k.lower() for k in r.request.headers}
         refused(r, 413)
+
+    async def test_a_body_that_trickles_past_its_deadline_is_a_408(self, settings, database, admin, session) -> None:
+        # A byte every 0.2 s never waits long for one chunk; the deadline is for the whole body.
+        slow = settings.model_copy(update={"api": ApiSettings(body_timeout_seconds=0.5)})
+        body = json.dumps(push_body(obs("QS-07", FUQIANG, "2022-05-31", 1, 2))).encode()
+
+        async def trickle() -> AsyncIterator[bytes]:
+            for i in range(len(body)):
+                await asyncio.sleep(0.2 if i < 10 else 0)
+                yield body[i:i + 1]
+
+        async with app_client(slow, database) as c:
+            started = time.monotonic()
+            r = await c.post("/v1/observations", content=trickle(), headers={**admin, **JSON})
+        assert refused(r, 408)["code"] == "request_timeout"
+        assert time.monotonic() - started < 1.5
+        assert await count(session, Observation) == 0
+
+    async def test_a_body_in_time_is_taken(self, settings, database, admin) -> None:
+        slow = settings.model_copy(update={"api": ApiSettings(body_timeout_seconds=5)})
+        body = json.dumps(push_body(obs("QS-07", FUQIANG, "2022-05-31", 1, 2))).encode()
+
+        async def in_two() -> AsyncIterator[bytes]:
+            yield body[:10]
+            await asyncio.sleep(0.2)
+            yield body[10:]
+
+        async with app_client(slow, database) as c:
+            r = await c.post("/v1/observations", content=in_two(), headers={**admin, **JSON})
+        assert r.status_code == 200, r.text
 
     async def test_more_indicators_than_allowed_is_a_422_repeats_counted(self, tight) -> None:
         r = await tight.get("/v1/values", params={"indicator": ["QS-07"] * 4, "org": QINGSHAN, "period": "2022-05"})

@@ -132,3 +132,34 @@ async def test_a_guards_refusal_is_counted_once(settings: Settings, database: Da
     assert got[(count, (("method", "POST"), ("route", "unmatched"), ("status", "413")))] == 1
     assert got[(count, (("method", "GET"), ("route", "/healthz"), ("status", "200")))] == 1
     assert got[("scorecard_http_request_seconds_count", (("method", "POST"), ("route", "unmatched")))] == 2
+
+
+async def test_a_client_that_leaves_is_counted_as_499_not_as_a_server_error(
+    settings: Settings, database: Database, caplog
+) -> None:
+    """A client gone mid-body gets no answer (nobody reads it) and writes nothing; its request is counted and
+    logged as 499 (client closed request), not as the 500 an on-call alert would page for."""
+    app = create_app(settings, database)
+    incoming = [{"type": "http.request", "body": b'{"observations": [', "more_body": True},
+                {"type": "http.disconnect"}]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return incoming.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/v1/observations", "raw_path": b"/v1/observations", "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"api"), (b"content-type", b"application/json")], "client": ("127.0.0.1", 1),
+             "server": ("api", 80), "app": app}
+    with caplog.at_level("INFO", logger="scorecard.access"):
+        await app(scope, receive, send)
+    assert sent == []
+    assert [r.status for r in caplog.records if r.name == "scorecard.access"] == [499]  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as c:
+        got = samples((await c.get("/metrics")).text)
+    count = "scorecard_http_requests_total"
+    assert got[(count, (("method", "POST"), ("route", "unmatched"), ("status", "499")))] == 1
+    assert not [k for k in got if k[0] == count and ("status", "500") in k[1]]
