@@ -74,7 +74,8 @@ async def list_runs(settings: Settings, *, source: str | None = None, limit: int
 async def run_once(settings: Settings, source_id: str, *, file: Path | None = None, day: date | None = None) -> int:
     source = _source(load_sources(settings.collector.sources_file), source_id)
     if file and not file.is_file():
-        raise ScorecardError(f"--file {file}: no such file")
+        what = "no such file" if not file.exists() else "not a regular file (a directory, a pipe or a device)"
+        raise ScorecardError(f"--file {file}: {what}; give the path of an export file")
     local = LocalFile(file, file.name) if file else None
     async with _connected(settings) as (sessions, client):
         run = await ingest_once(sessions, source, day=day or clock.today(), settings=settings, client=client,

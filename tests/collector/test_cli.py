@@ -70,6 +70,15 @@ class TestRunAndRuns:
         assert main(["run", "wangban", "--file", str(broken), "--date", "2022-05-31"]) == 1
         assert " wangban 2022-05-31 failed (export): " in capsys.readouterr().out
 
+    @pytest.mark.parametrize("what", ["missing", "directory"])
+    def test_a_file_that_is_not_an_export_file_is_named(self, cli_db, tmp_path, capsys, what) -> None:  # type: ignore[no-untyped-def]
+        path = tmp_path / "export.csv"
+        if what == "directory":
+            path.mkdir()
+        assert main(["run", "yichuang", "--file", str(path), "--date", "2022-05-31"]) == 2
+        said = {"missing": "no such file", "directory": "not a regular file"}[what]
+        assert f"--file {path}: {said}" in capsys.readouterr().err
+
     def test_unknown_source_is_named(self, cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["run", "nope"]) == 2
         assert "no source 'nope'" in capsys.readouterr().err
