@@ -15,6 +15,10 @@ from shared.core.errors import Problem
 from shared.schemes.types import MaxSource
 
 TOTAL_POINTS = Fraction(100)
+# The decimals the columns keep (points NUMERIC(10, 4), overall scores NUMERIC(7, 3)): a figure with more would be
+# stored rounded — not what was sent, and a split that no longer adds up.
+POINT_PLACES = 4
+SCORE_PLACES = 3
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,11 @@ def weight_problems(weights: dict[str, Decimal]) -> list[Problem]:
     if total != 1:
         problems.append(Problem(f"method weights add up to {total}, not 1", field="methods"))
     return problems
+
+
+def within_places(x: Decimal, places: int) -> bool:
+    """`x` (already within its bounds, so quantizing cannot overflow) has at most `places` decimals."""
+    return x == x.quantize(Decimal(1).scaleb(-places))
 
 
 def show(x: Fraction) -> str:

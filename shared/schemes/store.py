@@ -205,8 +205,10 @@ def resolve_splits(
     problems: list[Problem] = []
     by_label = {tree.group_label(g): g for gs in tree.groups.values() for g in gs}
     for row, s in enumerate(splits):
-        if s.points is not None and s.points < 0:
-            problems.append(Problem("points must not be negative", row=row, field="points"))
+        total, places = scheme_rules.TOTAL_POINTS, scheme_rules.POINT_PLACES
+        if s.points is not None and not (0 <= s.points <= total and scheme_rules.within_places(s.points, places)):
+            problems.append(Problem(f"points must be 0 … {total} (a part of a {total}-point scheme) with at most "
+                                    f"{places} decimals", row=row, field="points"))
         if s.group is not None:
             group = by_label.get(s.group)
             if group is None:

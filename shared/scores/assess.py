@@ -74,14 +74,26 @@ def row_problems(row: AssessmentIn, index: int, facts: SchemeFacts) -> list[Prob
     elif kind == MethodKind.ITEMS:
         out += _item_problems(row, index, facts)
     else:
-        if row.item is not None or row.points is not None:
-            bad(f"method {row.method} gives one score per unit, not item points: send 'score'", "item")
-        if row.score is None:
-            bad("'score' (0–100) is required for this method", "score")
-        elif not 0 <= row.score <= 100:
-            bad(f"score {row.score} is not between 0 and 100", "score")
-        if not (row.source or "").strip():
-            bad("'source' is required: the survey or third-party report the score comes from", "source")
+        out += _score_problems(row, index)
+    return out
+
+
+def _score_problems(row: AssessmentIn, index: int) -> list[Problem]:
+    """An overall method's row: one score of 0–100 per unit, with its source."""
+    out: list[Problem] = []
+    if row.item is not None or row.points is not None:
+        out.append(Problem(f"method {row.method} gives one score per unit, not item points: send 'score'", index,
+                           "item"))
+    if row.score is None:
+        out.append(Problem("'score' (0–100) is required for this method", index, "score"))
+    elif not 0 <= row.score <= 100:
+        out.append(Problem(f"score {row.score} is not between 0 and 100", index, "score"))
+    elif not scheme_rules.within_places(row.score, scheme_rules.SCORE_PLACES):
+        out.append(Problem(f"score {row.score} has more than {scheme_rules.SCORE_PLACES} decimals; round it as "
+                           "published", index, "score"))
+    if not (row.source or "").strip():
+        out.append(Problem("'source' is required: the survey or third-party report the score comes from", index,
+                           "source"))
     return out
 
 
@@ -103,6 +115,8 @@ def _item_problems(row: AssessmentIn, index: int, facts: SchemeFacts) -> list[Pr
     elif Fraction(row.points) > item.max_points:
         shown = scheme_rules.show(item.max_points)
         out.append(Problem(f"points {row.points} is above item {row.item}'s maximum of {shown}", index, "points"))
+    elif not scheme_rules.within_places(row.points, scheme_rules.POINT_PLACES):
+        out.append(Problem(f"points {row.points} has more than {scheme_rules.POINT_PLACES} decimals", index, "points"))
     return out
 
 

@@ -6,6 +6,7 @@ from fractions import Fraction
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import MakeKey, bearer
 
@@ -128,6 +129,18 @@ class TestSplits:
         r = await client.put(f"/v1/schemes/{scheme['id']}/splits", json=body, headers=admin)
         assert r.status_code == 422
         assert "section 六: its parts add up to 4.5, 0.5 less than its 5" in r.json()["error"]["message"]
+        assert groups(await baotou(client))["六（一）"]["max_points"] == 2.5  # nothing changed
+
+    @pytest.mark.parametrize("points", [1e308, 100.5, -1, 2.00001, 1e-300, "NaN", "Infinity"])
+    async def test_points_out_of_bounds_or_finer_than_stored_are_refused(
+        self, client: httpx.AsyncClient, make_key: MakeKey, points: float | str
+    ) -> None:
+        # 1e308 answered 500 (a Decimal too large to show); 2.00001 would be stored rounded as 2.0000.
+        scheme = await baotou(client)
+        admin = {**bearer(await make_key("admin")), "Content-Type": "application/json"}
+        body = f'{{"splits": [{{"group": "六（一）", "points": {points}}}]}}'.encode()
+        r = await client.put(f"/v1/schemes/{scheme['id']}/splits", content=body, headers=admin)
+        assert r.status_code == 422, r.text
         assert groups(await baotou(client))["六（一）"]["max_points"] == 2.5  # nothing changed
 
     async def test_lead_unit_splits_only_a_group_it_leads_alone(

@@ -199,6 +199,16 @@ class TestEntryRules:
         assert "above item 19's maximum of 0.5" in r["error"]["details"][0]["message"]
         assert await self.count(database) == before
 
+    async def test_points_and_scores_finer_than_stored_are_refused(self, scoring: Scoring, database: Database) -> None:
+        # Points are kept to 4 decimals and overall scores to 3: 0.00001 and 80.0005 were stored rounded (0, 80.001).
+        before = await self.count(database)
+        r = await scoring.enter("office", row(DONGHE, 19, 0.00001), row(DONGHE, 20, 1e-300),
+                                overall(DONGHE, "public_opinion", 80.0005), status=422)
+        assert [(d["row"], d["field"]) for d in r["error"]["details"]] == [(0, "points"), (1, "points"), (2, "score")]
+        assert "more than 4 decimals" in r["error"]["details"][0]["message"]
+        assert "more than 3 decimals" in r["error"]["details"][2]["message"]
+        assert await self.count(database) == before
+
     async def test_an_adjustment_needs_a_reason(self, scoring: Scoring) -> None:
         await scoring.submit_verified("shenpi", row(DONGHE, 19, 0.25))
         r = await scoring.enter("office", row(DONGHE, 19, 0.5), status=422)

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
-Number = StrictInt | StrictFloat  # true and "12" are not numbers
+# true and "12" are not numbers; nor NaN or Infinity, which Python's JSON parser reads
+Number = StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]
 # Bounds go on each member of the union: on the union itself pydantic writes them as "ge"/"le", keywords JSON
 # Schema does not know, so the document promised no bound (found by tests/api/test_schema_fuzz.py).
 Points = Annotated[StrictInt, Field(ge=0)] | Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False)]
