@@ -200,16 +200,19 @@ class Split:
 def resolve_splits(
     tree: SchemeTree, splits: Sequence[Split]
 ) -> tuple[dict[tuple[str, Any], Decimal | None], list[Problem]]:
-    """Which rows the splits address, and what is wrong with them (unknown, or points the seed already gives)."""
+    """Which rows the splits address, and what is wrong with them (unknown, named twice, or points the seed
+    already gives)."""
     targets: dict[tuple[str, Any], Decimal | None] = {}
     problems: list[Problem] = []
     by_label = {tree.group_label(g): g for gs in tree.groups.values() for g in gs}
+    total, places = scheme_rules.TOTAL_POINTS, scheme_rules.POINT_PLACES
     for row, s in enumerate(splits):
-        total, places = scheme_rules.TOTAL_POINTS, scheme_rules.POINT_PLACES
         if s.points is not None and not (0 <= s.points <= total and scheme_rules.within_places(s.points, places)):
             problems.append(Problem(f"points must be 0 … {total} (a part of a {total}-point scheme) with at most "
                                     f"{places} decimals", row=row, field="points"))
-        if s.group is not None:
+        if s.group is not None and s.item is not None:
+            problems.append(Problem("name a group or an item, not both", row=row, field="item"))
+        elif s.group is not None:
             group = by_label.get(s.group)
             if group is None:
                 problems.append(
@@ -218,7 +221,7 @@ def resolve_splits(
             elif group.points is not None:
                 problems.append(Problem(f"group {s.group} has its points from the seed", row=row, field="group"))
             else:
-                targets[("group", group.id)] = s.points
+                _target(targets, ("group", group.id), s.points, row, problems)
         elif s.item is not None:
             item = tree.item(s.item)
             if item is None:
@@ -226,10 +229,20 @@ def resolve_splits(
             elif item.points is not None:
                 problems.append(Problem(f"item {s.item} has its points from the seed", row=row, field="item"))
             else:
-                targets[("item", item.id)] = s.points
+                _target(targets, ("item", item.id), s.points, row, problems)
         else:
             problems.append(Problem("name a group or an item", row=row))
     return targets, problems
+
+
+def _target(
+    targets: dict[tuple[str, Any], Decimal | None], key: tuple[str, Any], points: Decimal | None, row: int,
+    problems: list[Problem],
+) -> None:
+    # The same group or item twice in one body is ambiguous (which points?): refused, as repeated assessments are.
+    if key in targets:
+        problems.append(Problem(f"splits the same {key[0]} as an earlier row; give each once", row=row, field=key[0]))
+    targets[key] = points
 
 
 async def set_splits(

@@ -6,6 +6,8 @@ import httpx
 import pytest
 
 from services.api.deps import Database
+from services.api.main import create_app
+from shared.core import clock
 from shared.core.settings import RatingSettings
 from shared.ingest import store as ingest_store
 from shared.ingest.models import GOOD_STATUSES, RUN_STATUSES, IngestRun
@@ -43,6 +45,7 @@ class TestOverdue:
         key = bearer(await make_key("admin"))
         r = await client.post("/v1/ratings/HCP1/followup", json={"state": "已整改"}, headers=key)
         assert r.status_code == 200 and r.json()["followup_state"] == "已整改"
+        assert r.json()["followup_done_at"].endswith("+08:00")  # Shanghai time, as every moment the API shows
         assert (await client.get("/v1/ratings/overdue", params={"today": "2022-07-01"})).json() == []
 
     async def test_followup_needs_a_writer_key(self, client, bad_rating: str, make_key: MakeKey) -> None:
@@ -77,6 +80,18 @@ class TestIngestRuns:
         runs = (await client.get("/v1/ingest-runs", params={"source": "wangban"})).json()
         assert [(r["rows_read"], r["rows_rejected"], r["errors"][0]["row"]) for r in runs] == [(11, 1, 7)]
         assert (await client.get("/v1/ingest-runs", params={"source": "other"})).json() == []
+
+    async def test_moments_are_in_shanghai_time_on_either_backend(self, any_database: Database, settings) -> None:
+        # PostgreSQL handed them back in UTC ("…Z"), SQLite without any zone (a browser reads that as its own).
+        started = clock.now().replace(microsecond=0)
+        async with any_database.sessions() as s, s.begin():
+            await ingest_store.add_run(s, IngestRun(source_id="zoned", status="succeeded", started_at=started,
+                                                    finished_at=started, errors=[], warnings=[]))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, any_database)),
+                                     base_url="http://api") as c:
+            run = (await c.get("/v1/ingest-runs", params={"source": "zoned"})).json()[0]
+        assert run["started_at"] == run["finished_at"] == started.isoformat()
+        assert run["started_at"].endswith("+08:00")
 
     async def test_each_run_says_whether_it_left_its_source_current(self, client, database: Database) -> None:
         """`good`: the statuses after which a source's figures are current (the web view's 最近成功 column)."""

@@ -143,6 +143,18 @@ class TestSplits:
         assert r.status_code == 422, r.text
         assert groups(await baotou(client))["六（一）"]["max_points"] == 2.5  # nothing changed
 
+    @pytest.mark.parametrize("splits", [
+        [{"group": "六（一）", "points": 3}, {"group": "六（一）", "points": 2}],  # which one? (the last one won)
+        [{"group": "六（一）", "item": 1, "points": 3}],  # the item was silently ignored
+    ], ids=["the same group twice", "a group and an item in one row"])
+    async def test_an_ambiguous_split_is_refused(self, client: httpx.AsyncClient, make_key: MakeKey, splits) -> None:
+        scheme = await baotou(client)
+        admin = bearer(await make_key("admin"))
+        r = await client.put(f"/v1/schemes/{scheme['id']}/splits", json={"splits": splits}, headers=admin)
+        assert r.status_code == 422, r.text
+        assert [d["row"] for d in r.json()["error"]["details"]] == [len(splits) - 1]
+        assert groups(await baotou(client))["六（一）"]["max_points"] == 2.5  # nothing changed
+
     async def test_lead_unit_splits_only_a_group_it_leads_alone(
         self, client: httpx.AsyncClient, make_key: MakeKey
     ) -> None:

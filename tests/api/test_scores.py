@@ -262,6 +262,17 @@ class TestPublication:
         )
         assert score.json()["total"] == 18.10
 
+    async def test_a_publication_is_listed_at_the_moment_its_document_states(self, scoring: Scoring) -> None:
+        # The list read it back in the database session's zone (UTC) while the answer to the POST and the
+        # published document say Shanghai time: one moment, shown two ways.
+        url = f"/v1/schemes/{scoring.scheme}/publications"
+        posted = (await scoring.client.post(url, json={"period": H1}, headers=scoring.keys["office"])).json()
+        listed = (await scoring.client.get(url)).json()
+        params = {"scheme": scoring.scheme, "period": H1, "kind": "county", "version": posted["version"]}
+        document = (await scoring.client.get("/v1/rankings", params=params)).json()
+        assert listed[-1]["published_at"] == posted["published_at"] == document["publication"]["published_at"]
+        assert posted["published_at"].endswith("+08:00")
+
     async def test_an_assessor_cannot_publish(self, scoring: Scoring) -> None:
         url = f"/v1/schemes/{scoring.scheme}/publications"
         r = await scoring.client.post(url, json={"period": H1}, headers=scoring.keys["shenpi"])

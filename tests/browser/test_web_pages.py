@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -218,6 +219,8 @@ class TestOtherPages:
                     f"数据新增 {run['inserted']}、更正 {run['updated']}、未变 {run['unchanged']}")
         assert await remark.inner_text() == expected
         assert await remark.get_attribute("title") == run["message"]  # the collector's words, as the tooltip
+        done = datetime.fromisoformat(run["finished_at"])  # in Shanghai time, shown as such
+        assert last_good.startswith(f"{done.year}/{done.month}/{done.day} {done:%H:%M:%S}（"), (last_good, done)
         await shot(recorded, screenshots, "sources")
         assert_clean(recorded, live_url)
 

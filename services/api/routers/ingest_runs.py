@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from services.api.deps import ReadSessionDep
+from shared.core import clock
 from shared.core.errors import InvalidInput, Problem
 from shared.ingest import store as ingest_store
 from shared.ingest.models import GOOD_STATUSES, RUN_STATUSES
@@ -64,8 +65,8 @@ async def list_ingest_runs(
             source=r.source_id,
             url=r.url,
             for_date=r.for_date,
-            started_at=r.started_at,
-            finished_at=r.finished_at,
+            started_at=clock.in_shanghai(r.started_at),
+            finished_at=None if r.finished_at is None else clock.in_shanghai(r.finished_at),
             status=r.status,
             good=r.status in GOOD_STATUSES,
             failure=r.failure,

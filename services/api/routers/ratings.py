@@ -51,7 +51,7 @@ def _out(r: Rating, codes: dict[int, str]) -> RatingOut:
         department=r.department,
         followup_state=r.followup_state,
         followup_due_date=r.followup_due_date,
-        followup_done_at=r.followup_done_at,
+        followup_done_at=None if r.followup_done_at is None else clock.in_shanghai(r.followup_done_at),
     )
 
 

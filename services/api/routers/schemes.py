@@ -15,6 +15,7 @@ from services.api.schemas import schemes as s
 from shared.access import policy
 from shared.access.models import ApiKey
 from shared.access.policy import Action
+from shared.core import clock
 from shared.core.errors import Forbidden, InvalidInput, Problem
 from shared.org_units.models import OrgUnit
 from shared.publications import store as publication_store
@@ -231,7 +232,7 @@ def _publication_out(p: Publication) -> s.PublicationOut:
         scheme=p.scheme_id,
         period=p.period,
         version=p.version,
-        published_at=p.published_at.isoformat(),
+        published_at=clock.in_shanghai(p.published_at).isoformat(),
         published_by=p.published_by,
         sha256=p.sha256,
     )

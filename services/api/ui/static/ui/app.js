@@ -79,7 +79,8 @@
   }
   function time(iso) {
     if (!iso) return "—";
-    return new Date(iso).toLocaleString("zh-CN", { hour12: false });
+    // The product's time (北京时间), whatever zone the browser runs in.
+    return new Date(iso).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
   }
 
   class HttpError extends Error {
