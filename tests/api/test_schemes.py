@@ -169,3 +169,16 @@ class TestSplits:
         other = bearer(await make_key("assessor", "150200D002"))  # 市审批服务局 does not lead it
         r = await client.put(f"/v1/schemes/{scheme['id']}/splits", json=body, headers=other)
         assert r.status_code == 403
+
+
+class TestApplicability:
+    async def test_the_same_item_and_unit_twice_is_refused(self, client: httpx.AsyncClient, make_key: MakeKey) -> None:
+        # Not applicable, then applicable after all: which? (the last row won.)
+        scheme = await baotou(client)
+        rows = [{"item": 20, "org": "150204000000", "applicable": False, "reason": "无此项业务"},
+                {"item": 20, "org": "150204000000", "applicable": True}]
+        r = await client.put(f"/v1/schemes/{scheme['id']}/applicability", json={"applicability": rows},
+                             headers=bearer(await make_key("admin")))
+        assert r.status_code == 422, r.text
+        assert [(d["row"], d["field"]) for d in r.json()["error"]["details"]] == [(1, "item")]
+        assert (await baotou(client))["not_applicable"] == scheme["not_applicable"]  # nothing changed

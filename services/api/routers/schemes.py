@@ -146,8 +146,12 @@ async def put_applicability(
     tree = await scheme_store.get_tree(session, scheme_id)
     await score_store.require_jurisdiction(session, key, tree, Action.SET_APPLICABILITY)
     problems, changes = [], []
+    seen: dict[tuple[int, str], int] = {}
     for row, x in enumerate(body.applicability):
         item, unit = tree.item(x.item), tree.units.get(x.org)
+        if (earlier := seen.setdefault((x.item, x.org), row)) != row:  # which answer? (the last one won)
+            problems.append(Problem(f"repeats row {earlier} (same item and unit); give each once", row=row,
+                                    field="item"))
         if item is None:
             problems.append(Problem(f"no item {x.item} in this scheme", row=row, field="item"))
         if unit is None:
