@@ -3,7 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from shared.core.settings import Settings
+from shared.core.cli import guarded
+from shared.core.settings import Settings, get_settings, json_variables
 
 
 class TestSettingsValidation:
@@ -25,3 +26,20 @@ class TestSettingsValidation:
         with pytest.raises(ValidationError) as err:
             Settings(_env_file=None)  # type: ignore[call-arg]
         assert message in str(err.value)
+
+
+class TestCommandsOnBadConfiguration:
+    @pytest.mark.parametrize("name", ["SCORECARD_API__CORS_ORIGINS", "SCORECARD_RATINGS__LEVEL_POINTS"])
+    def test_a_list_or_mapping_that_is_not_json_is_named_not_a_traceback(self, monkeypatch, capsys, name) -> None:  # type: ignore[no-untyped-def]
+        monkeypatch.setenv(name, "https://dash.example")
+        get_settings.cache_clear()
+        try:
+            assert guarded(lambda settings: 0) == 2
+        finally:
+            get_settings.cache_clear()
+        err = capsys.readouterr().err
+        assert err.startswith("configuration error") and f"{name}: not JSON" in err and "Traceback" not in err
+
+    def test_json_settings_are_the_list_and_mapping_fields(self) -> None:
+        assert json_variables() == ["SCORECARD_API__CORS_ORIGINS", "SCORECARD_RATINGS__LEVEL_POINTS",
+                                    "SCORECARD_DASHBOARD__SOURCES"]

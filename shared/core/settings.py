@@ -5,6 +5,7 @@ Every field is listed in docs/SETTINGS.md; tests/test_settings_doc.py keeps the 
 
 from __future__ import annotations
 
+import typing
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -213,6 +214,17 @@ class Settings(BaseSettings):
     observations: ObservationSettings = ObservationSettings()
     dashboard: DashboardSettings = DashboardSettings()
     ui: UiSettings = UiSettings()
+
+
+def json_variables() -> list[str]:
+    """The variables whose value is JSON (a list or a mapping, e.g. SCORECARD_API__CORS_ORIGINS='["https://…"]')."""
+    out = []
+    for group, group_field in Settings.model_fields.items():
+        model = group_field.annotation
+        for name, f in (model.model_fields.items() if isinstance(model, type) and issubclass(model, BaseModel) else ()):
+            if typing.get_origin(f.annotation) in (list, dict):
+                out.append(f"SCORECARD_{group.upper()}__{name.upper()}")
+    return out
 
 
 @lru_cache
