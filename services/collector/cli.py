@@ -73,6 +73,8 @@ async def list_runs(settings: Settings, *, source: str | None = None, limit: int
 
 async def run_once(settings: Settings, source_id: str, *, file: Path | None = None, day: date | None = None) -> int:
     source = _source(load_sources(settings.collector.sources_file), source_id)
+    if day is not None:
+        _not_after_today(day, "--date")
     if file and not file.is_file():
         what = "no such file" if not file.exists() else "not a regular file (a directory, a pipe or a device)"
         raise ScorecardError(f"--file {file}: {what}; give the path of an export file")
@@ -88,12 +90,25 @@ def _print_day(done: int, days: int, run: IngestRun) -> None:
     print_run(run, prefix=f"[{done}/{days}] ")
 
 
+MAX_BACKFILL_DAYS = 3660  # one run a day: ten years is hours of fetching, and more is a typo
+
+
+def _not_after_today(day: date, option: str) -> None:
+    # A platform has no export for a day that has not come; every figure of it would be refused as in the future.
+    if day > clock.today():
+        raise ScorecardError(f"{option} {day} is after today ({clock.today()}, Asia/Shanghai)")
+
+
 async def backfill(settings: Settings, source_id: str, *, start: date, end: date, on_day: OnDay = _print_day) -> int:
     """One run per day, oldest first; the last line counts the runs by status. Exit 1 if any failed."""
     source = _source(load_sources(settings.collector.sources_file), source_id)
     if end < start:
         raise ScorecardError(f"--to {end} is before --from {start}")
+    _not_after_today(end, "--to")
     days = (end - start).days + 1
+    if days > MAX_BACKFILL_DAYS:
+        raise ScorecardError(f"{days} days from {start} to {end}; a backfill takes at most {MAX_BACKFILL_DAYS} days "
+                             "(ten years) — split the range")
     statuses: dict[str, int] = {}
     async with _connected(settings) as (sessions, client):
         for n in range(days):

@@ -82,3 +82,19 @@ class TestRunAndRuns:
     def test_unknown_source_is_named(self, cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["run", "nope"]) == 2
         assert "no source 'nope'" in capsys.readouterr().err
+
+
+class TestRangesRefusedBeforeAnyFetch:
+    """Days that cannot have an export, or a range that is a typo (1900 for 2019), are refused with a message
+    before any fetch: before, a backfill from 1900 queued 46,026 runs of four tries each."""
+
+    @pytest.mark.parametrize(("args", "says"), [
+        (["backfill", "yichuang", "--from", "2022-05-01", "--to", "2099-01-01"], "--to 2099-01-01 is after today"),
+        (["backfill", "yichuang", "--from", "1900-01-01", "--to", "2022-05-31"], "at most 3660 days"),
+        (["backfill", "yichuang", "--from", "2022-05-31", "--to", "2022-05-01"], "is before --from"),
+        (["run", "yichuang", "--date", "2099-01-01"], "--date 2099-01-01 is after today"),
+    ], ids=["future", "too long", "reversed", "run in the future"])
+    def test_refused_and_nothing_run(self, cli_db: str, capsys: pytest.CaptureFixture[str], args, says) -> None:  # type: ignore[no-untyped-def]
+        assert main(args) == 2
+        assert says in capsys.readouterr().err
+        assert main(["runs"]) == 0 and capsys.readouterr().out == ""
