@@ -242,9 +242,15 @@ def _fill_merged_row(cells: list[str], r: int, spans: dict[int, list[tuple[int, 
 
 def read_json(text: str) -> Table:
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_one_value_per_key)
     except json.JSONDecodeError as exc:
         raise _unreadable("JSON", f"line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except _RepeatedKey as exc:
+        raise _unreadable("JSON", f"an object gives the key {exc.key!r} twice: which value is meant?") from None
+    except ValueError:  # Python refuses integers of over 4,300 digits
+        raise _unreadable("JSON", "a number of thousands of digits, which no figure has") from None
+    except RecursionError:
+        raise _unreadable("JSON", "nested thousands of levels deep; a table of records is two") from None
     if isinstance(doc, dict):
         doc = next((doc[k] for k in _JSON_KEYS if isinstance(doc.get(k), list)), None)
     if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
@@ -256,6 +262,19 @@ def read_json(text: str) -> Table:
     rows = [(0, header)]
     rows += [(i + 1, [cell_text(r.get(k)) for k in header]) for i, r in enumerate(doc)]
     return Table(rows)
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _one_value_per_key(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of two equal keys without a word: {"区划代码": "150204…", "区划代码": "150202…"}
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        raise _RepeatedKey(next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i])))
+    return record
 
 
 def cell_text(value: Any) -> str:

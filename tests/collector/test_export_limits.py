@@ -135,6 +135,14 @@ class TestJsonLimit:
             assert await s.scalar(select(func.count()).select_from(Observation)) == 0
 
 
+    async def test_a_malformed_document_fails_as_an_export_fault(self, database, http, pg_url: str) -> None:
+        # A 5001-digit number raised Python's ValueError inside json.loads: the run failed as 'internal'.
+        content = self.export(1).replace(b"491", b"1" * 5001)
+        run = await self.ingest(database, http, pg_url, content, json_max_mb=1)
+        assert (run.status, run.failure) == ("failed", "export"), run.message
+        assert "thousands of digits" in (run.message or "")
+
+
 class TestRatingsLimit:
     """A ratings export is held whole to count the day's figures: one over SCORECARD_COLLECTOR__RATINGS_MAX_ROWS
     fails unwritten."""

@@ -113,6 +113,17 @@ class TestJson:
             read_json(doc)
 
 
+    @pytest.mark.parametrize(("doc", "says"), [
+        ('[{"区划代码": "150204004000", "事项总数": 5, "区划代码": "150202001000"}]', "the key '区划代码' twice"),
+        ('[{"事项总数": 1' + "0" * 5000 + "}]", "thousands of digits"),  # was a ValueError: an 'internal' failure
+        ("[" * 100_000 + "]" * 100_000, "nested thousands of levels"),  # was a RecursionError
+    ], ids=["a key twice in a record", "a 5001-digit number", "100,000 levels deep"])
+    def test_malformed_documents_are_unreadable_exports(self, doc: str, says: str) -> None:
+        with pytest.raises(InvalidInput, match="cannot read the export as JSON") as err:
+            read_json(doc)
+        assert says in err.value.message
+
+
 class TestCellText:
     @pytest.mark.parametrize(
         ("value", "text"),
