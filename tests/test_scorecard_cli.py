@@ -55,6 +55,10 @@ def test_keys_create_then_list(db_env: dict[str, str]) -> None:
     assert plaintext.startswith("sc_") and "not shown again" in done.stdout
     listing = scorecard("keys", "list", env=db_env)
     assert listing.returncode == 0 and "看板" in listing.stdout and plaintext not in listing.stdout
+    prefix = plaintext.split("_")[1]
+    assert scorecard("keys", "revoke", prefix, env=db_env).stdout.startswith(f"revoked key {prefix} (看板)")
+    again = scorecard("keys", "revoke", prefix, env=db_env)
+    assert again.returncode == 0 and f"key {prefix} (看板) was already revoked at " in again.stdout, again
     # Refusals are messages and exit 2, never a traceback.
     for args, says in ((("--name", "x", "--role", "owner"), "'owner' is not one of"),
                        (("--name", "n" * 60, "--role", "viewer"), "too long; at most 59"),

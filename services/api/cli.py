@@ -144,9 +144,14 @@ async def keys_create(settings: Settings, *, name: str, role: str, org: str | No
 
 
 async def keys_revoke(settings: Settings, prefix: str) -> int:
+    asked = clock.now()
     async with _session(settings) as session:
         row = await access_store.revoke_key(session, prefix=prefix, actor=OPERATOR)
-    print(f"revoked key {row.prefix} ({row.name})")
+    assert row.revoked_at is not None
+    if clock.aware(row.revoked_at) < asked:  # revoking twice keeps the first time
+        print(f"key {row.prefix} ({row.name}) was already revoked at {clock.in_shanghai(row.revoked_at).isoformat()}")
+    else:
+        print(f"revoked key {row.prefix} ({row.name})")
     return 0
 
 
