@@ -1,7 +1,7 @@
 """ingest_runs.failure: what a failed run met — fetch (the platform), export (its columns, encoding, size), config
 (the source's settings), disk, database or internal — so that the web view can say it in Chinese; the message
-keeps the exact words. Runs that
-failed before this revision get `internal` (their message still says what happened).
+keeps the exact words. Runs that failed before this revision get `internal` (their message still says what
+happened).
 
 Revision ID: 0012
 Revises: 0011

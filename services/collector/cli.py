@@ -95,8 +95,8 @@ MAX_BACKFILL_DAYS = 3660  # one run a day: ten years is hours of fetching, and m
 
 def _not_after_today(day: date, option: str) -> None:
     # A platform has no export for a day that has not come; every figure of it would be refused as in the future.
-    if day > clock.today():
-        raise ScorecardError(f"{option} {day} is after today ({clock.today()}, Asia/Shanghai)")
+    if day > (today := clock.today()):
+        raise ScorecardError(f"{option} {day} is after today ({today}, Asia/Shanghai)")
 
 
 async def backfill(settings: Settings, source_id: str, *, start: date, end: date, on_day: OnDay = _print_day) -> int:

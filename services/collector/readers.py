@@ -10,6 +10,7 @@ import io
 import json
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -272,8 +273,8 @@ class _RepeatedKey(Exception):
 def _one_value_per_key(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # json.loads keeps the last of two equal keys without a word: {"区划代码": "150204…", "区划代码": "150202…"}
     record = dict(pairs)
-    if len(record) != len(pairs):
-        raise _RepeatedKey(next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i])))
+    if len(record) != len(pairs):  # checked only then: the usual object costs one dict and a length
+        raise _RepeatedKey(next(k for k, n in Counter(k for k, _ in pairs).items() if n > 1))
     return record
 
 
