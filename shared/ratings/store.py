@@ -252,13 +252,24 @@ async def set_followup(
     return rating
 
 
-async def overdue(session: AsyncSession, *, today: date, org: str | None = None) -> list[Rating]:
-    """Bad ratings not yet 已整改 whose deadline has passed (due date before `today`), optionally in a subtree."""
+async def overdue(
+    session: AsyncSession,
+    *,
+    today: date,
+    org: str | None = None,
+    limit: int | None = None,
+    after: tuple[date, str] | None = None,
+) -> list[Rating]:
+    """Bad ratings not yet 已整改 whose deadline has passed (due date before `today`), optionally in a subtree:
+    by deadline then rating id, at most `limit`, from after the (due date, rating id) `after` (a page's last)."""
     stmt = (
         select(Rating)
         .where(Rating.followup_state.in_(OPEN_STATES), Rating.followup_due_date < today)
         .order_by(Rating.followup_due_date, Rating.rating_id)
+        .limit(limit)
     )
+    if after is not None:
+        stmt = stmt.where(tuple_(Rating.followup_due_date, Rating.rating_id) > tuple_(*after))
     if org is not None:
         root = await org_store.get_by_code(session, org)
         stmt = stmt.join(OrgUnitPath, OrgUnitPath.descendant_id == Rating.org_id).where(

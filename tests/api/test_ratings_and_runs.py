@@ -41,6 +41,28 @@ class TestOverdue:
             ("HCP1", "待核实", "2022-06-23")
         ]
 
+    async def test_a_long_list_comes_in_pages_linked_by_their_end(self, client: httpx.AsyncClient, database) -> None:
+        async with database.sessions() as s, s.begin():
+            await rating_store.write_ratings(
+                s,
+                [RatingIn(f"HCP{n}", FUQIANG, "失业保险金申领", "网站", 1, datetime(2022, 6, day, 9, 0), False)
+                 for n, day in ((1, 2), (2, 1), (3, 1), (4, 6), (5, 7))],
+                source="t", actor="t", settings=RatingSettings(), today=date(2022, 6, 30),
+            )
+        seen, url, params = [], "/v1/ratings/overdue", {"org": QINGSHAN, "today": "2022-08-01", "limit": "2"}
+        while url:
+            page = await client.get(url, params=params)
+            assert page.status_code == 200 and len(page.json()) <= 2
+            seen += [r["rating_id"] for r in page.json()]
+            link = page.headers.get("link")
+            url, params = (link.split(">")[0].lstrip("<"), None) if link else ("", None)
+        assert seen == ["HCP2", "HCP3", "HCP1", "HCP4", "HCP5"]  # by deadline, then rating id; each once
+
+    @pytest.mark.parametrize("after", ["HCP1", "2022-06-23", "2022-02-30,HCP1", "20220623,HCP1", "2022-06-23,"])
+    async def test_a_page_end_not_as_the_link_gives_it_is_a_422(self, client: httpx.AsyncClient, after: str) -> None:
+        r = await client.get("/v1/ratings/overdue", params={"after": after})
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "after"
+
     async def test_rectified_is_no_longer_overdue(self, client, bad_rating: str, make_key: MakeKey) -> None:
         key = bearer(await make_key("admin"))
         r = await client.post("/v1/ratings/HCP1/followup", json={"state": "已整改"}, headers=key)

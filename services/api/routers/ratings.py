@@ -3,10 +3,11 @@ POST /v1/ratings/{rating_id}/followup (move a bad rating to 核实中 / 已整�
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from services.api.deps import ReadSessionDep, WriteSessionDep, actor, allow, get_reader
@@ -15,6 +16,7 @@ from shared.access import policy
 from shared.access.models import ApiKey
 from shared.access.policy import Action
 from shared.core import clock
+from shared.core.errors import InvalidInput, Problem
 from shared.org_units import store as org_store
 from shared.ratings import store as rating_store
 from shared.ratings.models import Rating
@@ -55,11 +57,46 @@ def _out(r: Rating, codes: dict[int, str]) -> RatingOut:
     )
 
 
-@router.get("/ratings/overdue", response_model=list[RatingOut], dependencies=[Depends(get_reader)])
+_CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2}),(.+)", re.DOTALL)
+
+
+def _cursor(value: str | None) -> tuple[date, str] | None:
+    """`after`: the (due date, rating id) a page ended at, written `2022-06-23,HCP1` (as the next-page link has it)."""
+    if value is None:
+        return None
+    match = _CURSOR.fullmatch(value)
+    try:
+        if match:
+            return date.fromisoformat(match[1]), match[2]
+    except ValueError:
+        pass
+    message = f"'after' must be where a page ended, as the next link gives it: <due date>,<rating id> (got '{value}')"
+    raise InvalidInput(message, [Problem(message, field="after")])
+
+
+@router.get(
+    "/ratings/overdue",
+    response_model=list[RatingOut],
+    dependencies=[Depends(get_reader)],
+    description="By deadline, at most `limit` ratings; when there are more, a `Link: <…>; rel=\"next\"` header "
+    "gives the next page (its `after`).",
+)
 async def overdue_ratings(
-    session: ReadSessionDep, org: str | None = None, today: IsoDate | None = None
+    request: Request,
+    response: Response,
+    session: ReadSessionDep,
+    org: str | None = None,
+    today: IsoDate | None = None,
+    limit: int = Query(500, ge=1, le=5000),
+    after: str | None = Query(None, max_length=200, description="where the previous page ended (its next link)"),
 ) -> list[RatingOut]:
-    rows = await rating_store.overdue(session, today=today or clock.today(), org=org)
+    rows = await rating_store.overdue(
+        session, today=today or clock.today(), org=org, limit=limit + 1, after=_cursor(after)
+    )
+    if len(rows) > limit:
+        rows, last = rows[:limit], rows[limit - 1]
+        following = request.url.include_query_params(after=f"{last.followup_due_date},{last.rating_id}")
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
     codes = await org_store.codes_by_id(session, list({r.org_id for r in rows}))
     return [_out(r, codes) for r in rows]
 
