@@ -50,10 +50,25 @@ def compact(text: str) -> str:
     return "".join(norm(text).replace("\ufeff", "").split())
 
 
+# A mobile or landline number, or an ID-card number, anywhere in a cell: never quoted. Digit boundaries keep a
+# 12-digit division code (and any count) out of it.
+_CONTACT = re.compile(r"(?<![\dA-Za-z])(?:1[3-9]\d{9}|\d{17}[\dXx]|\d{15}|0\d{2,3}-?\d{7,8})(?![\dA-Za-z])")
+
+
 def show(text: str, limit: int = 40) -> str:
-    """A cell quoted for a message, cut so one huge cell cannot flood the error list."""
-    text = text.strip()
+    """A cell quoted for a message, cut so one huge cell cannot flood the error list, any phone or ID number in
+    it masked (a note or a shifted cell may hold one)."""
+    text = _CONTACT.sub(lambda m: "*" * len(m[0]), text.strip())
     return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def label_forms(label: str) -> tuple[str, ...]:
+    """A header label as written and, when it ends in a unit in brackets (事项总数（个）, 网上可办率(%)), without it."""
+    bare = _UNIT_SUFFIX.sub("", label)
+    return (label, bare) if bare and bare != label else (label,)
+
+
+_UNIT_SUFFIX = re.compile(r"[(（][^()（）]{1,4}[)）]$")
 
 
 def parse_number(text: str) -> float | None:
@@ -169,10 +184,16 @@ def find_date(text: str, *, month: bool = False) -> date | None:
 
 
 def is_filler(cells: list[str]) -> bool:
-    """A blank line, or a note row ("注：…", "制表人：…", maybe merged across): one distinct text at most."""
+    """A blank line, or a note row ("注：…", "制表人：…", maybe merged across): one distinct text at most, or a
+    few, each a note ("制表人：张三 | 联系电话：…": names and phone numbers, never to be read or quoted)."""
     distinct = set(cells)
     distinct.discard("")
-    return len(distinct) <= 1
+    return len(distinct) <= 1 or (len(distinct) <= 3 and all(map(_NOTE.match, distinct)))
+
+
+# "label：text" with a label of a few characters and no digit: a data cell (a code, a count, a date, a time,
+# a unit's name) never has that shape.
+_NOTE = re.compile(r"\s*[^\d\s:：]{1,10}\s*[:：]")
 
 
 def total_pattern(markers: list[str]) -> re.Pattern[str]:
@@ -215,16 +236,20 @@ def parse_counts(cells: list[str]) -> tuple[list[float], dict[int, str]]:
     return values, bad
 
 
-def total_rows(columns: list[list[str]], markers: list[str]) -> set[int]:
-    """Indexes of rows whose cell in one of the given (first) columns is a total label."""
+def total_rows(columns: list[list[str]], markers: list[str], *, label_only: int = 3) -> set[int]:
+    """Indexes of rows whose cell in one of the given (first) columns is a total label: in the first three a
+    cell holding one ("全区合计"), in later ones up to `label_only` a cell that is one alone ("合计", "总 计："),
+    where a unit or service item's name may contain the word."""
     pattern = total_pattern(markers)
+    alone = re.compile(rf"(?:{pattern.pattern})\s*[:：]?\s*", re.IGNORECASE)
     starts = {compact(m)[:1] for m in markers} - {""}
     hits: set[int] = set()
-    for cells in columns:
+    for j, cells in enumerate(columns[:max(3, label_only)]):
         joined = "\n".join(cells)
         # A plain substring scan of the whole column rules out the usual case of no 合计 anywhere in it.
         if any(s in joined or s.upper() in joined for s in starts) and pattern.search(joined):
-            hits.update(i for i, c in enumerate(cells) if c and len(c) <= 20 and pattern.search(c))
+            test = pattern.search if j < 3 else alone.fullmatch
+            hits.update(i for i, c in enumerate(cells) if c and len(c) <= 20 and test(c.strip()))
     return hits
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -95,7 +96,8 @@ def iter_export(
     maps a name column's units; the source's own unit.names come first.
     """
     chunk_rows = chunk_rows or CHUNK_ROWS
-    rows, encoding = iter_rows(stream, source.format, source.encoding, limits=limits)
+    rows, encoding = iter_rows(stream, source.format, source.encoding, limits=limits,
+                               names=source.mapped_columns())
     # Enough rows to find the header in: the search window, or down to a configured header row.
     wanted = HEAD_ROWS if source.header_row == "auto" else max(HEAD_ROWS, int(source.header_row) + HEAD_ROWS)
     head = list(islice(rows, wanted))
@@ -136,25 +138,28 @@ def _data_rows(rows: list[Row], header: Header, source: SourceConfig, out: Parse
         out.errors += [Problem(cells.reason, number) for number, cells in unread]
         out.rows_read += len(unread)
         rows = [r for r in rows if not isinstance(r[1], BadRow)]
-    # Three distinct cell texts (counted in C) rule a row in at once; only the others need the filler test.
-    mask = list(map(gt, map(len, map(set, map(itemgetter(1), rows))), repeat(2)))
+    # Five distinct cell texts (counted in C, "" among them) rule a row in at once; only the others need the
+    # filler test (a note row has three notes at most).
+    mask = list(map(gt, map(len, map(set, map(itemgetter(1), rows))), repeat(4)))
     for i in list(compress(range(len(mask)), map(not_, mask))):
         mask[i] = not clean.is_filler(rows[i][1])
     kept = list(compress(rows, mask))
     width = header.width
     cells_of = list(map(itemgetter(1), kept))
-    ragged = {id(c): len(c) for c in cells_of if not _aligned(c, width)} if source.kind == "ratings" else {}
+    ragged = _ragged(cells_of, width, short_ok=source.kind == "figures")
     if cells_of and min(map(len, cells_of)) < width:  # short CSV lines: pad so every column index exists
         for cells in cells_of:
             cells.extend([""] * (width - len(cells)))
-    first_cells = [list(map(itemgetter(j), cells_of)) for j in range(min(3, width))]
-    totals = clean.total_rows(first_cells, source.total_markers)
+    first_cells = [list(map(itemgetter(j), cells_of)) for j in range(min(_TOTAL_COLUMNS, width))]
+    totals = clean.total_rows(first_cells, source.total_markers, label_only=_TOTAL_COLUMNS)
+    totals |= _header_repeats(cells_of, header)
     if totals:
         kept = [r for i, r in enumerate(kept) if i not in totals]
     out.rows_read += len(kept)
     out.rows_skipped += len(rows) - len(kept)
     if ragged:
-        # A lost or extra cell moves names, phone and ID numbers under the headers we read: read none of it.
+        # A lost or extra cell (an unquoted "1,281" in a CSV) moves every cell after it under another header —
+        # counts, and for ratings names, phone and ID numbers: read none of it.
         for number, cells in kept:
             if id(cells) in ragged:
                 out.errors.append(Problem(_RAGGED.format(ragged[id(cells)], width), number))
@@ -162,13 +167,32 @@ def _data_rows(rows: list[Row], header: Header, source: SourceConfig, out: Parse
     return kept
 
 
-_RAGGED = ("row rejected unread: it has {} cells where the header has {}, so a cell is missing or extra and its "
-           "columns (personal data among them) are shifted; fix the row in the export")
+_TOTAL_COLUMNS = 5  # a 合计 label sits in one of the first five columns (after empty code and date cells)
+_RAGGED = ("row rejected unread: it has {} cells where the header has {}, so a cell is missing or extra (an "
+           "unquoted comma?) and its columns are shifted; fix the row in the export")
 
 
-def _aligned(cells: list[str], width: int) -> bool:
-    """A row with as many cells as the header; empty cells past its end (a trailing comma) are fine."""
-    return len(cells) == width or (len(cells) > width and not any(c.strip() for c in cells[width:]))
+def _header_repeats(rows: list[list[str]], header: Header) -> set[int]:
+    """Indexes of rows repeating the header (an export printed in pages): a column read holds its own name."""
+    hits: set[int] = set()
+    for name, col in header.columns.items():
+        key = clean.compact(name)
+        cells = list(map(itemgetter(col), rows))
+        if key[:1] in "\n".join(cells):  # one C-level scan rules out the usual column without the name's start
+            hits.update(i for i, cell in enumerate(cells) if cell and key in clean.label_forms(clean.compact(cell)))
+    return hits
+
+
+def _ragged(rows: list[list[str]], width: int, *, short_ok: bool) -> dict[int, int]:
+    """{id(cells): cell count} of the rows whose cells cannot be where the header says. A row may have as many
+    cells as the header, or as many as the chunk's rows mostly have when the cells past the header are empty (a
+    comma ending every line); one cell more than its neighbours is an extra cell. `short_ok`: a figures row
+    with fewer cells is padded — a cell missing in the middle moves text into a count, which fails its row."""
+    lengths = Counter(map(len, rows))
+    usual = max(lengths, key=lengths.__getitem__, default=width)
+    fits = {width, usual} if usual > width else {width}
+    return {id(c): len(c) for c in rows if len(c) not in fits and not (short_ok and len(c) < width)
+            or len(c) > width and any(x.strip() for x in c[width:])}
 
 
 def _file_date(source: SourceConfig, table: Table, header: Header, filename: str | None, today: date) -> date | None:

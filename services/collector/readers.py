@@ -11,14 +11,15 @@ import json
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from itertools import chain
+from itertools import chain, islice
 from typing import Any, BinaryIO
 
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
+from services.collector import clean
 from services.collector.clean import compact
 from services.collector.decode import open_text
 from shared.core.errors import InvalidInput, Problem
@@ -57,12 +58,13 @@ def read_table(content: bytes, fmt: str, encoding: str = "auto") -> tuple[Table,
     return Table(list(rows)), used
 
 
-def iter_rows(stream: BinaryIO, fmt: str, encoding: str = "auto", *,
-              limits: ExportLimits | None = None) -> tuple[Iterator[Row], str]:
+def iter_rows(stream: BinaryIO, fmt: str, encoding: str = "auto", *, limits: ExportLimits | None = None,
+              names: Iterable[str] = ()) -> tuple[Iterator[Row], str]:
     """The export's rows one by one, and the text encoding used ("binary" for XLSX). CSV is read as it streams;
-    an XLSX sheet is read by calamine at once (compact, in Rust) and a JSON document whole, both within `limits`."""
+    an XLSX sheet is read by calamine at once (compact, in Rust) and a JSON document whole, both within `limits`.
+    `names`: the columns the source reads, by which a workbook's data sheet is told from the others."""
     if fmt == "xlsx":
-        return _xlsx_rows(stream, limits or ExportLimits()), "binary"
+        return _xlsx_rows(stream, limits or ExportLimits(), frozenset(map(compact, names))), "binary"
     if fmt == "json":
         _check_json_size(stream, limits or ExportLimits())
     blocks, used = open_text(stream, encoding)
@@ -114,7 +116,8 @@ def _csv_rows(lines: Iterator[str]) -> Iterator[Row]:
                 nul[0] = True
             yield each
 
-    reader = csv.reader(noted(chain([first.removeprefix("\ufeff")], lines)))
+    head = [first.removeprefix("\ufeff"), *islice(lines, _MAX_HEADER_SEARCH - 1)]
+    reader = csv.reader(noted(chain(head, lines)), delimiter=_delimiter(head))
     line = 1
     while True:
         try:
@@ -134,6 +137,18 @@ def _csv_rows(lines: Iterator[str]) -> Iterator[Row]:
         yield line, cells
         # line_num counts physical lines read, so a quoted field spanning lines keeps numbers right.
         line = reader.line_num + 1
+
+
+def _delimiter(head: list[str]) -> str:
+    """The separator: a tab or ";" when some of the first lines has two or more of it and no line as many
+    commas (Excel's "Unicode text" export is tab-separated), else ","."""
+    def most(sep: str) -> int:
+        return max((line.count(sep) for line in head), default=0)
+    commas = most(",")
+    for sep in ("\t", ";"):
+        if most(sep) >= 2 and most(sep) > commas:
+            return sep
+    return ","
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,13 +206,15 @@ def _too_big(message: str) -> InvalidInput:
     return InvalidInput(message, [Problem(message, field="format")])
 
 
-def _xlsx_rows(stream: BinaryIO, limits: ExportLimits) -> Iterator[Row]:
+def _xlsx_rows(stream: BinaryIO, limits: ExportLimits, names: frozenset[str] = frozenset()) -> Iterator[Row]:
     check_xlsx(stream, limits)
     try:
-        sheet = CalamineWorkbook.from_filelike(stream).get_sheet_by_index(0)
+        sheet = _data_sheet(CalamineWorkbook.from_filelike(stream), names)
         merged = sheet.merged_cell_ranges or []
         left = (sheet.start or (0, 0))[1]
         rows = sheet.iter_rows()
+    except InvalidInput:
+        raise
     except Exception:  # calamine raises several types for broken zips and sheets; their text is the library's
         raise _unreadable("XLSX", "not a readable workbook (broken, truncated or encrypted, or not XLSX)") from None
     # Positions are absolute (row numbers, merged ranges). iter_rows starts at the sheet's first row but at its
@@ -215,6 +232,26 @@ def _xlsx_rows(stream: BinaryIO, limits: ExportLimits) -> Iterator[Row]:
         cells = pad + [cell_text(v) for v in values]
         _fill_merged_row(cells, number - 1, spans, carried)
         yield number, cells
+
+
+def _data_sheet(book: CalamineWorkbook, names: frozenset[str]) -> CalamineSheet:
+    """The sheet to read: the visible worksheet whose first rows name a column the source reads (a hidden sheet —
+    raw data, a lookup list — is never it, nor a 填报说明 sheet before the table); the first visible one when
+    none does (the header search then says what is missing). Two such sheets: refused, since reading one would
+    drop the other's rows unseen."""
+    visible = [m.name for m in book.sheets_metadata
+               if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet]
+    if len(visible) <= 1 or not names:
+        return book.get_sheet_by_name(visible[0]) if visible else book.get_sheet_by_index(0)
+    sheets = [book.get_sheet_by_name(name) for name in visible]
+    tables = [sheet for sheet in sheets if any(
+        cell and not names.isdisjoint(clean.label_forms(compact(cell_text(cell))))
+        for row in islice(sheet.iter_rows(), _MAX_HEADER_SEARCH + _MAX_STACK) for cell in row)]
+    if len(tables) > 1:
+        both = "、".join(sheet.name for sheet in tables)
+        raise _unreadable("XLSX", f"the sheets {both} both hold a table of the columns read; the collector reads one "
+                                  "sheet: export the figures on one sheet (or hide the others)")
+    return tables[0] if tables else sheets[0]
 
 
 def _merged_by_row(merged: list[tuple[tuple[int, int], tuple[int, int]]]) -> dict[int, list[tuple[int, int, int]]]:
@@ -317,9 +354,9 @@ def find_header(
         for col, cell in enumerate(table.rows[start + depth][1]):
             if col >= len(labels):
                 labels.append([])
-            label = compact(cell) if cell else ""
-            if label and label not in labels[col]:
-                labels[col].append(label)
+            for label in clean.label_forms(compact(cell)) if cell else ():
+                if label and label not in labels[col]:
+                    labels[col].append(label)
         columns = _match(labels, wanted, table.rows[start][0])
         if all(n in columns for n in required):
             return Header(table.rows[start + depth][0], start, start + depth + 1, columns, len(labels))
@@ -341,7 +378,7 @@ def _header_start(table: Table, required: set[str], header_row: int | str) -> in
             [Problem("no such row", row=int(header_row), field="header_row")],
         )
     for i, (_, cells) in enumerate(table.rows[:_MAX_HEADER_SEARCH]):
-        if any(cell and compact(cell) in required for cell in cells):
+        if any(cell and not required.isdisjoint(clean.label_forms(compact(cell))) for cell in cells):
             return i
     names = ", ".join(sorted(required))
     raise InvalidInput(

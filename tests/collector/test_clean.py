@@ -191,3 +191,37 @@ class TestRateRemark:
 
     def test_columns_without_decimals(self) -> None:
         assert clean.rate_remarks(["81%", "50%"], [398, 1], [491, 3]) == {1: "printed 50% but 1/3 = 33.33%"}
+
+
+class TestWhatAMessageMayQuote:
+    @pytest.mark.parametrize(("cell", "shown"), [
+        ("联系电话:13812345678", "'联系电话:***********'"),
+        ("身份证 15020419900101123X", "'身份证 ******************'"),
+        ("0472-5123456", "'************'"),
+        ("150204999000", "'150204999000'"),  # a division code is quoted: it is what the operator must fix
+        ("1,281", "'1,281'"),
+    ])
+    def test_phone_and_id_numbers_are_masked(self, cell: str, shown: str) -> None:
+        assert clean.show(cell) == shown
+
+
+class TestNotesTotalsAndLabels:
+    @pytest.mark.parametrize(("cells", "filler"), [
+        (["制表人：张三丰", "", "联系电话：13812345678", ""], True),
+        (["审核人: 李四", "导出时间：2022-06-01 08:00"], True),
+        (["150204004000", "富强路街道", "10:30"], False),  # a time is data, not a note
+        (["2022-05", "大厅：一楼", "150204004000"], False),
+    ])
+    def test_note_rows(self, cells: list[str], filler: bool) -> None:
+        assert clean.is_filler(cells) is filler
+
+    def test_a_total_label_alone_further_right_and_a_name_holding_the_word(self) -> None:
+        columns = [["150204004000", "", ""], ["2022-05-31", "", ""], ["1281", "", ""],
+                   ["富强路街道", "合计", "工伤保险待遇合计核定"], ["1161", "1161", "1"]]
+        assert clean.total_rows(columns, ["合计"], label_only=5) == {1}
+        assert clean.total_rows(columns, ["合计"]) == set()  # only the first three columns by default
+
+    def test_a_unit_in_brackets_after_a_label(self) -> None:
+        assert clean.label_forms("事项总数（个）") == ("事项总数（个）", "事项总数")
+        assert clean.label_forms("网上可办率(%)")[1] == "网上可办率"
+        assert clean.label_forms("区划代码") == ("区划代码",)

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
 
+import openpyxl
 import pytest
 
 from services.collector.mapping import ParsedExport, parse_export
@@ -164,11 +165,14 @@ class TestMessyFigures:
         assert parsed.rows_rejected == 2
 
     def test_bad_unit_code_rejects_only_its_row(self) -> None:
-        rows = yichuang_rows([HALLS[0], ("某中心", "15020400100", 1, 1, ""), ("某中心", "", 1, 1, ""), HALLS[1]])
+        rows = yichuang_rows([HALLS[0], ("某中心", "1502040010", 1, 1, ""), ("某中心", "", 1, 1, ""),
+                              ("某中心", "联系人13812345678", 1, 1, ""), HALLS[1]])
         parsed = yichuang(rows)
         assert figures_by_org(parsed) == {"150204000000": (398, 491), "150204004000": (421, 503)}
-        assert parsed.errors == [Problem("'15020400100' is not a 12-digit division code", 3, "区划代码"),
-                                 Problem("empty; every row needs its unit", 4, "区划代码")]
+        assert parsed.errors == [Problem("'1502040010' is not a 12-digit division code", 3, "区划代码"),
+                                 Problem("empty; every row needs its unit", 4, "区划代码"),
+                                 # a phone number is never quoted (nor an ID number: test_clean)
+                                 Problem("'联系人***********' is not a 12-digit division code", 5, "区划代码")]
 
     def test_bad_numbers_and_dates_name_row_and_column(self) -> None:
         rows = yichuang_rows(HALLS)
@@ -326,3 +330,66 @@ class TestExplicitSettings:
         config = source("yichuang", figures=[{"indicator": "QS-99", "value": "依申请政务服务事项总数"}])
         parsed = parse_export(config, csv_bytes(yichuang_rows(HALLS[:1])), today=TODAY)
         assert parsed.figures == [ObservationIn("QS-99", "150204000000", MAY, None, None, 491.0)]
+
+
+def workbook(sheets: Sequence[tuple[str, Sequence[Sequence[object]], str]]) -> bytes:
+    """An XLSX of several sheets: (name, rows, state), state "visible" or "hidden"."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows, state in sheets:
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(list(row))
+        sheet.sheet_state = state
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+class TestExportsNotSeenBefore:
+    """Layouts of the same families found by a blind probe (stop 18): each read exactly, or refused saying why."""
+
+    def test_the_visible_data_sheet_is_read_not_a_hidden_or_notes_sheet(self) -> None:
+        data = yichuang_rows(HALLS[:2])
+        raw = yichuang_rows([(n, c, total + 100, part, "") for n, c, total, part, _ in HALLS[:2]])
+        content = workbook([("原始数据", raw, "hidden"), ("填报说明", [["注：本表由各大厅填报"]], "visible"),
+                            ("统计", data, "visible")])
+        parsed = parse_export(source(format="xlsx"), content, today=TODAY)
+        assert figures_by_org(parsed) == {"150204000000": (398, 491), "150204004000": (421, 503)}
+
+    def test_two_sheets_of_figures_are_refused_not_half_read(self) -> None:
+        content = workbook([("街道", yichuang_rows(HALLS[:1]), "visible"), ("镇", yichuang_rows(HALLS[1:]), "visible")])
+        with pytest.raises(InvalidInput, match="the sheets 街道、镇 both hold a table"):
+            parse_export(source(format="xlsx"), content, today=TODAY)
+
+    def test_an_unquoted_thousands_separator_rejects_its_row(self) -> None:
+        # "1,281" unquoted splits into two cells: 纳入 = 1, 总数 = 281 was stored (and 1/281 kept).
+        rows = [*yichuang_rows(HALLS[:1]), ["2022-05", "富强路街道便民服务中心", "150204004000", "1,281", "421", ""]]
+        parsed = yichuang(rows)
+        assert figures_by_org(parsed) == {"150204000000": (398, 491)}
+        assert [(p.row, p.message[:40]) for p in parsed.errors] == [(3, "row rejected unread: it has 7 cells wher")]
+
+    def test_note_rows_are_skipped_and_never_quoted(self) -> None:
+        rows = [*yichuang_rows(HALLS[:2]), ["制表人：张三丰", "", "联系电话：13812345678", "", "", ""],
+                ["审核人: 李四", "导出时间：2022-06-01 08:00"]]
+        parsed = yichuang(rows)
+        assert figures_by_org(parsed) == {"150204000000": (398, 491), "150204004000": (421, 503)}
+        assert (parsed.errors, parsed.rows_rejected, parsed.rows_skipped) == ([], 0, 2)
+
+    def test_a_header_repeated_on_every_page_is_skipped(self) -> None:
+        rows = [*yichuang_rows(HALLS[:1]), YICHUANG_COLUMNS, *yichuang_rows(HALLS[1:])[1:]]
+        parsed = yichuang(rows)
+        assert len(parsed.figures) == 3 and parsed.errors == [] and parsed.rows_skipped == 1
+
+    @pytest.mark.parametrize("sep", ["\t", ";"])
+    def test_tab_or_semicolon_separated(self, sep: str) -> None:
+        lines = [sep.join(map(str, row)) for row in yichuang_rows(HALLS)]
+        content = ("青山区一窗受理情况\r\n" + "\r\n".join(lines) + "\r\n").encode("utf-16")
+        parsed = parse_export(shipped("yichuang"), content, today=TODAY)
+        assert parsed.errors == [] and figures_by_org(parsed)["150204002000"] == (380, 469)
+
+    def test_headers_with_their_unit_in_brackets(self) -> None:
+        header = [c if c in ("统计月份", "大厅名称", "区划代码") else c + ("（%）" if "率" in c else "（个）")
+                  for c in YICHUANG_COLUMNS]
+        parsed = yichuang([header, *yichuang_rows(HALLS)[1:]])
+        assert parsed.errors == [] and figures_by_org(parsed)["150204004000"] == (421, 503)
