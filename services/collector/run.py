@@ -161,6 +161,7 @@ async def _write(session: AsyncSession, run: IngestRun, source: SourceConfig, ch
         tally.reject([Problem(p.message, whole.rating_rows[p.row] if p.row is not None else None, p.field)
                       for p in result.rejected])
         tally.remark(whole.warnings)
+        tally.remark([Problem(_CORRECTED_RATING, whole.rating_rows[i], None) for i in result.corrected])
         written = result.figures
         rows_read, rows_skipped, duplicates = whole.rows_read, whole.rows_skipped, whole.duplicates
     else:
@@ -225,3 +226,5 @@ async def _ahead(chunks: Iterator[ParsedExport], then: Callable[[ParsedExport], 
         await asyncio.gather(pending, return_exceptions=True)
 
 
+_CORRECTED_RATING = ("replaces the rating stored under this 评价编号 (another level, unit, time or item): a corrected "
+                     "export; the days it left and joined were recounted, the old values are in the audit log")

@@ -37,6 +37,7 @@ class RatingWriteResult:
     already_known: int = 0
     rejected: list[Problem] = field(default_factory=list)
     figures: observation_store.WriteResult = field(default_factory=observation_store.WriteResult)
+    corrected: list[int] = field(default_factory=list)  # indexes (into the ratings given) of stored ones replaced
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +58,14 @@ async def write_ratings(
 ) -> RatingWriteResult:
     """Store new 好差评 ratings and rewrite the daily figures of every (unit, day) they add to (PRODUCT.md §2.4).
 
-    A rating is stored once per platform id (评价编号): an id already stored, or repeated in the batch, is left as
-    it is and counted in `already_known`. Bad rows (unknown unit, dated after today, level outside 1–5, …) are
-    returned in `rejected` and the good ones are stored. A bad rating (level ≤ 2) starts 待核实 with a due date
-    `settings.rectify_working_days` working days after its day (限期整改). The day's figures are counted from the
-    ratings table, so several exports for one day add up, and written through `write_observations`.
+    A rating is stored once per platform id (评价编号): an id already stored as given, or repeated in the batch,
+    is left as it is and counted in `already_known`; one stored otherwise (a corrected export: another level,
+    unit, time or item) is replaced — its old and new days recounted, its follow-up started or ended with its
+    badness, the old values kept in the audit log — and listed in `corrected`. Bad rows (unknown unit, dated after
+    today, level outside 1–5, …) are returned in `rejected` and the good ones are stored. A bad rating (level
+    ≤ 2) starts 待核实 with a due date `settings.rectify_working_days` working days after its day (限期整改). The
+    day's figures are counted from the ratings table, so several exports for one day add up, and written through
+    `write_observations`.
     Runs in the caller's transaction.
     """
     today = today or clock.today()
@@ -73,25 +77,39 @@ async def write_ratings(
         if found:
             problems += found
         else:
-            rows.append(_row(rating, units[rating.org].id, source, settings))
-    known = await _known_ids(session, [row["rating_id"] for row in rows])
+            rows.append({**_row(rating, units[rating.org].id, source, settings), "_index": i})
+    known = await _stored(session, [row["rating_id"] for row in rows])
     new: list[dict[str, Any]] = []
+    corrected: list[int] = []
+    touched: set[tuple[int, date]] = set()
+    replaced: list[dict[str, Any]] = []
     for row in rows:
-        if row["rating_id"] not in known:
-            known.add(row["rating_id"])
+        stored = known.get(row["rating_id"])
+        if stored is None:
+            known[row["rating_id"]] = row
             new.append(row)
+        elif isinstance(stored, Rating) and _differs(stored, row):
+            replaced.append({c: getattr(stored, c) for c in ("rating_id", "level", "rating_date", "followup_state")})
+            touched.add((stored.org_id, stored.rating_date))
+            _replace(stored, row)
+            touched.add((row["org_id"], row["rating_date"]))
+            known[row["rating_id"]] = row  # the same id again in this batch is a repeat now
+            corrected.append(row.pop("_index"))
+    for row in new:
+        row.pop("_index")
     if new:
         await session.execute(insert(Rating), new)
+    await session.flush()
     figures = observation_store.WriteResult()
-    touched = {(row["org_id"], row["rating_date"]) for row in new}
+    touched |= {(row["org_id"], row["rating_date"]) for row in new}
     if touched:
         counts = await _level_counts(session, touched)
         figures = await observation_store.write_observations(
             session, derive.daily_figures(counts, settings.level_points), source=source, actor=actor, today=today
         )
-    if new:  # after the figures' indicator locks: follow-ups to watch, even where the day's figures stay equal
+    if new or corrected:  # after the figures' indicator locks: follow-ups to watch, even where figures stay equal
         await revisions.changed(session)
-    result = RatingWriteResult(len(new), len(rows) - len(new), problems, figures)
+    result = RatingWriteResult(len(new), len(rows) - len(new) - len(corrected), problems, figures, corrected)
     await audit.record(
         session,
         actor=actor,
@@ -102,9 +120,34 @@ async def write_ratings(
             "inserted": result.inserted,
             "already_known": result.already_known,
             "rejected_rows": len({p.row for p in problems}),
+            # What a corrected export replaced (no personal data: ids, levels, days and states only).
+            "corrected": [{**r, "rating_date": r["rating_date"].isoformat()} for r in replaced],
         },
     )
     return result
+
+
+# What a re-sent rating must match to be the one stored (`source` and the follow-up are the product's own).
+_AS_GIVEN = ("rated_at", "org_id", "level", "channel", "service_item", "item_code", "department", "named")
+
+
+def _differs(stored: Rating, row: dict[str, Any]) -> bool:
+    # SQLite gives the stored time back naive (Shanghai wall time, as written): compared as the same instant.
+    return local_time(stored.rated_at) != row["rated_at"] or any(getattr(stored, c) != row[c] for c in _AS_GIVEN[1:])
+
+
+def _replace(stored: Rating, row: dict[str, Any]) -> None:
+    """A stored rating corrected: the export's values; a follow-up starts when it becomes bad and ends (state and
+    deadline cleared) when it stops being bad; a bad one moved to another day gets that day's deadline."""
+    was_bad = stored.level in derive.BAD_LEVELS
+    for column in (*_AS_GIVEN, "rating_date", "source"):
+        setattr(stored, column, row[column])
+    if row["followup_state"] is None:
+        stored.followup_state = stored.followup_due_date = stored.followup_done_at = None
+    elif not was_bad:
+        stored.followup_state, stored.followup_due_date = row["followup_state"], row["followup_due_date"]
+    elif stored.followup_state != RECTIFIED:
+        stored.followup_due_date = row["followup_due_date"]
 
 
 def local_time(rated_at: datetime) -> datetime:
@@ -175,10 +218,12 @@ async def _units(session: AsyncSession, codes: Collection[str]) -> dict[str, _Un
     return units
 
 
-async def _known_ids(session: AsyncSession, rating_ids: Sequence[str]) -> set[str]:
-    known: set[str] = set()
+async def _stored(session: AsyncSession, rating_ids: Sequence[str]) -> dict[str, Rating | dict[str, Any]]:
+    """The stored ratings of these ids, by id (the caller adds the rows it takes: a repeat then finds them)."""
+    known: dict[str, Rating | dict[str, Any]] = {}
     for chunk in _chunks(sorted(set(rating_ids))):
-        known.update((await session.execute(select(Rating.rating_id).where(Rating.rating_id.in_(chunk)))).scalars())
+        found = (await session.execute(select(Rating).where(Rating.rating_id.in_(chunk)))).scalars()
+        known.update((r.rating_id, r) for r in found)
     return known
 
 

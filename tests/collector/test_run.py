@@ -229,6 +229,30 @@ class TestCorrections:
         assert (old.numerator, current.numerator) == (398, 400) and old.replaced_by == "collector:yichuang"
 
 
+    async def test_a_corrected_ratings_export_replaces_the_rating_and_recounts(self, database, settings, http,
+                                                                              client) -> None:
+        text_ = (SAMPLES / "haochaping_detail_2022-05-31.csv").read_bytes().decode("gb18030")
+        title, header, *rows = text_.split("\r\n")
+        cols = header.split(",")
+        level, code = cols.index("评价等级"), cols.index("区划代码")
+        mine = [i for i, r in enumerate(rows) if r and r.split(",")[code] == "150204005000"]
+        # The platform corrects one of 科学路's ratings to 非常不满意 and exports the day again.
+        changed = rows[mine[0]].split(",")
+        was = changed[level]
+        changed[level] = "满意" if was == "非常不满意" else "非常不满意"
+        fixed = [*rows[:mine[0]], ",".join(changed), *rows[mine[0] + 1:]]
+        corrected = LocalFile("\r\n".join([title, header, *fixed]).encode("gb18030"), "hcp.csv")
+        day = date(2022, 5, 31)
+        await ingest_local(database, settings, http, "haochaping", day, sample("haochaping_detail_2022-05-31.csv"))
+        run = await ingest_local(database, settings, http, "haochaping", day, corrected)
+        assert run.status == "succeeded" and run.errors == []
+        assert [w["row"] for w in run.warnings if "replaces the rating" in w["message"]] == [mine[0] + 3]
+        points = {"非常满意": 100, "满意": 80, "基本满意": 60, "不满意": 40, "非常不满意": 20}
+        now = [points[r.split(",")[level]] for r in fixed if r and r.split(",")[code] == "150204005000"]
+        v = await value(client, "QS-11", "150204005000", "2022-05-31")
+        assert (v["numerator"], v["denominator"]) == (sum(now), len(now)) and run.updated >= 1
+
+
 class TestSqliteConcurrency:
     async def test_two_sources_at_once_do_not_deadlock(self, tmp_path, settings) -> None:
         from shared.core import migrations

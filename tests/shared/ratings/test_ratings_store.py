@@ -75,11 +75,34 @@ class TestWriteRatings:
         async with any_database.sessions() as s:
             await write(s, [rating("B1", 5), rating("B2", 1)])
             before = await figures(s)
-            again = await write(s, [rating("B1", 1), rating("B2", 1)])
-            assert (again.inserted, again.already_known, again.rejected) == (0, 2, [])
+            again = await write(s, [rating("B1", 5), rating("B2", 1)])
+            assert (again.inserted, again.already_known, again.rejected, again.corrected) == (0, 2, [], [])
             assert (again.figures.inserted, again.figures.updated, again.figures.unchanged) == (0, 0, 0)
             assert await figures(s) == before
-            assert (await stored(s, "B1")).level == 5  # stored once per id: the first version stays
+            assert (await stored(s, "B1")).level == 5
+
+    async def test_a_corrected_rating_replaces_the_stored_one_and_recounts_its_days(self, any_database) -> None:
+        # A re-export where A1 went from 非常满意 to 非常不满意 (was: ignored as already known, figures stale).
+        async with any_database.sessions() as s:
+            await write(s, [rating("A1", 5), rating("A2", 4)])
+            result = await write(s, [rating("A1", 1), rating("A2", 4)])
+            assert (result.inserted, result.already_known, result.corrected) == (0, 1, [0])
+            # (20 + 80) / 2 = 50 分; 好评 1/2; 差评 1/2.
+            assert await figures(s) == {"QS-11": (100, 2, 50), "HCP-GOOD": (1, 2, 50), "HCP-BAD": (1, 2, 50),
+                                        "HCP-COUNT": (None, None, 2)}
+            a1 = await stored(s, "A1")
+            assert (a1.level, a1.followup_state, a1.followup_due_date) == (1, "待核实", date(2022, 6, 23))
+            # Moved to another unit and day and good again: both days recounted, the follow-up ended.
+            moved = await write(s, [rating("A1", 5, org=XINGFU, at=datetime(2022, 6, 2, 9, 0))])
+            assert moved.corrected == [0]
+            assert (await figures(s))["QS-11"] == (80, 1, 80)
+            assert (await figures(s, XINGFU, date(2022, 6, 2)))["QS-11"] == (100, 1, 100)
+            a1 = await stored(s, "A1")
+            assert (a1.followup_state, a1.followup_due_date, a1.rating_date) == (None, None, date(2022, 6, 2))
+            entries = (await s.execute(select(AuditEntry).where(AuditEntry.entity == "ratings")
+                                       .order_by(AuditEntry.id))).scalars().all()
+            assert entries[-1].after["corrected"] == [
+                {"rating_id": "A1", "level": 1, "rating_date": "2022-06-01", "followup_state": "待核实"}]
 
     async def test_repeated_id_in_one_batch_is_stored_once(self, any_database: Database) -> None:
         async with any_database.sessions() as s:
@@ -130,7 +153,7 @@ class TestWriteRatings:
         async with any_database.sessions() as s:
             await write(s, [rating("G1", 5), rating("G2", 5, org="x")])
             entry = (await s.execute(select(AuditEntry).where(AuditEntry.entity == "ratings"))).scalars().all()[-1]
-            assert entry.after == {"inserted": 1, "already_known": 0, "rejected_rows": 1}
+            assert entry.after == {"inserted": 1, "already_known": 0, "rejected_rows": 1, "corrected": []}
 
 
 class TestSetFollowup:
