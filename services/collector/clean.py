@@ -58,8 +58,13 @@ _CONTACT = re.compile(r"(?<![\dA-Za-z])(?:1[3-9]\d{9}|\d{17}[\dXx]|\d{15}|0\d{2,
 def show(text: str, limit: int = 40) -> str:
     """A cell quoted for a message, cut so one huge cell cannot flood the error list, any phone or ID number in
     it masked (a note or a shifted cell may hold one)."""
-    text = _CONTACT.sub(lambda m: "*" * len(m[0]), text.strip())
+    text = masked(text.strip())
     return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def masked(text: str) -> str:
+    """`text` with every phone or ID number in it starred out (a free-text cell where a clerk noted a contact)."""
+    return _CONTACT.sub(lambda m: "*" * len(m[0]), text) if any(map(str.isdigit, text)) else text
 
 
 def label_forms(label: str) -> tuple[str, ...]:

@@ -400,6 +400,8 @@ def _rating(i: int, cells: list[str], org: str, conf: RatingsConfig, idx: dict[s
         return None
     department, item_code = (clean.norm(cells[idx[c]]) or None if c else None
                              for c in (conf.department, conf.item_code))
+    # Free text a person typed may hold a contact ("经办人 … 137…"): never stored.
+    item, channel, department = clean.masked(item), clean.masked(channel), department and clean.masked(department)
     return RatingIn(rid, org, item, channel, level, rated_at, bool(named), department, item_code)
 
 

@@ -377,14 +377,27 @@ def _header_start(table: Table, required: set[str], header_row: int | str) -> in
             f"header_row {header_row} is beyond the end of the export",
             [Problem("no such row", row=int(header_row), field="header_row")],
         )
-    for i, (_, cells) in enumerate(table.rows[:_MAX_HEADER_SEARCH]):
-        if any(cell and not required.isdisjoint(clean.label_forms(compact(cell))) for cell in cells):
+    search = table.rows[:_MAX_HEADER_SEARCH]
+    counts = [_names_in(cells, required) for _, cells in search]
+    for i, (_, cells) in enumerate(search):
+        # A metadata line naming a column ("统计日期 | 2022-05-31") is not the header when a row below names more.
+        if counts[i] and not (_key_value(cells) and max(counts[i + 1:], default=0) > counts[i]):
             return i
     names = ", ".join(sorted(required))
     raise InvalidInput(
         f"no header row found: none of the first {_MAX_HEADER_SEARCH} rows names any of {names}",
         [Problem(f"no header row naming any of {names}", field="header")],
     )
+
+
+def _names_in(cells: list[str], required: set[str]) -> int:
+    """How many of the required names the row's cells are."""
+    return sum(1 for cell in cells if cell and not required.isdisjoint(clean.label_forms(compact(cell))))
+
+
+def _key_value(cells: list[str]) -> bool:
+    """A metadata line above the table ("统计日期 | 2022-05-31", "导出单位 | …"): two cells at most."""
+    return sum(1 for cell in cells if cell.strip()) <= 2
 
 
 def _match(labels: list[list[str]], wanted: dict[str, str], row: int) -> dict[str, int]:

@@ -104,6 +104,13 @@ class TestSamples:
         text = repr(parsed)
         assert [value for value in pii if value in text] == []
 
+    def test_a_contact_typed_into_a_stored_text_column_is_masked(self) -> None:
+        row = haochaping_row(1, "150204004000", "满意")
+        row[4], row[5] = "养老保险登记(代办人13700001111)", "区人社局 经办 0472-5123456 身份证15020419900101123X"
+        [rating] = parse_export(shipped("haochaping"), haochaping_csv([row]), today=TODAY).ratings
+        assert (rating.service_item, rating.department) == ("养老保险登记(代办人***********)",
+                                                           "区人社局 经办 ************ 身份证******************")
+
 
 class TestMessyFigures:
     def test_gbk_title_line_blank_lines_full_width_and_thousands(self) -> None:
@@ -393,3 +400,9 @@ class TestExportsNotSeenBefore:
                   for c in YICHUANG_COLUMNS]
         parsed = yichuang([header, *yichuang_rows(HALLS)[1:]])
         assert parsed.errors == [] and figures_by_org(parsed)["150204004000"] == (421, 503)
+
+    def test_metadata_lines_above_the_header_are_not_taken_for_it(self) -> None:
+        rows = [["统计月份", "2022-05"], ["导出单位", "青山区政务服务局"], ["导出时间", "2022-06-01 08:00"],
+                *yichuang_rows(HALLS)]
+        parsed = yichuang(rows)
+        assert parsed.errors == [] and len(parsed.figures) == 3
