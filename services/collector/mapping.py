@@ -106,11 +106,16 @@ def iter_export(
         raise _whole_file("the export is empty: no rows at all, not even a header", "header")
     table = Table(head)
     optional = {f.printed_rate for f in source.figures if f.printed_rate}
-    header = find_header(table, set(source.mapped_columns()), source.header_row, optional)
+    optional_rating = set(source.ratings.optional_columns()) if source.ratings else set()
+    header = find_header(table, set(source.mapped_columns()) - optional_rating, source.header_row,
+                         optional | optional_rating)
     fixed_day = _file_date(source, table, header, filename, today) if source.kind == "figures" else None
     warnings = [
         Problem(f"printed-rate column {c!r} not found; printed rates are not checked", header.row, c)
         for c in sorted(optional - header.columns.keys())
+    ] + [
+        Problem(f"column {c!r} not found; read as empty for every rating", header.row, c)
+        for c in sorted(optional_rating - header.columns.keys())
     ]
     names = _name_map(source.unit, known_names or {})
     body = chain(head[header.data_start:], rows)
@@ -364,7 +369,8 @@ def _ratings(source: SourceConfig, sheet: _Sheet, today: date, out: ParsedExport
     conf = source.ratings
     assert conf is not None  # a ratings source always has ratings: (checked in sources.py)
     orgs = _units(sheet, source.unit, names, quote=False)
-    idx = {name: sheet.header.columns[name] for name in conf.columns()}
+    idx = {name: sheet.header.columns[name] for name in (*conf.columns(), *conf.optional_columns())
+           if name in sheet.header.columns}
     parsed = [_rating(i, cells, orgs[i], conf, idx, today, sheet) for i, (_, cells) in enumerate(sheet.rows)]
     by_index = {i: r for i, r in enumerate(parsed) if r is not None}
     good = list(by_index)
@@ -391,14 +397,14 @@ def _rating(i: int, cells: list[str], org: str, conf: RatingsConfig, idx: dict[s
         errs.append(("not a date and time (expected e.g. 2022-05-31 14:43:40)" if cells[idx[conf.time]].strip()
                      else "empty; a time is required", conf.time))
     # An empty 是否实名 reads as not named: the rating itself is still worth keeping.
-    named = _NAMED.get(clean.compact(cells[idx[conf.named]]).lower()) if conf.named else False
+    named = _NAMED.get(clean.compact(cells[idx[conf.named]]).lower()) if conf.named in idx else False
     if named is None:
         errs.append(("not 是/否 (实名/匿名, Y/N, 1/0)", conf.named or ""))
     for message, column in errs:
         sheet.fail(i, message, column)
     if errs or rated_at is None or i in sheet.problems:
         return None
-    department, item_code = (clean.norm(cells[idx[c]]) or None if c else None
+    department, item_code = (clean.norm(cells[idx[c]]) or None if c in idx else None
                              for c in (conf.department, conf.item_code))
     # Free text a person typed may hold a contact ("经办人 … 137…"): never stored.
     item, channel, department = clean.masked(item), clean.masked(channel), department and clean.masked(department)

@@ -152,7 +152,11 @@ class RatingsConfig(_Model):
     named: str | None = None
 
     def columns(self) -> list[str]:
-        return [c for c in self.model_dump().values() if c is not None]
+        """The columns every export must have (the three optional ones are read when there)."""
+        return [self.id, self.level, self.time, self.channel, self.item]
+
+    def optional_columns(self) -> list[str]:
+        return [c for c in (self.item_code, self.department, self.named) if c is not None]
 
 
 class AuthConfig(_Model):
@@ -222,7 +226,7 @@ class SourceConfig(_Model):
         for f in self.figures:
             cols += f.columns()
         if self.ratings is not None:
-            cols += self.ratings.columns()
+            cols += self.ratings.columns() + self.ratings.optional_columns()
         return cols
 
     def url_for(self, day: dt.date) -> str:

@@ -406,3 +406,13 @@ class TestExportsNotSeenBefore:
                 *yichuang_rows(HALLS)]
         parsed = yichuang(rows)
         assert parsed.errors == [] and len(parsed.figures) == 3
+
+    def test_a_ratings_export_without_its_optional_columns(self) -> None:
+        dropped = [HAOCHAPING_COLUMNS.index(c) for c in ("事项编码", "实施部门", "是否实名")]
+        keep = [i for i in range(len(HAOCHAPING_COLUMNS)) if i not in dropped]
+        rows = [HAOCHAPING_COLUMNS, haochaping_row(1, "150204004000", "不满意")]
+        content = csv_bytes([[row[i] for i in keep] for row in rows], encoding="gb18030")
+        parsed = parse_export(shipped("haochaping"), content, today=TODAY)
+        [rating] = parsed.ratings
+        assert (rating.level, rating.department, rating.item_code, rating.named) == (2, None, None, False)
+        assert [w.field for w in parsed.warnings] == ["事项编码", "实施部门", "是否实名"]
