@@ -21,6 +21,7 @@ _DAY = re.compile(
     r"(?:[ T]*(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})(?:\.\d+)?秒?)?)?$"
 )
 _DAY_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_EXCEL_SERIAL = re.compile(r"[34]\d{4}(?:\.\d+)?")  # Excel's day numbers of 1982–2036 (44712 = 2022-05-31)
 _MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
 _MONTH_COMPACT = re.compile(r"^(\d{4})(\d{2})$")
 # A date inside a file name or title line; the year must start 19/20 so a division code is never read as one.
@@ -137,7 +138,8 @@ def _parse_date(s: str) -> date:
     # Cached: a daily export repeats the same date string on every row.
     m = _DAY.match(s) or _DAY_COMPACT.match(s)
     if not m:
-        raise ValueError(f"{show(s)} is not a date (expected e.g. 2022-05-31)")
+        serial = " — an Excel day number? format the column as a date" if _EXCEL_SERIAL.fullmatch(s) else ""
+        raise ValueError(f"{show(s)} is not a date (expected e.g. 2022-05-31{serial})")
     try:
         return date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:

@@ -27,7 +27,7 @@ from shared.core.errors import InvalidInput, Problem
 _MAX_STACK = 3            # header rows stacked under one another (wangban: 事项情况 over 事项总数)
 _MAX_HEADER_SEARCH = 100  # a header further down than this is not a header (and garbage fails fast)
 HEAD_ROWS = _MAX_HEADER_SEARCH + _MAX_STACK  # rows a reader of a stream keeps to find the header in
-_JSON_KEYS = ("data", "rows", "records")
+_JSON_KEYS = ("data", "rows", "records", "list", "items")
 _DATA_CELL = re.compile(r"[\d.,%:/+\-]+")
 
 
@@ -289,10 +289,13 @@ def read_json(text: str) -> Table:
         raise _unreadable("JSON", "a number of thousands of digits, which no figure has") from None
     except RecursionError:
         raise _unreadable("JSON", "nested thousands of levels deep; a table of records is two") from None
-    if isinstance(doc, dict):
-        doc = next((doc[k] for k in _JSON_KEYS if isinstance(doc.get(k), list)), None)
+    # The records, also one envelope down: {"code": 0, "data": {"total": 10, "list": [...]}} (a platform API's).
+    for _ in range(2):
+        if isinstance(doc, dict):
+            doc = next((doc[k] for k in _JSON_KEYS if isinstance(doc.get(k), (list, dict))), None)
     if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
-        raise _unreadable("JSON", "expected a list of objects, or {\"data\": [...]} / rows / records")
+        raise _unreadable("JSON", "expected a list of objects, or {\"data\": [...]} / rows / records / list / items, "
+                                  "maybe inside {\"data\": {...}}")
     keys: dict[str, None] = {}
     for record in doc:
         keys.update(dict.fromkeys(record))

@@ -225,3 +225,9 @@ class TestNotesTotalsAndLabels:
         assert clean.label_forms("事项总数（个）") == ("事项总数（个）", "事项总数")
         assert clean.label_forms("网上可办率(%)")[1] == "网上可办率"
         assert clean.label_forms("区划代码") == ("区划代码",)
+
+    def test_an_excel_day_number_is_named_as_such(self) -> None:
+        with pytest.raises(ValueError, match="'44712' is not a date .*an Excel day number"):
+            clean.parse_date("44712")
+        with pytest.raises(ValueError, match=r"^'abc' is not a date \(expected e.g. 2022-05-31\)$"):
+            clean.parse_date("abc")

@@ -103,9 +103,13 @@ class TestJson:
         assert rows == [(0, ["区划代码", "事项总数", "备注", "extra"]),
                         (1, ["150204004000", "1281", "", ""]), (2, ["150204002000", "3", "", "true"])]
 
-    @pytest.mark.parametrize("key", ["data", "rows", "records"])
+    @pytest.mark.parametrize("key", ["data", "rows", "records", "list", "items"])
     def test_wrapped(self, key: str) -> None:
         assert read_json(json.dumps({"total": 1, key: [{"a": 1}]})).rows == [(0, ["a"]), (1, ["1"])]
+
+    def test_wrapped_in_a_platform_api_envelope(self) -> None:
+        doc = {"code": 0, "msg": "success", "data": {"total": 1, "list": [{"a": 1}]}}
+        assert read_json(json.dumps(doc)).rows == [(0, ["a"]), (1, ["1"])]
 
     @pytest.mark.parametrize("doc", ['{"a": 1}', "[1, 2]", '"x"', "{broken"])
     def test_not_records(self, doc: str) -> None:
