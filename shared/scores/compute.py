@@ -302,6 +302,7 @@ def scored_half_year(
                                "every lead unit")
         elif m.kind == MethodKind.ITEMS:
             result = _items_method(view, m, org, ItemTotals(), normalise)
+            reasons.append(f"{m.name} ({m.code}) has no verified points: counted as 0")
         else:
             result = _overall_method(m, given or [])
             if result.overall is None:

@@ -105,6 +105,10 @@ async def _scope_problems(
             out.append(Problem(f"role '{key.role}' may not enter {row.method} scores", row=index, field="method"))
         elif row.item is not None and row.item in f.items and own not in f.items[row.item].leads:
             out.append(Problem(f"your unit does not lead item {row.item}; only its lead units score it", index, "item"))
+        elif own is not None and row.org == own:
+            # 考评办法: 各牵头考核单位自身工作及考核分值由市政府办公室数字政府专班予以核实.
+            out.append(Problem("a lead unit's own work is scored by the 数字政府专班, not by the unit itself",
+                               index, "org"))
     return out
 
 

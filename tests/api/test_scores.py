@@ -121,7 +121,8 @@ class TestHalfYearByHand:
             (QINGSHAN, 2, 18.10),
         ]
         assert len(rows) == 10 and all(x["rank"] is None and x["status"] == "missing" for x in r.json()["rows"][3:])
-        assert rows[KUNDULUN]["status"] == "incomplete"  # item 3 awaits 市公安局
+        assert rows[KUNDULUN]["status"] == "incomplete"  # item 3 awaits 市公安局, and nobody did 实地调研:
+        assert rows[KUNDULUN]["reasons"][-1] == "实地调研 (field_survey) has no verified points: counted as 0"
         assert rows[DONGHE]["by_method"] == {
             "monitoring": 1.75,
             "field_survey": 0.25,
@@ -182,6 +183,13 @@ class TestEntryRules:
             "message": "your unit does not lead item 19; only its lead units score it",
         }
         assert await self.count(database) == before
+
+    async def test_a_lead_unit_may_not_score_its_own_work(self, scoring: Scoring, database: Database) -> None:
+        # 考评办法: 各牵头考核单位自身工作及考核分值由市政府办公室数字政府专班予以核实 (the 专班 scores them).
+        before = await self.count(database)
+        r = await scoring.enter("shenpi", row(DONGHE, 19, 0.5), row(SHENPI, 19, 0.5), status=403)
+        assert [(d["row"], d["field"]) for d in r["error"]["details"]] == [(1, "org")]
+        assert "数字政府专班" in r["error"]["details"][0]["message"] and await self.count(database) == before
 
     async def test_every_bad_row_listed_and_nothing_written(self, scoring: Scoring, database: Database) -> None:
         before = await self.count(database)
