@@ -126,6 +126,13 @@ def within_places(x: Decimal, places: int) -> bool:
     return x == x.quantize(Decimal(1).scaleb(-places))
 
 
+def highest_entry(x: Fraction) -> Fraction:
+    """The most points an entry may carry for a maximum of `x`: x itself, or for a maximum with more decimals than
+    points keep (2/3) the next 4-decimal number (0.6667), counted as the maximum — full marks stay enterable."""
+    scaled = x * 10**POINT_PLACES
+    return Fraction(-(-scaled.numerator // scaled.denominator), 10**POINT_PLACES)
+
+
 def show(x: Fraction) -> str:
     """A fraction for a person: exact where it is a short decimal, else to 4 places with the fraction beside it."""
     as_decimal = Decimal(x.numerator) / Decimal(x.denominator)

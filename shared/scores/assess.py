@@ -112,7 +112,7 @@ def _item_problems(row: AssessmentIn, index: int, facts: SchemeFacts) -> list[Pr
         out.append(Problem("'points' is required", index, "points"))
     elif row.points < 0:
         out.append(Problem(f"points {row.points} is negative", index, "points"))
-    elif Fraction(row.points) > item.max_points:
+    elif Fraction(row.points) > scheme_rules.highest_entry(item.max_points):
         shown = scheme_rules.show(item.max_points)
         out.append(Problem(f"points {row.points} is above item {row.item}'s maximum of {shown}", index, "points"))
     elif not scheme_rules.within_places(row.points, scheme_rules.POINT_PLACES):

@@ -184,6 +184,13 @@ class TestEntryRules:
         }
         assert await self.count(database) == before
 
+    async def test_full_marks_of_a_maximum_finer_than_points_are_enterable(self, scoring: Scoring) -> None:
+        # Item 6's default maximum is 2/3 (一（三）'s 2 points over three items): 0.6667 is its full marks as
+        # points are entered (4 decimals) and counts as 2/3; anything above is refused.
+        r = await scoring.enter("office", row(DONGHE, 6, 0.6668), status=422)
+        assert "above item 6's maximum of 0.6667 (2/3)" in r["error"]["details"][0]["message"]
+        await scoring.enter("office", row(DONGHE, 6, 0.6667))
+
     async def test_a_lead_unit_may_not_score_its_own_work(self, scoring: Scoring, database: Database) -> None:
         # 考评办法: 各牵头考核单位自身工作及考核分值由市政府办公室数字政府专班予以核实 (the 专班 scores them).
         before = await self.count(database)
