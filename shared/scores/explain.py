@@ -133,4 +133,11 @@ def ranking_document(
         "methods": [{"method": m.code, "name": m.name, "weight": float(m.weight)} for m in tree.methods],
         "sections": [{"section": s.number, "title": s.title, "max_points": float(s.points)} for s in tree.sections],
         "rows": out_rows,
+        "rounding": ROUNDING_NOTE,
     }
+
+
+# Each column is shown rounded on its own, the total from the exact values (昆都仑区: 0.6 × 1.51 + 8.5 + 9 = 18.406
+# from the columns, 18.40 from the exact 1.5075…): said on the 通报 so nobody "finds" a 0.01 error.
+ROUNDING_NOTE = ("总分由各项精确分值计算后四舍五入保留两位小数；各项分值为四舍五入后的显示值，"
+                 "据显示值重算的总分可能相差 0.01，以总分为准。")

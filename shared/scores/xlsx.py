@@ -37,6 +37,9 @@ def ranking_xlsx(document: dict[str, Any], title: str) -> bytes:
         ]
         cells += [_STATUS.get(row["status"], row["status"]), safe_text("；".join(row["reasons"]))]
         sheet.append(cells)
+    if document.get("rounding"):  # documents published before the note have none
+        sheet.append([])
+        sheet.append([safe_text("注：" + document["rounding"])])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -195,6 +195,9 @@ class TestOtherPages:
         page = recorded.page
         assert await page.locator("table.ranking tbody tr").count() == 10
         assert "青山区" in await page.inner_text("table.ranking")
+        assert "相差 0.01，以总分为准" in await page.inner_text("p.rounding")  # columns and total rounded apart
+        notes = await page.locator("table.ranking td.note").all_inner_texts()
+        assert not [n for n in notes if "counted as" in n or "missing" in n]  # every reason told in Chinese
         href = await page.get_attribute("a.download", "href")
         assert href == "/v1/rankings?scheme=1&period=2022H1&kind=county&format=xlsx"
         r = httpx.get(live_url + href)

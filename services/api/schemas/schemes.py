@@ -234,3 +234,4 @@ class RankingOut(BaseModel):
     methods: list[dict[str, Any]]
     sections: list[dict[str, Any]]
     rows: list[RankingRowOut]
+    rounding: str | None = Field(None, description="how the shown totals and columns are rounded (the 通报's 注)")

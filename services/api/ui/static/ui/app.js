@@ -391,9 +391,19 @@
   }
 
   // ---- 通报排名 ----------------------------------------------------------------------------------------------------
+  // The scores' reasons (English in the API) in Chinese; one not listed here is shown as it is.
+  const REASONS = [
+    [/^no verified assessment for (\S+)$/, (m) => m[1] + " 尚无已核实的评估"],
+    [/^(\S+) \(\w+\) has no verified (?:points|score): counted as 0$/, (m) => m[1] + "尚无已核实的分值，按 0 分计"],
+    [/^(\S+) \(\w+\): items (.+) not yet scored by every lead unit$/, (m) => m[1] + "第 " + m[2] + " 项尚未由全部牵头单位评分"],
+    [/^(\S+) is missing$/, (m) => m[1] + " 缺失"],
+  ];
   function reason(text) {
-    const m = /^no verified assessment for (\S+)$/.exec(text);
-    return m ? m[1] + " 尚无已核实的评估" : text;
+    for (const [pattern, say] of REASONS) {
+      const m = pattern.exec(text);
+      if (m) return say(m);
+    }
+    return text;
   }
 
   async function pageRanking(p) {
@@ -423,7 +433,8 @@
           el("td", { class: "num", text: num(row.total, 2) }),
           methods.map((m) => el("td", { class: "num", text: num(row.by_method[m.method], 2) })),
           el("td", { text: SCORE[row.status] || row.status }),
-          el("td", { class: "note", text: row.reasons.map(reason).join("；") })))))));
+          el("td", { class: "note", text: row.reasons.map(reason).join("；") })))))),
+      r.rounding ? el("p", { class: "note rounding", text: "注：" + r.rounding }) : "");
   }
 
   // ---- 数据源 ------------------------------------------------------------------------------------------------------
