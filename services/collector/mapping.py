@@ -196,8 +196,9 @@ def _ragged(rows: list[list[str]], width: int, *, short_ok: bool) -> dict[int, i
     lengths = Counter(map(len, rows))
     usual = max(lengths, key=lengths.__getitem__, default=width)
     fits = {width, usual} if usual > width else {width}
-    return {id(c): len(c) for c in rows if len(c) not in fits and not (short_ok and len(c) < width)
-            or len(c) > width and any(x.strip() for x in c[width:])}
+    return {id(c): len(c) for c in rows
+            if (len(c) not in fits and not (short_ok and len(c) < width))
+            or (len(c) > width and any(x.strip() for x in c[width:]))}
 
 
 def _file_date(source: SourceConfig, table: Table, header: Header, filename: str | None, today: date) -> date | None:

@@ -70,45 +70,40 @@ async def write_ratings(
     """
     today = today or clock.today()
     units = await _units(session, {r.org for r in ratings})
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[int, dict[str, Any]]] = []  # (index into `ratings`, the row to store)
     problems: list[Problem] = []
     for i, rating in enumerate(ratings):
         found = _check(i, rating, units, today)
         if found:
             problems += found
         else:
-            rows.append({**_row(rating, units[rating.org].id, source, settings), "_index": i})
-    known = await _stored(session, [row["rating_id"] for row in rows])
+            rows.append((i, _row(rating, units[rating.org].id, source, settings)))
+    stored = await _stored(session, [row["rating_id"] for _, row in rows])
+    taken: set[str] = set()
     new: list[dict[str, Any]] = []
-    corrected: list[int] = []
-    touched: set[tuple[int, date]] = set()
-    replaced: list[dict[str, Any]] = []
-    for row in rows:
-        stored = known.get(row["rating_id"])
-        if stored is None:
-            known[row["rating_id"]] = row
+    changed: dict[str, tuple[int, dict[str, Any]]] = {}  # rating id → (index, the corrected row)
+    for i, row in rows:
+        if row["rating_id"] in taken:
+            continue  # repeated in the batch: the first one counts
+        taken.add(row["rating_id"])
+        before = stored.get(row["rating_id"])
+        if before is None:
             new.append(row)
-        elif isinstance(stored, Rating) and _differs(stored, row):
-            replaced.append({c: getattr(stored, c) for c in ("rating_id", "level", "rating_date", "followup_state")})
-            touched.add((stored.org_id, stored.rating_date))
-            _replace(stored, row)
-            touched.add((row["org_id"], row["rating_date"]))
-            known[row["rating_id"]] = row  # the same id again in this batch is a repeat now
-            corrected.append(row.pop("_index"))
-    for row in new:
-        row.pop("_index")
+        elif _differs(before, row):
+            changed[row["rating_id"]] = (i, row)
     if new:
         await session.execute(insert(Rating), new)
-    await session.flush()
+    touched = {(row["org_id"], row["rating_date"]) for row in new}
+    replaced = await _replace_all(session, changed, touched)
     figures = observation_store.WriteResult()
-    touched |= {(row["org_id"], row["rating_date"]) for row in new}
     if touched:
         counts = await _level_counts(session, touched)
         figures = await observation_store.write_observations(
             session, derive.daily_figures(counts, settings.level_points), source=source, actor=actor, today=today
         )
-    if new or corrected:  # after the figures' indicator locks: follow-ups to watch, even where figures stay equal
+    if new or changed:  # after the figures' indicator locks: follow-ups to watch, even where figures stay equal
         await revisions.changed(session)
+    corrected = sorted(i for i, _ in changed.values())
     result = RatingWriteResult(len(new), len(rows) - len(new) - len(corrected), problems, figures, corrected)
     await audit.record(
         session,
@@ -120,27 +115,45 @@ async def write_ratings(
             "inserted": result.inserted,
             "already_known": result.already_known,
             "rejected_rows": len({p.row for p in problems}),
-            # What a corrected export replaced (no personal data: ids, levels, days and states only).
-            "corrected": [{**r, "rating_date": r["rating_date"].isoformat()} for r in replaced],
+            "corrected": replaced,
         },
     )
     return result
 
 
-# What a re-sent rating must match to be the one stored (`source` and the follow-up are the product's own).
-_AS_GIVEN = ("rated_at", "org_id", "level", "channel", "service_item", "item_code", "department", "named")
+# What a re-sent rating must match to be the one stored, besides its time (`source` and the follow-up are the
+# product's own).
+_AS_GIVEN = ("org_id", "level", "channel", "service_item", "item_code", "department", "named")
 
 
-def _differs(stored: Rating, row: dict[str, Any]) -> bool:
+def _differs(stored: Any, row: dict[str, Any]) -> bool:
     # SQLite gives the stored time back naive (Shanghai wall time, as written): compared as the same instant.
-    return local_time(stored.rated_at) != row["rated_at"] or any(getattr(stored, c) != row[c] for c in _AS_GIVEN[1:])
+    return local_time(stored.rated_at) != row["rated_at"] or any(getattr(stored, c) != row[c] for c in _AS_GIVEN)
+
+
+async def _replace_all(
+    session: AsyncSession, changed: dict[str, tuple[int, dict[str, Any]]], touched: set[tuple[int, date]]
+) -> list[dict[str, Any]]:
+    """Replace the stored ratings a corrected export changed, noting the (unit, day) each leaves and joins in
+    `touched`; returns what each was (for the audit log: ids, levels, days and states only)."""
+    replaced: list[dict[str, Any]] = []
+    for chunk in _chunks(sorted(changed)):
+        for stored in (await session.execute(select(Rating).where(Rating.rating_id.in_(chunk)))).scalars():
+            row = changed[stored.rating_id][1]
+            replaced.append({"rating_id": stored.rating_id, "level": stored.level,
+                             "rating_date": stored.rating_date.isoformat(), "followup_state": stored.followup_state})
+            touched |= {(stored.org_id, stored.rating_date), (row["org_id"], row["rating_date"])}
+            _replace(stored, row)
+    if replaced:
+        await session.flush()
+    return sorted(replaced, key=lambda r: r["rating_id"])
 
 
 def _replace(stored: Rating, row: dict[str, Any]) -> None:
     """A stored rating corrected: the export's values; a follow-up starts when it becomes bad and ends (state and
     deadline cleared) when it stops being bad; a bad one moved to another day gets that day's deadline."""
     was_bad = stored.level in derive.BAD_LEVELS
-    for column in (*_AS_GIVEN, "rating_date", "source"):
+    for column in (*_AS_GIVEN, "rated_at", "rating_date", "source"):
         setattr(stored, column, row[column])
     if row["followup_state"] is None:
         stored.followup_state = stored.followup_due_date = stored.followup_done_at = None
@@ -218,11 +231,13 @@ async def _units(session: AsyncSession, codes: Collection[str]) -> dict[str, _Un
     return units
 
 
-async def _stored(session: AsyncSession, rating_ids: Sequence[str]) -> dict[str, Rating | dict[str, Any]]:
-    """The stored ratings of these ids, by id (the caller adds the rows it takes: a repeat then finds them)."""
-    known: dict[str, Rating | dict[str, Any]] = {}
+async def _stored(session: AsyncSession, rating_ids: Sequence[str]) -> dict[str, Any]:
+    """The stored ratings of these ids, by id: the columns a re-sent rating is compared on (rows, not objects:
+    a day's export re-read through the day repeats every rating taken before)."""
+    columns = [getattr(Rating, c) for c in ("rating_id", "rated_at", *_AS_GIVEN)]
+    known: dict[str, Any] = {}
     for chunk in _chunks(sorted(set(rating_ids))):
-        found = (await session.execute(select(Rating).where(Rating.rating_id.in_(chunk)))).scalars()
+        found = await session.execute(select(*columns).where(Rating.rating_id.in_(chunk)))
         known.update((r.rating_id, r) for r in found)
     return known
 
