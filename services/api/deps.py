@@ -98,14 +98,20 @@ _optional_bearer = HTTPBearer(auto_error=False, scheme_name=OPTIONAL_BEARER)
 
 
 async def get_api_key(
+    request: Request,
     db: Annotated[Database, Depends(get_database)],
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKey:
     if credentials is None:
         raise Unauthorized("this endpoint needs an API key: send 'Authorization: Bearer <key>'")
-    async with (db.readers or db.sessions)() as session:
-        return await access_store.authenticate(session, credentials.credentials, settings.api.key_pepper)
+    # Looked up once a request: a write under a router whose reads check a sent key asks twice.
+    known: ApiKey | None = getattr(request.state, "api_key", None)
+    if known is None:
+        async with (db.readers or db.sessions)() as session:
+            known = await access_store.authenticate(session, credentials.credentials, settings.api.key_pepper)
+        request.state.api_key = known
+    return known
 
 
 ApiKeyDep = Annotated[ApiKey, Depends(get_api_key)]
@@ -133,6 +139,7 @@ async def get_reader(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)],
 ) -> None:
-    """Reads are open unless SCORECARD_API__READ_REQUIRES_KEY is set; then any valid key may read."""
-    if settings.api.read_requires_key:
-        await get_api_key(db, settings, credentials)
+    """Reads are open unless SCORECARD_API__READ_REQUIRES_KEY is set; then any valid key may read. A key sent to
+    an open read is checked all the same: a revoked or mistyped key is told so (401), not read as anonymous."""
+    if settings.api.read_requires_key or credentials is not None:
+        await get_api_key(request, db, settings, credentials)

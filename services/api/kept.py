@@ -1,10 +1,10 @@
 """Kept answers served before FastAPI's routing and dependency solving, which cost more than sending a
 province's ~650 kB dashboard or a published 通报 from memory: `GET /v1/dashboard` (kept under the data revision)
 and `GET /v1/rankings?version=` (a publication, which never changes). Only when the answer is certainly the
-route's own: reads are open, the query is plain (exactly the parameters the route would take, in the forms it
-keeps them under) and the bytes are kept; a dashboard also needs the data revision known without asking
-(shared/revisions/watch.py) and an unexpired entry. Anything else, and every error, is the route's, which keeps
-the answers this layer serves. No database access here.
+route's own: reads are open and no key is sent, the query is plain (exactly the parameters the route would take,
+in the forms it keeps them under) and the bytes are kept; a dashboard also needs the data revision known without
+asking (shared/revisions/watch.py) and an unexpired entry. Anything else, and every error, is the route's, which
+keeps the answers this layer serves. No database access here.
 
 Inside the guard, the metrics and the request id, like every route: the same headers, counts and log lines."""
 
@@ -39,7 +39,9 @@ class KeptAnswers:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and (kept := self.routes.get(scope["path"])):
             state = scope["app"].state
-            found = None if state.settings.api.read_requires_key else kept(scope)
+            # A sent key is the route's to check (a revoked one is a 401), as every key when reads need one.
+            keyed = state.settings.api.read_requires_key or any(k == b"authorization" for k, _ in scope["headers"])
+            found = None if keyed else kept(scope)
             if found is not None:
                 scope["route"] = _Template(scope["path"])
                 await found(scope, receive, send)

@@ -1,8 +1,10 @@
 """The access matrix (issue 9, "Prove it"): every route of the app × (no key, viewer, assessor of another unit,
-integration key of another subtree, admin), with reads open and with SCORECARD_API__READ_REQUIRES_KEY.
+integration key of another subtree, admin, a revoked admin key), with reads open and with
+SCORECARD_API__READ_REQUIRES_KEY.
 
 The expected status class comes from the policy table (shared.access.policy.RULES) and the scope each caller
-covers for the data the request touches: no key where a key is needed → 401; a role the table does not permit →
+covers for the data the request touches: no key where a key is needed, or a revoked key sent anywhere but a public
+route → 401; a role the table does not permit →
 403; a permitted role outside its scope → 403 (or, where the scope filters, a success that writes nothing); else
 the route's own outcome for a minimal valid request. Routes come from `app.routes`: a route without a row in
 ROUTES fails test_every_route_has_a_row. A refused request changes no row of the tables its route writes, nor the
@@ -24,7 +26,8 @@ from starlette.routing import Mount
 
 from services.api.deps import Database
 from services.api.main import create_app
-from shared.access import policy
+from shared.access import keys, policy
+from shared.access import store as access_store
 from shared.access.policy import Action, Role, Scope
 from shared.core.settings import ApiSettings, DatabaseSettings, RatingSettings, Settings
 from shared.ratings import store as rating_store
@@ -44,6 +47,7 @@ class Caller:
     # Which scopes this caller's unit covers for the data every request below touches: 青山区's figures and
     # ratings, item 19 (led by 审批局, not 卫健委), group 六 (not led by 卫健委 alone), the BT2022 scheme of 包头市.
     covers: frozenset[Scope]
+    revoked: bool = False  # an admin's key, revoked before the request: refused wherever a key is looked at
 
 
 EVERYWHERE = frozenset({Scope.ANYWHERE})
@@ -53,6 +57,7 @@ CALLERS = {
     "assessor-of-another-unit": Caller(Role.ASSESSOR, WEIJIAN, EVERYWHERE),
     "integration-of-another-subtree": Caller(Role.INTEGRATION, DONGHE, EVERYWHERE),
     "admin": Caller(Role.ADMIN, ZHUANBAN, frozenset(Scope)),
+    "revoked-admin": Caller(Role.ADMIN, ZHUANBAN, frozenset(Scope), revoked=True),
 }
 
 
@@ -161,6 +166,8 @@ def keyed_read(path: str) -> bool:
 def expected(route: tuple[str, str], row: Row, caller: Caller, reads_need_key: bool) -> int | str:
     if row.action is None:
         return "2xx"
+    if caller.revoked:  # a sent key is checked on open reads too: a revoked one is not read as anonymous
+        return 401 if row.action != READ or keyed_read(route[1]) else "2xx"
     if caller.role is None:
         return 401 if row.action != READ or (reads_need_key and keyed_read(route[1])) else "2xx"
     scope = policy.scope_of(caller.role, row.action)
@@ -243,7 +250,11 @@ async def test_access(
         url = await _fill(row.url or route[1], client, database, make_key, admin)
         headers = {}
         if caller.role is not None:
-            headers = bearer(await make_key(caller.role.value, caller.org, name=f"matrix-{caller_name}"))
+            plaintext = await make_key(caller.role.value, caller.org, name=f"matrix-{caller_name}")
+            headers = bearer(plaintext)
+            if caller.revoked:
+                async with database.sessions() as s, s.begin():
+                    await access_store.revoke_key(s, prefix=keys.prefix_of(plaintext) or "", actor="tests")
         before = await snapshot(database, row.writes) if row.writes else None
         r = await client.request(route[0], url, json=row.body, headers=headers)
         got = "2xx" if 200 <= r.status_code < 300 else r.status_code

@@ -157,6 +157,18 @@ class TestKeptDashboards:
         bad = await client.get(f"/v1/dashboard?org={QINGSHAN}&year=abc")  # not the layer's: the route's 422
         assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_input"
 
+    async def test_a_sent_key_is_checked_though_the_dashboard_is_kept(self, live, committed_url) -> None:
+        app, client = live
+        admin = await admin_key(app.state.db, server_settings(committed_url))
+        kept = await client.get(PATH)
+        assert kept_dashboard(scope_of(app, PATH.split("?", 1)[1])) is not None
+        assert (await client.get(PATH, headers=admin)).content == kept.content
+        async with app.state.db.sessions() as s, s.begin():
+            await access_store.revoke_key(s, prefix=admin["Authorization"].split("_")[1], actor="tests")
+        refused = await client.get(PATH, headers=admin)
+        assert refused.status_code == 401 and "revoked" in refused.json()["error"]["message"], refused.text
+        assert (await client.get(PATH)).content == kept.content  # without a key: the kept answer, as before
+
     async def test_this_processs_writes_reach_the_very_next_read(self, live, committed_url) -> None:
         app, client = live
         admin = await admin_key(app.state.db, server_settings(committed_url))

@@ -238,6 +238,10 @@ class TestEntryRules:
         again = await scoring.client.post(url, json=body, headers=headers)
         assert (again.json(), again.headers["Idempotent-Replayed"]) == (first.json(), "true")
         assert await self.count(database) == count
+        # The same key and body to another path is another request, not a replay of this one's answer.
+        elsewhere = await scoring.client.post("/v1/schemes/99999/assessments", json=body, headers=headers)
+        assert elsewhere.status_code == 409 and "different body or path" in elsewhere.text, elsewhere.text
+        assert await self.count(database) == count
 
 
 class TestPublication:

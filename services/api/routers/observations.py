@@ -51,7 +51,7 @@ async def push_observations(
     session: WriteSessionDep,
     settings: SettingsDep,
     key: Annotated[ApiKey, Depends(allow(Action.PUSH_OBSERVATIONS))],
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=idempotency.HEADER_MAX)] = None,
 ) -> PushResult | JSONResponse:
     raw = await request.body()
     items = _parse_body(raw)
@@ -59,7 +59,7 @@ async def push_observations(
         raise InvalidInput(
             f"{len(items)} rows is more than {settings.api.max_push_rows} per request; split the body"
         )
-    resend = idempotency.start(key, idempotency_key, raw)
+    resend = idempotency.start(key, idempotency_key, request.url.path, raw)
     if (replayed := await idempotency.replay(session, resend)) is not None:
         return replayed
     # An integration key may push only for its own org subtree.

@@ -178,9 +178,9 @@ async def post_assessments(
     body: s.AssessmentsPost,
     session: WriteSessionDep,
     key: Annotated[ApiKey, Depends(allow(Action.SCORE_ITEMS))],
-    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=idempotency.HEADER_MAX)] = None,
 ) -> s.AssessmentsWritten | JSONResponse:
-    resend = idempotency.start(key, idempotency_key, await request.body())
+    resend = idempotency.start(key, idempotency_key, request.url.path, await request.body())
     if (replayed := await idempotency.replay(session, resend)) is not None:
         return replayed
     tree = await scheme_store.get_tree(session, scheme_id)
