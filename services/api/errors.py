@@ -8,6 +8,7 @@ never carry SQL, hosts or driver messages.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,11 +25,32 @@ from shared.core.errors import ScorecardError
 log = logging.getLogger("scorecard.api")
 
 
+# An input quoted back ('…') is cut to its start: a 5,000-character code sent in a query is not worth 10 kB of
+# answer, and the start is enough to find it.
+_LONG_QUOTE = re.compile(r"'([^']{81,})'")
+
+
+def _short(text: str) -> str:
+    return _LONG_QUOTE.sub(lambda m: f"'{m[1][:60]}…' ({len(m[1])} characters)", text)
+
+
+def _short_detail(name: str, value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    if name == "value" and len(value) > 80:  # the input itself, unquoted
+        return f"{value[:60]}… ({len(value)} characters)"
+    return _short(value)
+
+
 def error_response(
     status: int, code: str, message: str, details: list[Any] | None = None, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
+    shown = [
+        {k: _short_detail(k, v) for k, v in d.items()} if isinstance(d, dict) else d
+        for d in details or []
+    ]
     return JSONResponse(
-        {"error": {"code": code, "message": message, "details": details or []}}, status_code=status, headers=headers
+        {"error": {"code": code, "message": _short(message), "details": shown}}, status_code=status, headers=headers
     )
 
 

@@ -116,6 +116,28 @@ class TestDatesAtTheEndOfTime:
         assert r.status_code < 500, r.text
 
 
+class TestLongInputsInErrors:
+    @pytest.mark.parametrize(
+        ("url", "params"),
+        [
+            ("/v1/values", {"indicator": "A" * 5000, "org": QINGSHAN, "period": "2022"}),
+            ("/v1/values", {"indicator": "QS-07", "org": "1" * 3000, "period": "2022"}),
+            ("/v1/values", {"indicator": "QS-07", "org": QINGSHAN, "period": "2" * 3000}),
+            ("/v1/org-units/" + "X" * 3000, {}),
+            ("/v1/dashboard", {"org": QINGSHAN, "year": "9" * 3000}),
+            ("/v1/targets", {"indicator": "Q" * 3000}),
+        ],
+    )
+    async def test_are_quoted_by_their_start_only(self, client, url: str, params: dict) -> None:
+        r = await client.get(url, params=params)
+        assert 400 <= r.status_code < 500 and len(r.content) < 1000, (r.status_code, r.text[:300])
+        assert "error" in r.json()
+
+    async def test_a_short_input_is_quoted_whole(self, client) -> None:
+        r = await client.get("/v1/values", params={"indicator": "QS-99", "org": QINGSHAN, "period": "2022"})
+        assert "'QS-99'" in r.json()["error"]["message"], r.text
+
+
 class TestIdempotencyKeyLength:
     async def test_a_key_of_the_allowed_200_characters_is_stored_and_replays(self, client, admin) -> None:
         headers = {**admin, "Idempotency-Key": "k" * 200}

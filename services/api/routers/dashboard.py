@@ -71,7 +71,7 @@ async def get_dashboard(
     settings: SettingsDep,
     cache: AnswersDep,
     org: Annotated[str, Query(max_length=24, description="the jurisdiction's unit code, e.g. 150204000000")],
-    year: Annotated[int | None, Query(description="the year shown; omitted = this year")] = None,
+    year: Annotated[int | None, Query(ge=2000, le=9999, description="the year shown; omitted = this year")] = None,
     if_none_match: Annotated[str | None, Header(max_length=2000)] = None,
 ) -> Response:
     now = clock.now()
