@@ -1,4 +1,4 @@
-"""Export bytes → text: UTF-8 with or without BOM, GBK/GB18030, or the codec a source names.
+"""Export bytes → text: UTF-8 with or without BOM, GBK/GB18030, UTF-16 (a BOM or not), or the codec a source names.
 
 Reading the text as a table lives in readers.py.
 """
@@ -6,6 +6,7 @@ Reading the text as a table lives in readers.py.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import re
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ def open_text(stream: BinaryIO, encoding: str = "auto") -> tuple[Iterator[str], 
     """
     head = stream.read(PROBE)
     sample, complete = head, len(head) < PROBE
-    if encoding == "auto" and head.isascii() and not complete and stream.seekable():
+    if encoding == "auto" and head.isascii() and b"\x00" not in head and not complete and stream.seekable():
         # Plain ASCII so far says nothing about the codec: judge by the first text that is not ASCII.
         sample, complete = _first_non_ascii(stream)
         stream.seek(len(head))
@@ -64,12 +65,16 @@ def choose_codec(head: bytes, encoding: str = "auto", *, complete: bool = True) 
         return "utf-8-sig" if name == "utf-8" and head.startswith(codecs.BOM_UTF8) else name
     if head.startswith(codecs.BOM_UTF8):
         return _checked(head, "utf-8-sig", complete)
+    if (wide := _utf16_without_bom(head)) is not None:
+        with contextlib.suppress(UnicodeDecodeError):
+            return _checked(head, wide, complete)
     # Strict attempts first: detectors guess badly on the short GBK files small districts send.
+    gb_error = None
     for name in ("utf-8", "gb18030"):
         try:
             return _checked(head, name, complete)
-        except UnicodeDecodeError:
-            continue
+        except UnicodeDecodeError as exc:
+            gb_error = exc
     match = charset_normalizer.from_bytes(head, cp_isolation=_DETECTOR_CANDIDATES).best()
     if match is not None:
         name = _canonical(match.encoding)
@@ -77,10 +82,31 @@ def choose_codec(head: bytes, encoding: str = "auto", *, complete: bool = True) 
             return _checked(head, name, complete)
         except UnicodeDecodeError as exc:
             raise _undecodable(name, exc.start) from None
-    raise InvalidInput(
-        "cannot decode the export: not UTF-8 or GB18030; set encoding: in sources.yaml",
-        [Problem("not UTF-8 or GB18030; set encoding: in sources.yaml", field="encoding")],
-    )
+    assert gb_error is not None
+    where = _where(head, gb_error.start)
+    message = f"not UTF-8 or GB18030 (the first byte GB18030 cannot read: {where}); set encoding: in sources.yaml"
+    raise InvalidInput(f"cannot decode the export: {message}", [Problem(message, field="encoding")])
+
+
+def _where(head: bytes, offset: int) -> str:
+    line = head.count(b"\n", 0, offset) + 1
+    return f"offset {offset}, line {line}"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 without its BOM: the zero high bytes of ASCII (digits, commas, codes) on one side of each pair, and
+    on the other side only the few zero low bytes of characters like 一 (U+4E00). UTF-8 and GB18030 text holds no
+    zero byte at all."""
+    sample = head[:4096]
+    pairs = len(sample) // 2
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if pairs < 4:
+        return None
+    if odd >= pairs / 4 and even * 10 < odd:
+        return "utf-16-le"
+    if even >= pairs / 4 and odd * 10 < even:
+        return "utf-16-be"
+    return None
 
 
 def _blocks(head: bytes, stream: BinaryIO, name: str) -> Iterator[str]:

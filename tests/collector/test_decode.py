@@ -39,6 +39,20 @@ class TestAuto:
         decoded, used = decode(text.encode("utf-16"))
         assert decoded == text and used.startswith("utf")
 
+    @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+    def test_utf16_without_bom(self, codec: str) -> None:
+        assert decode(HEADER.encode(codec)) == (HEADER, codec)
+
+    def test_utf16_without_bom_streamed_after_a_long_ascii_start(self, monkeypatch) -> None:
+        import io
+
+        from services.collector import decode as decoding
+
+        monkeypatch.setattr(decoding, "PROBE", 64)  # the first 64 bytes are ASCII and NUL: no codec from them
+        text = "code,day,total\n" + "150204004000,2022-05-31,1281\n" * 20 + "150204002000,幸福路街道,7\n"
+        blocks, used = decoding.open_text(io.BytesIO(text.encode("utf-16-le")))
+        assert used == "utf-16-le" and "".join(blocks) == text
+
     def test_haochaping_sample_is_gb18030(self) -> None:
         path = SAMPLES / "haochaping_detail_2022-05-31.csv"
         text, used = decode(path.read_bytes())
@@ -63,6 +77,14 @@ class TestExplicit:
 
 
 class TestGarbage:
+    def test_neither_utf8_nor_gb18030_names_where(self) -> None:
+        content = HEADER.encode("gbk") + "区划代码\n".encode("gbk") + b"\x80\x80,\xff\n"
+        with pytest.raises(InvalidInput) as caught:
+            decode(content)
+        offset = len(HEADER.encode("gbk")) + len("区划代码\n".encode("gbk"))
+        assert f"the first byte GB18030 cannot read: offset {offset}, line 4" in caught.value.message, caught.value
+
+
     def test_random_bytes(self) -> None:
         noise = bytes([0x80, 0xFF]) + os.urandom(4000)
         with pytest.raises(InvalidInput) as caught:

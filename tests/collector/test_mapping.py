@@ -388,10 +388,12 @@ class TestExportsNotSeenBefore:
         parsed = yichuang(rows)
         assert len(parsed.figures) == 3 and parsed.errors == [] and parsed.rows_skipped == 1
 
-    @pytest.mark.parametrize("sep", ["\t", ";"])
-    def test_tab_or_semicolon_separated(self, sep: str) -> None:
+    @pytest.mark.parametrize(("sep", "codec"), [("\t", "utf-16"), (";", "utf-16"), ("\t", "utf-16-le"),
+                                                 (",", "utf-16-be")])
+    def test_tab_or_semicolon_separated(self, sep: str, codec: str) -> None:
+        # Excel's "Unicode text" is UTF-16 with a tab; a platform may write it without the BOM (-le / -be).
         lines = [sep.join(map(str, row)) for row in yichuang_rows(HALLS)]
-        content = ("青山区一窗受理情况\r\n" + "\r\n".join(lines) + "\r\n").encode("utf-16")
+        content = ("青山区一窗受理情况\r\n" + "\r\n".join(lines) + "\r\n").encode(codec)
         parsed = parse_export(shipped("yichuang"), content, today=TODAY)
         assert parsed.errors == [] and figures_by_org(parsed)["150204002000"] == (380, 469)
 
