@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.collector import faults, record, runtime
+from services.collector import faults, record, runtime, subtotals
 from services.collector import fetch as fetching
 from services.collector import scope as scoping
 from services.collector.mapping import ParsedExport, iter_export
@@ -170,7 +170,7 @@ async def _write(session: AsyncSession, run: IngestRun, source: SourceConfig, ch
                                          max_figure=settings.observations.max_figure)
         # The next chunk is parsed and validated in a worker thread while PostgreSQL merges this one.
         def prepare(c: ParsedExport) -> tuple[Any, ParsedExport]:
-            c = scoping.keep_figures(scope, c, unit_column)
+            c = subtotals.drop(scoping.keep_figures(scope, c, unit_column), scope.parent_of, unit_column)
             return writer.prepare(c.figures, c.figure_rows), c
 
         async with aclosing(_ahead(chunks, prepare)) as prepared:

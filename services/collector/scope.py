@@ -6,8 +6,8 @@ are left to validation, which reports them as unknown units.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +26,7 @@ class Scope:
     name: str
     inside: frozenset[str]  # codes of the root and every unit under it
     known: frozenset[str]   # every unit's code
+    parent_of: Mapping[str, str] = field(default_factory=dict)  # code → its parent's code, inside the scope
 
     def outside(self, org: str) -> bool:
         return org in self.known and org not in self.inside
@@ -41,8 +42,11 @@ async def load(session: AsyncSession, source: SourceConfig) -> Scope:
     except NotFound:
         message = f"scope {source.scope} of source '{source.id}' is not a known unit; correct scope: in sources.yaml"
         raise SourceMisconfigured(message, [Problem(message, field="scope")]) from None
-    inside = frozenset(u.code for u in await org_store.list_units(session, subtree=source.scope))
-    return Scope(root.code, root.name, inside, frozenset(await org_store.units_by_code(session)))
+    units = await org_store.list_units(session, subtree=source.scope)
+    codes = {u.id: u.code for u in units}
+    parent_of = {u.code: codes[u.parent_id] for u in units if u.parent_id in codes}
+    return Scope(root.code, root.name, frozenset(codes.values()), frozenset(await org_store.units_by_code(session)),
+                 parent_of)
 
 
 def keep_figures(scope: Scope, chunk: ParsedExport, column: str) -> ParsedExport:

@@ -253,6 +253,36 @@ class TestCorrections:
         assert (v["numerator"], v["denominator"]) == (sum(now), len(now)) and run.updated >= 1
 
 
+class TestSubtotalRows:
+    async def test_a_district_row_adding_up_its_streets_is_not_stored_as_its_own(
+        self, database, settings, http, client
+    ) -> None:
+        # 青山区's row is 富强路 + 幸福路 (972 = 503 + 469, 801 = 421 + 380): stored, the district would count twice.
+        local = yichuang_csv("2022-05,青山区,150204000000,972,801,82.41%",
+                             "2022-05,富强路街道便民服务中心,150204004000,503,421,83.70%",
+                             "2022-05,幸福路街道便民服务中心,150204002000,469,380,81.02%")
+        run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), local)
+        assert run.status == "succeeded" and (run.rows_read, run.rows_skipped, run.inserted) == (2, 1, 2), run.errors
+        [warning] = run.warnings
+        assert warning["row"] == 2 and "read as a subtotal" in warning["message"] and "2 units" in warning["message"]
+        v = await value(client, "QS-08", QINGSHAN, "2022-05")
+        assert (v["numerator"], v["denominator"], v["units_reporting"]) == (801, 972, 2)
+
+    async def test_a_district_hall_with_figures_of_its_own_is_stored(self, database, settings, http, client) -> None:
+        local = yichuang_csv("2022-05,青山区政务服务中心,150204000000,491,398,81.06%",
+                             "2022-05,富强路街道便民服务中心,150204004000,0,0,",
+                             "2022-05,幸福路街道便民服务中心,150204002000,491,398,81.06%")
+        run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), local)
+        assert run.status == "succeeded" and run.inserted == 3 and run.warnings == [], run.warnings
+        # Nothing counted in the district and its streets alike is not a subtotal either.
+        zeros = yichuang_csv("2022-06,青山区政务服务中心,150204000000,0,0,", "2022-06,富强路街道,150204004000,0,0,",
+                             "2022-06,幸福路街道,150204002000,0,0,")
+        run = await ingest_local(database, settings, http, "yichuang", date(2022, 6, 1), zeros)
+        assert run.status == "succeeded" and run.inserted == 3, run.errors
+        v = await value(client, "QS-08", QINGSHAN, "2022-05")
+        assert (v["numerator"], v["denominator"], v["units_reporting"]) == (796, 982, 3)
+
+
 class TestSqliteConcurrency:
     async def test_two_sources_at_once_do_not_deadlock(self, tmp_path, settings) -> None:
         from shared.core import migrations
