@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import JSON, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.core.db import Base
@@ -47,6 +47,8 @@ class Indicator(Base):
     factor: Mapped[float] = mapped_column(Float, default=1.0)
     # The largest figure accepted for this indicator (numerator, denominator, value); NULL = the global bound.
     max_figure: Mapped[float | None] = mapped_column(Float)
+    # Its figures count things (事项, 个, 次): a numerator, denominator or value with a fraction is a bad row.
+    whole_numbers: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     time_aggregation: Mapped[str] = mapped_column(String(8))
     rollup: Mapped[str] = mapped_column(String(8))
     direction: Mapped[str | None] = mapped_column(String(8))

@@ -77,14 +77,15 @@ async def catalogue_maps(
     session: AsyncSession, unit_codes: Collection[str] | None = None, *, max_figure: float = validate.MAX_FIGURE
 ) -> tuple[dict[str, validate.IndicatorInfo], dict[str, validate.UnitInfo]]:
     """Every indicator, and the units named in `unit_codes` (all units when None). An indicator's bound is the
-    smaller of `max_figure` and its own `max_figure` (the catalogue's, where set)."""
+    smaller of `max_figure` and its own `max_figure` (the catalogue's, where set); `whole_numbers` its counting."""
     named = select(OrgUnit.code, OrgUnit.id, OrgUnit.valid_from, OrgUnit.valid_to)
     if unit_codes is not None:
         named = named.where(OrgUnit.code.in_(list(unit_codes)))
     indicators = {
-        code: validate.IndicatorInfo(i, m, f, max_figure if own is None else min(own, max_figure))
-        for code, i, m, f, own in await session.execute(
-            select(Indicator.code, Indicator.id, Indicator.measure, Indicator.factor, Indicator.max_figure)
+        code: validate.IndicatorInfo(i, m, f, max_figure if own is None else min(own, max_figure), whole)
+        for code, i, m, f, own, whole in await session.execute(
+            select(Indicator.code, Indicator.id, Indicator.measure, Indicator.factor, Indicator.max_figure,
+                   Indicator.whole_numbers)
         )
     }
     units = {

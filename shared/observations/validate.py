@@ -29,6 +29,7 @@ class IndicatorInfo:
     measure: str  # ratio | count
     factor: float
     max_figure: float = MAX_FIGURE  # the smaller of the global bound and the indicator's own
+    whole: bool = False  # its figures count things: no fractions (indicators.whole_numbers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +96,14 @@ def check_figures(
             top = ind.max_figure
             if ind.measure == "ratio":
                 # `0 <= x <= top` is False for NaN, and the bound excludes ±inf.
-                if num is not None and den is not None and value is None and 0 <= num <= top and 0 <= den <= top:
+                if (num is not None and den is not None and value is None and 0 <= num <= top and 0 <= den <= top
+                        and (not ind.whole or (num % 1 == 0 and den % 1 == 0))):
                     computed = ind.factor * num / den if den else None
                     if (num <= den or ind.factor != 100) and (computed is None or computed <= top):
                         good.append(CheckedFigure(ind.id, unit.id, item.date, num, den, computed, row))
                         continue
-            elif num is None and den is None and value is not None and 0 <= value <= top:
+            elif (num is None and den is None and value is not None and 0 <= value <= top
+                  and (not ind.whole or value % 1 == 0)):
                 good.append(CheckedFigure(ind.id, unit.id, item.date, None, None, value, row))
                 continue
         found = _check_one(row, item, indicators, units, today)
@@ -137,6 +140,8 @@ def _check_one(
             )
         )
     out.extend(_check_numbers(i, item, ind.max_figure if ind is not None else MAX_FIGURE))
+    if ind is not None and ind.whole and not out:
+        out.extend(_check_whole(i, item, ind.measure))
     if ind is not None and not out:
         out.extend(_check_measure(i, item, ind))
     return out
@@ -156,6 +161,15 @@ def _check_numbers(i: int, item: Figure, top: float) -> list[Problem]:
             out.append(Problem(f"{name} {v:g} is above the largest figure accepted for '{item.indicator}' "
                                f"({top:g})", i, name))
     return out
+
+
+def _check_whole(i: int, item: Figure, measure: str) -> list[Problem]:
+    """The counts: a ratio's numerator and denominator (its value is a percentage), a count's value."""
+    return [
+        Problem(f"{name} {v:g} is not a whole number: '{item.indicator}' counts things (事项, 个, 次)", i, name)
+        for name in (("numerator", "denominator") if measure == "ratio" else ("value",))
+        if (v := getattr(item, name)) is not None and v % 1 != 0
+    ]
 
 
 def _check_measure(i: int, item: Figure, ind: IndicatorInfo) -> list[Problem]:

@@ -39,6 +39,7 @@ _INDICATOR_FIELDS = (
     "measure",
     "factor",
     "max_figure",
+    "whole_numbers",
     "time_aggregation",
     "rollup",
     "direction",
@@ -111,6 +112,7 @@ def _indicator_fields(spec: dict[str, Any]) -> dict[str, Any]:
     fields = {k: spec.get(k) for k in _INDICATOR_FIELDS}
     fields["plan_code"] = spec.get("plan")
     fields["factor"] = float(spec.get("factor") or 1)
+    fields["whole_numbers"] = bool(spec.get("whole_numbers"))
     fields["inferred"] = list(spec.get("inferred") or [])
     return fields
 

@@ -52,6 +52,12 @@ class TestPush:
         r = await push(client, qingshan_key, obs("QS-01", QINGSHAN, "2022-05-31", value=1270))
         assert r.json()["inserted"] == 1
 
+    async def test_fractions_where_the_indicator_does_not_count_things(self, client, qingshan_key) -> None:
+        # “蒙速办”用户数 is in 万名 (12.5 = 125,000 users); a percentage sent beside whole counts is a percentage.
+        r = await push(client, qingshan_key, obs("QS-06", QINGSHAN, "2022-05-31", value=12.5),
+                       obs("QS-07", FUQIANG, "2022-05-31", 1010, 1281, value=78.8))
+        assert r.status_code == 200 and r.json()["inserted"] == 2, r.text
+
     async def test_resending_the_same_figures_is_unchanged(self, client, qingshan_key) -> None:
         row = obs("QS-07", FUQIANG, "2022-05-31", 1010, 1281)
         await push(client, qingshan_key, row)
@@ -85,6 +91,9 @@ BAD_ROWS = [
     (obs("QS-07", FUQIANG, "2022-05-31", 1, 2, value=60), "value", "value 60 does not agree"),
     (obs("QS-07", FUQIANG, "2022-05-31", 1), "denominator", "is a ratio: send numerator and denominator"),
     (obs("QS-01", QINGSHAN, "2022-05-31", 1, 2), "value", "is a count: send its figure as value"),
+    (obs("QS-08", FUQIANG, "2022-05-31", 421.5, 503), "numerator", "numerator 421.5 is not a whole number"),
+    (obs("QS-07", FUQIANG, "2022-05-31", 1, 2.5), "denominator", "denominator 2.5 is not a whole number"),
+    (obs("QS-01", QINGSHAN, "2022-05-31", value=3.5), "value", "value 3.5 is not a whole number: 'QS-01' counts"),
 ]
 
 

@@ -161,6 +161,14 @@ class TestRunOutcomes:
         assert run.rows_rejected == 1 and run.inserted == 1, run.errors
         assert run.errors[0]["row"] == 2 and "450" in run.errors[0]["message"]
 
+    async def test_a_fractional_item_count_is_rejected_others_kept(self, database, settings, http) -> None:
+        local = yichuang_csv("2022-05,青山区政务服务中心,150204000000,491.5,398,80.98%",
+                             "2022-05,富强路街道便民服务中心,150204004000,503,421,83.70%")
+        run = await ingest_local(database, settings, http, "yichuang", date(2022, 5, 1), local)
+        assert run.status == "succeeded" and run.rows_rejected == 1 and run.inserted == 1, run.errors
+        [err] = run.errors
+        assert err["row"] == 2 and "491.5 is not a whole number" in err["message"], err
+
     async def test_unknown_unit_row_is_rejected_others_kept(self, database, settings, http) -> None:
         local = yichuang_csv(
             "2022-05,青山区政务服务中心,150204000000,491,398,81.06%", "2022-05,不存在的大厅,150204999000,100,50,50.00%"

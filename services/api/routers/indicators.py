@@ -26,6 +26,7 @@ def _out(i: Indicator) -> IndicatorOut:
         denominator_label=i.denominator_label,
         measure=i.measure,
         factor=i.factor,
+        whole_numbers=i.whole_numbers,
         time_aggregation=i.time_aggregation,
         rollup=i.rollup,
         direction=i.direction,

@@ -33,6 +33,8 @@ class IndicatorOut(BaseModel):
     denominator_label: str | None
     measure: str
     factor: float
+    whole_numbers: bool = Field(description="its figures count things: a numerator, denominator or value with a "
+                                "fraction is refused")
     time_aggregation: str
     rollup: str
     direction: str | None

@@ -117,7 +117,8 @@ def fig(org: str, day: date, num: float, den: float, indicator: str = "QS-07") -
 
 
 def count(org: str, day: date, value: float) -> ObservationIn:
-    return ObservationIn("QS-01", org, day, value=value)  # a count: its value is what the months sum
+    # A count (last, summed over units) whose figures may have fractions (万核): its value is what the months sum.
+    return ObservationIn("NC-01", org, day, value=value)
 
 
 async def chunked(s: AsyncSession, source: str, *chunks: list[ObservationIn]) -> observation_store.WriteResult:

@@ -25,7 +25,7 @@ NC_DOC = SEED_DOCS / "004_a4584a637f24caee.txt"
 
 INDICATOR_FIELDS = {
     "code", "plan", "name", "seed_name", "annex_name", "category", "unit", "calculation",
-    "numerator_label", "denominator_label", "measure", "factor", "time_aggregation", "rollup",
+    "numerator_label", "denominator_label", "measure", "factor", "whole_numbers", "time_aggregation", "rollup",
     "direction", "property", "responsible_unit", "inferred", "targets",
 }  # fmt: skip
 QS_DOMAINS = ["基础设施能力", "政务服务能力", "政府治理能力", "协同办公能力"]
@@ -172,6 +172,8 @@ class TestCatalogueShape:
             assert row["rollup"] in {"sum", "none"}, code
             assert row["direction"] == "higher", code
             assert "direction" in row["inferred"], code
+            # Counting is the product's reading (the seeds never say): marked inferred wherever it is set.
+            assert row["whole_numbers"] is ("whole_numbers" in row["inferred"]), code
             assert set(row["inferred"]) <= INDICATOR_FIELDS, code
 
     def test_measure_and_factor_follow_the_unit(self, indicators: dict[str, dict[str, Any]]) -> None:
@@ -187,7 +189,7 @@ class TestCatalogueShape:
         for code, row in indicators.items():
             if not code.startswith("QS"):
                 continue
-            assert set(row["inferred"]) == {"direction", "time_aggregation", "rollup"}, code
+            assert set(row["inferred"]) - {"whole_numbers"} == {"direction", "time_aggregation", "rollup"}, code
             assert row["property"] is None, code
             assert row["responsible_unit"], code
             if row["calculation"] == "数据统计":
@@ -205,7 +207,8 @@ class TestCatalogueShape:
         for code, row in indicators.items():
             if not code.startswith("NC"):
                 continue
-            assert set(row["inferred"]) == {"measure", "factor", "direction", "time_aggregation", "rollup"}
+            inferred = {"measure", "factor", "direction", "time_aggregation", "rollup"}
+            assert set(row["inferred"]) - {"whole_numbers"} == inferred
             for field in ("calculation", "numerator_label", "denominator_label", "responsible_unit",
                           "annex_name"):  # fmt: skip
                 assert row[field] is None, (code, field)
