@@ -24,6 +24,7 @@ from shared.schemes import store as scheme_store
 from shared.schemes.models import Scheme
 from shared.scores import assess, automatic
 from shared.scores import store as score_store
+from shared.scores.compute import shown
 
 router = APIRouter(tags=["schemes"])
 SchemeId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -45,7 +46,7 @@ def _scheme_out(tree: scheme_store.SchemeTree) -> s.SchemeOut:
                     number=i.number,
                     text=i.text,
                     points=_f(i.points),
-                    max_points=float(round(m.items[i.number].points, 4)),
+                    max_points=float(shown(m.items[i.number].points, 4) or 0),  # half up, as every score
                     max_points_exact=str(m.items[i.number].points),
                     max_points_source=m.items[i.number].source.value,
                     split_points=_f(i.split_points),
@@ -64,7 +65,7 @@ def _scheme_out(tree: scheme_store.SchemeTree) -> s.SchemeOut:
                     label=tree.group_label(g),
                     title=g.title,
                     points=_f(g.points),
-                    max_points=float(round(gmax.points, 4)),
+                    max_points=float(shown(gmax.points, 4) or 0),
                     max_points_exact=str(gmax.points),
                     max_points_source=gmax.source.value,
                     split_points=_f(g.split_points),
