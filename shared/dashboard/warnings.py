@@ -194,11 +194,19 @@ async def stale_sources(
     return out, next_change
 
 
+# Overdue 差评 listed one warning each, oldest deadline first; the rest are one warning that counts them (a
+# province's open 差评 would otherwise make the dashboard as large as the data): GET /v1/ratings/overdue pages them.
+RATINGS_LISTED = 50
+
+
 async def ratings_overdue(
     session: AsyncSession, root: OrgUnit, children: Sequence[OrgUnit], today: date
 ) -> list[dict[str, Any]]:
-    """差评 not rectified by their deadline (shared/ratings/store.overdue), one warning each."""
-    overdue = await ratings_store.overdue(session, today=today, org=root.code)
+    """差评 not rectified by their deadline (shared/ratings/store.overdue): one warning each for the
+    RATINGS_LISTED with the oldest deadlines, then one for all the others of the jurisdiction."""
+    overdue = await ratings_store.overdue(session, today=today, org=root.code, limit=RATINGS_LISTED + 1)
+    rest = overdue[RATINGS_LISTED:]
+    overdue = overdue[:RATINGS_LISTED]
     placed = await rollup.rows_of(
         session, child_ids=[c.id for c in children], unit_ids=sorted({r.org_id for r in overdue})
     )
@@ -223,6 +231,24 @@ async def ratings_overdue(
                 level=r.level,
                 state=r.followup_state,
                 due_date=r.followup_due_date.isoformat(),
+            )
+        )
+    if rest:
+        assert rest[0].followup_due_date is not None
+        more = await ratings_store.count_overdue(session, today=today, org=root.code) - RATINGS_LISTED
+        message = (f"{root.name}另有{more}条差评已超过整改期限未整改（此处列出期限最早的{RATINGS_LISTED}条），"
+                   f"全部见 /v1/ratings/overdue?org={root.code}")
+        out.append(
+            warning(
+                "rating_followup_overdue",
+                root,
+                {"type": "ratings", "code": root.code, "name": f"另有{more}条差评"},
+                rest[0].followup_due_date + timedelta(days=1),
+                message,
+                org=root.code,
+                count=more,
+                listed=RATINGS_LISTED,
+                list=f"/v1/ratings/overdue?org={root.code}",
             )
         )
     return out

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import Select, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access import audit
@@ -312,6 +312,12 @@ async def set_followup(
     return rating
 
 
+async def count_overdue(session: AsyncSession, *, today: date, org: str | None = None) -> int:
+    """How many bad ratings `overdue` would list without a limit."""
+    stmt = await _past_deadline(session, select(func.count()).select_from(Rating), today, org)
+    return int((await session.execute(stmt)).scalar_one())
+
+
 async def overdue(
     session: AsyncSession,
     *,
@@ -322,17 +328,18 @@ async def overdue(
 ) -> list[Rating]:
     """Bad ratings not yet 已整改 whose deadline has passed (due date before `today`), optionally in a subtree:
     by deadline then rating id, at most `limit`, from after the (due date, rating id) `after` (a page's last)."""
-    stmt = (
-        select(Rating)
-        .where(Rating.followup_state.in_(OPEN_STATES), Rating.followup_due_date < today)
-        .order_by(Rating.followup_due_date, Rating.rating_id)
-        .limit(limit)
-    )
+    stmt = select(Rating).order_by(Rating.followup_due_date, Rating.rating_id).limit(limit)
     if after is not None:
         stmt = stmt.where(tuple_(Rating.followup_due_date, Rating.rating_id) > tuple_(*after))
+    stmt = await _past_deadline(session, stmt, today, org)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def _past_deadline(session: AsyncSession, stmt: Select[Any], today: date, org: str | None) -> Select[Any]:
+    stmt = stmt.where(Rating.followup_state.in_(OPEN_STATES), Rating.followup_due_date < today)
     if org is not None:
         root = await org_store.get_by_code(session, org)
         stmt = stmt.join(OrgUnitPath, OrgUnitPath.descendant_id == Rating.org_id).where(
             OrgUnitPath.ancestor_id == root.id
         )
-    return list((await session.execute(stmt)).scalars())
+    return stmt

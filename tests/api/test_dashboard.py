@@ -168,6 +168,28 @@ class TestDashboard:
         assert items and all(w["unit"] == QINGSHAN and w["since"] <= "2022-07-05" for w in items)
         assert all(w["subject"]["type"] == "item" for w in items) and all(w["message"] for w in body["warnings"])
 
+    async def test_overdue_ratings_beyond_the_listed_are_counted_in_one_warning(
+        self, api, fixture_data, database, dash_settings, monkeypatch
+    ) -> None:
+        from shared.dashboard import warnings as dashboard_warnings
+
+        monkeypatch.setattr(dashboard_warnings, "RATINGS_LISTED", 2)
+        more = [RatingIn(f"DASH-{n}", XINGFU if n % 2 else FUQIANG, "社保卡申领", "窗口评价器", 2,
+                         datetime(2022, 5, 20 + n, 9), False) for n in range(2, 6)]
+        async with database.sessions() as s, s.begin():
+            await write_ratings(s, more, source="haochaping", actor="tests", settings=dash_settings.ratings)
+        body = (await dashboard(api)).json()
+        DashboardOut.model_validate(body)
+        found = warnings(body, "rating_followup_overdue")
+        listed, [counted] = found[:-1], found[-1:]
+        assert [w["subject"]["code"] for w in listed] == ["DASH-2", "DASH-3"]  # the oldest deadlines
+        assert counted["subject"] == {"type": "ratings", "code": QINGSHAN, "name": "另有3条差评"}
+        assert counted["unit"] == QINGSHAN and counted["details"]["count"] == 3
+        assert "期限最早的2条" in counted["message"]
+        assert counted["since"] >= listed[-1]["since"]  # the oldest deadline of those not listed
+        r = await api.get(counted["details"]["list"])
+        assert r.status_code == 200 and len(r.json()) == 5
+
     async def test_values_agree_with_v1_values(self, api, fixture_data) -> None:
         body = (await dashboard(api)).json()
         checked = 0

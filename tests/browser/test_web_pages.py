@@ -11,6 +11,7 @@ pytest temp dir (printed with -s)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -156,6 +157,31 @@ class TestDashboardPage:
         shown = await recorded.page.locator("table.warnings tbody tr").count()
         assert shown == len(dashboard_json["warnings"])
         assert "未报送7月5日的全程网办率" in await recorded.page.inner_text("details.wgroup[data-kind=not_reporting]")
+        assert_clean(recorded, live_url)
+
+    async def test_overdue_ratings_counted_in_one_warning_count_as_many(
+        self, live_url: str, recorded: Recorded, screenshots: Path, dashboard_json: dict[str, Any]
+    ) -> None:
+        # The fixture has one overdue 差评; a province has thousands: the dashboard lists the oldest and counts the
+        # rest in one warning of subject type "ratings" (shared/dashboard/warnings.py). Served as the API would.
+        body = json.loads(json.dumps(dashboard_json))
+        body["warnings"].append({
+            "kind": "rating_followup_overdue", "unit": body["org"]["code"], "unit_name": body["org"]["name"],
+            "subject": {"type": "ratings", "code": body["org"]["code"], "name": "另有120条差评"},
+            "since": "2022-06-20", "message": "青山区另有120条差评已超过整改期限未整改", "details": {"count": 120}})
+
+        async def counted(route: Any) -> None:
+            await route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+        await recorded.page.route("**/v1/dashboard?*", counted)
+        await ready(recorded, f"{live_url}/ui/", "dashboard")
+        group = recorded.page.locator("details.wgroup[data-kind=rating_followup_overdue]")
+        listed = len([w for w in dashboard_json["warnings"] if w["kind"] == "rating_followup_overdue"])
+        assert f"{listed + 120} 条" in await group.locator("summary").inner_text()
+        assert await group.locator("tbody tr").count() == listed + 1
+        total = len(dashboard_json["warnings"]) + 120
+        assert f"预警（{total}）" in await recorded.page.inner_text("#app")
+        await group.screenshot(path=str(screenshots / "dashboard-counted-ratings.png"))
         assert_clean(recorded, live_url)
 
     async def test_chinese_is_drawn_with_a_cjk_font(self, live_url: str, recorded: Recorded) -> None:

@@ -76,7 +76,9 @@ class DashboardUnit(DashboardOrg):
 
 
 class WarningSubject(BaseModel):
-    type: Literal["indicator", "source", "item", "rating"]
+    type: Literal["indicator", "source", "item", "rating", "ratings"] = Field(
+        description="ratings: the overdue 差评 beyond the listed ones, counted (code = the jurisdiction)"
+    )
     code: str
     name: str
 

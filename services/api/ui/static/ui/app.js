@@ -276,6 +276,9 @@
     return [grid, pending];
   }
 
+  // A warning of subject type "ratings" stands for details.count overdue 差评 beyond those listed one by one.
+  const warningCount = (list) => list.reduce((n, w) => n + (w.subject.type === "ratings" ? w.details.count : 1), 0);
+
   function warningTable(d) {
     if (!d.warnings.length) return el("p", { class: "note", text: "没有预警。" });
     const groups = new Map(Object.keys(WARNING).map((k) => [k, []]));
@@ -286,7 +289,7 @@
     // One table per kind; a long list (考评事项逾期 runs to dozens) starts folded.
     return el("div", { class: "warnings" }, [...groups.entries()].filter(([, list]) => list.length).map(([kind, list]) =>
       el("details", { class: "wgroup", "data-kind": kind, open: list.length <= 8 },
-        el("summary", {}, el("span", { class: "badge k-" + kind, text: WARNING[kind] || kind }), " " + list.length + " 条"),
+        el("summary", {}, el("span", { class: "badge k-" + kind, text: WARNING[kind] || kind }), " " + warningCount(list) + " 条"),
         el("div", { class: "scroll" }, el("table", { class: "warnings" },
           el("colgroup", {}, el("col", { class: "w-unit" }), el("col", { class: "w-subject" }), el("col", { class: "w-since" }), el("col")),
           el("thead", {}, el("tr", {}, ["单位", "对象", "起始", "说明"].map((h) => el("th", { text: h })))),
@@ -301,7 +304,7 @@
     const counts = { met: 0, near: 0, behind: 0, no_data: 0 };
     for (const c of d.jurisdiction.indicators) if (c.status in counts) counts[c.status] += 1;
     const byKind = {};
-    for (const w of d.warnings) byKind[w.kind] = (byKind[w.kind] || 0) + 1;
+    for (const w of d.warnings) byKind[w.kind] = (byKind[w.kind] || 0) + warningCount([w]);
     const s = d.jurisdiction.score;
     return el("div", { class: "cards" },
       el("div", { class: "card" }, el("div", { class: "label", text: "本级考评得分" }),
@@ -311,7 +314,7 @@
         el("div", { class: "label", text: "指标" + STATUS[k] }), el("div", { class: "big " + "", text: String(n) }),
         el("div", { class: "small" }, el("span", { class: "sw badge st-" + k, text: STATUS[k] })))),
       el("div", { class: "card" }, el("div", { class: "label", text: "预警" }),
-        el("div", { class: "big", text: String(d.warnings.length) }),
+        el("div", { class: "big", text: String(warningCount(d.warnings)) }),
         el("div", { class: "small", text: Object.entries(byKind).map(([k, n]) => (WARNING[k] || k) + " " + n).join("，") || "无" })));
   }
 
@@ -331,7 +334,7 @@
       summary(d),
       el("h2", { text: "各单位关键指标（" + d.units.length + " 个下级单位）" }), legend(), matrix(d, org, d.year),
       el("h2", { text: "趋势（本级，虚线为目标）" }), cards,
-      el("h2", { text: "预警（" + d.warnings.length + "）" }), warningTable(d));
+      el("h2", { text: "预警（" + warningCount(d.warnings) + "）" }), warningTable(d));
     (pending || []).forEach((f) => f());
   }
 
