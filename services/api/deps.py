@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared.access import policy
+from shared.access import keys, policy
 from shared.access import store as access_store
 from shared.access.models import ApiKey
 from shared.access.policy import Action
@@ -133,6 +134,27 @@ def actor(key: ApiKey) -> str:
     return f"key:{key.prefix}:{key.name}"
 
 
+class ReadKeys:
+    """Keys that passed on a read, taken again for SCORECARD_API__READ_KEY_SECONDS without a look-up (a keyed
+    read would otherwise pay a round trip more than an anonymous one). Writes always look their key up, so a
+    revoked key stops writing at once. Held by digest, never the key itself; at most `size`, then started over."""
+
+    def __init__(self, seconds: float, size: int = 1024) -> None:
+        self.seconds, self.size = seconds, size
+        self._known: dict[str, tuple[float, ApiKey]] = {}
+
+    def get(self, digest: str) -> ApiKey | None:
+        found = self._known.get(digest)
+        return found[1] if found is not None and time.monotonic() < found[0] else None
+
+    def keep(self, digest: str, key: ApiKey) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._known) >= self.size:
+            self._known.clear()
+        self._known[digest] = (time.monotonic() + self.seconds, key)
+
+
 async def get_reader(
     request: Request,
     db: Annotated[Database, Depends(get_database)],
@@ -141,5 +163,16 @@ async def get_reader(
 ) -> None:
     """Reads are open unless SCORECARD_API__READ_REQUIRES_KEY is set; then any valid key may read. A key sent to
     an open read is checked all the same: a revoked or mistyped key is told so (401), not read as anonymous."""
-    if settings.api.read_requires_key or credentials is not None:
-        await get_api_key(request, db, settings, credentials)
+    if credentials is None:
+        if settings.api.read_requires_key:
+            await get_api_key(request, db, settings, credentials)  # its 401
+        return
+    known: ReadKeys = request.app.state.read_keys
+    digest = keys.hash_key(credentials.credentials, settings.api.key_pepper)
+    reading = request.method in ("GET", "HEAD")  # a write under a reading router (PUT /v1/targets) looks it up
+    if reading and (key := known.get(digest)) is not None:
+        request.state.api_key = key
+        return
+    key = await get_api_key(request, db, settings, credentials)
+    if reading:
+        known.keep(digest, key)

@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import event
 
 from services.api import errors, metrics, openapi_errors, ui
-from services.api.deps import Database, get_reader
+from services.api.deps import Database, ReadKeys, get_reader
 from services.api.guard import RequestGuard
 from services.api.kept import KeptAnswers
 from services.api.routers import (
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     # Computed answers of this process, under keys that carry the revision they were computed at (shared/core/cache.py).
     app.state.answers = BytesCache(settings.api.answer_cache_mb * 1024 * 1024)
+    app.state.read_keys = ReadKeys(settings.api.read_key_seconds)
     if database is not None:
         app.state.db = database
     errors.install(app)

@@ -58,6 +58,11 @@ class ApiSettings(BaseModel):
     read_requires_key: bool = Field(
         default=False, description="when true, every GET under /v1 needs a key (any role); false = open reads"
     )
+    read_key_seconds: float = Field(
+        default=5.0, ge=0, le=300,
+        description="a key that passed on a read is taken for this long without a look-up (0 = look it up on every "
+        "read); a revoked key stops writing at once and reading within this time",
+    )
     max_push_rows: int = Field(default=50_000, ge=1, description="largest POST /v1/observations body, rows")
     max_body_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024, description="largest request body, bytes; more is refused with 413 unread"

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import Database
 from services.api.main import create_app
+from shared.access import store as access_store
 from shared.core.settings import ApiSettings, Settings
 from shared.observations.models import Observation
 from shared.targets.models import Target
@@ -335,6 +336,39 @@ class TestReadsBehindAKey:
 
     async def test_health_stays_open(self, closed) -> None:
         assert (await closed.get("/healthz")).status_code == 200
+
+
+class TestARevokedKey:
+    """A key that passed on a read is taken for SCORECARD_API__READ_KEY_SECONDS without a look-up; writes always
+    look theirs up."""
+
+    async def test_stops_writing_at_once_and_reading_within_the_read_key_seconds(
+        self, settings: Settings, database: Database, make_key: MakeKey, session: AsyncSession
+    ) -> None:
+        api = ApiSettings(read_requires_key=True, read_key_seconds=0.5)
+        async with app_client(settings.model_copy(update={"api": api}), database) as c:
+            key = await make_key("admin")
+            assert (await c.get("/v1/indicators", headers=bearer(key))).status_code == 200  # now known
+            async with database.sessions() as s, s.begin():
+                await access_store.revoke_key(s, prefix=key.split("_")[1], actor="tests")
+            before = await count(session, Target)
+            refused(await c.put("/v1/targets", json={"targets": [TARGET]}, headers=bearer(key)), 401)
+            assert await count(session, Target) == before
+            assert (await c.get("/v1/indicators", headers=bearer(key))).status_code == 200  # within 0.5 s
+            await asyncio.sleep(0.6)
+            r = await c.get("/v1/indicators", headers=bearer(key))
+            assert refused(r, 401)["code"] == "unauthorized" and "revoked" in r.json()["error"]["message"]
+
+    async def test_is_looked_up_on_every_read_with_zero_seconds(
+        self, settings: Settings, database: Database, make_key: MakeKey
+    ) -> None:
+        api = ApiSettings(read_key_seconds=0)
+        async with app_client(settings.model_copy(update={"api": api}), database) as c:
+            key = await make_key("viewer")
+            assert (await c.get("/v1/indicators", headers=bearer(key))).status_code == 200
+            async with database.sessions() as s, s.begin():
+                await access_store.revoke_key(s, prefix=key.split("_")[1], actor="tests")
+            refused(await c.get("/v1/indicators", headers=bearer(key)), 401)
 
 
 class TestErrorShapeInOpenAPI:

@@ -88,7 +88,7 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Any, httpx.AsyncCli
 @pytest.fixture
 async def live(committed_url: str, fixed_day: None) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
     """A heartbeat far away: what these tests see fresh, the notifications (or the write's own commit) made so."""
-    async with running(settings_with(committed_url, revision_heartbeat_seconds=60)) as live:
+    async with running(settings_with(committed_url, revision_heartbeat_seconds=60, read_key_seconds=0.5)) as live:
         yield live
 
 
@@ -165,6 +165,7 @@ class TestKeptDashboards:
         assert (await client.get(PATH, headers=admin)).content == kept.content
         async with app.state.db.sessions() as s, s.begin():
             await access_store.revoke_key(s, prefix=admin["Authorization"].split("_")[1], actor="tests")
+        await asyncio.sleep(app.state.settings.api.read_key_seconds + 0.1)  # the key passed a read just now
         refused = await client.get(PATH, headers=admin)
         assert refused.status_code == 401 and "revoked" in refused.json()["error"]["message"], refused.text
         assert (await client.get(PATH)).content == kept.content  # without a key: the kept answer, as before
