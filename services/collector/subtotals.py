@@ -29,8 +29,6 @@ def drop(chunk: ParsedExport, parent_of: Mapping[str, str], column: str) -> Pars
     for f in chunk.figures:
         if (parent := parent_of.get(f.org)) is not None:
             children[f.indicator, parent, f.date].append(f)
-    if not children:
-        return chunk
     verdict: dict[int, bool] = {}  # file row → every figure of it is a subtotal so far
     for f, row in zip(chunk.figures, chunk.figure_rows, strict=True):
         below = children.get((f.indicator, f.org, f.date), [])
