@@ -40,10 +40,20 @@ class Percent(NamedTuple):
 
 
 def norm(text: str) -> str:
-    """NFKC (full-width digits, ％, ，, \u3000 → ASCII) and strip; ASCII cells skip the costly step."""
-    if text.isascii():
-        return text.strip()
-    return unicodedata.normalize("NFKC", text).strip()
+    """NFKC (full-width digits, ％, ，, \u3000 → ASCII) and strip; ASCII cells skip the costly step. A cell kept
+    as text for a spreadsheet ('150204004000, or ="150204004000", which exports write so that Excel keeps a long
+    code's digits) is its text."""
+    s = text.strip() if text.isascii() else unicodedata.normalize("NFKC", text).strip()
+    if s and s[0] in "='":
+        if s.startswith('="') and s.endswith('"') and len(s) > 2:
+            return s[2:-1].strip()
+        if s[0] == "'":
+            return s[1:].strip()
+    return s
+
+
+# A code a spreadsheet took for a number and printed in exponent form (1.50204E+11): its digits are lost.
+SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[Ee]\+?\d+")
 
 
 def compact(text: str) -> str:

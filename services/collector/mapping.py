@@ -330,7 +330,9 @@ def _units(sheet: _Sheet, unit: UnitConfig, names: dict[str, str], *, quote: boo
                                      "or as an alias of its unit")
         else:
             ok = len(text) == 12 and text.isdigit() and text.isascii()
-            resolved[cell] = text if ok else f"\x00{show(text)} is not a 12-digit division code"
+            lost = (": a spreadsheet took it for a number and dropped its digits; export the column as text"
+                    if clean.SCIENTIFIC.fullmatch(text) else "")
+            resolved[cell] = text if ok else f"\x00{show(text)} is not a 12-digit division code{lost}"
     out = [resolved[c] for c in raw]
     for i, value in enumerate(out):
         if value.startswith("\x00"):

@@ -16,6 +16,11 @@ class TestNorm:
     def test_ascii_is_only_stripped(self) -> None:
         assert clean.norm("  150204004000 \t") == "150204004000"
 
+    @pytest.mark.parametrize(("cell", "text"), [('="150204004000"', "150204004000"), ("'150204004000", "150204004000"),
+                                               (' ="503" ', "503"), ("=SUM(D2:D9)", "=SUM(D2:D9)"), ("'", "")])
+    def test_a_cell_kept_as_text_for_a_spreadsheet_is_its_text(self, cell: str, text: str) -> None:
+        assert clean.norm(cell) == text
+
     def test_compact_removes_inner_spaces(self) -> None:
         assert clean.compact(" 合 计 ") == "合计"
         assert clean.compact("事项\n总数") == "事项总数"

@@ -356,6 +356,19 @@ def workbook(sheets: Sequence[tuple[str, Sequence[Sequence[object]], str]]) -> b
 class TestExportsNotSeenBefore:
     """Layouts of the same families found by a blind probe (stop 18): each read exactly, or refused saying why."""
 
+    def test_cells_kept_as_text_for_a_spreadsheet(self) -> None:
+        # ="…" keeps Excel from turning a 12-digit code into 1.50204E+11; a leading ' does the same by hand.
+        rows = [YICHUANG_COLUMNS, ["2022-05", "富强路街道便民服务中心", '="150204004000"', '="503"', "421", "83.70%"],
+                ["2022-05", "幸福路街道便民服务中心", "'150204002000", "469", "'380", "81.02%"]]
+        parsed = yichuang(rows)
+        assert parsed.errors == []
+        assert figures_by_org(parsed) == {"150204004000": (421, 503), "150204002000": (380, 469)}
+
+    def test_a_code_a_spreadsheet_turned_into_a_number_says_so(self) -> None:
+        parsed = yichuang([YICHUANG_COLUMNS, ["2022-05", "富强路街道便民服务中心", "1.50204E+11", "503", "421", ""]])
+        [error] = parsed.errors
+        assert "dropped its digits; export the column as text" in error.message and error.field == "区划代码"
+
     def test_the_visible_data_sheet_is_read_not_a_hidden_or_notes_sheet(self) -> None:
         data = yichuang_rows(HALLS[:2])
         raw = yichuang_rows([(n, c, total + 100, part, "") for n, c, total, part, _ in HALLS[:2]])
