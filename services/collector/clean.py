@@ -18,7 +18,7 @@ from typing import NamedTuple
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DAY = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-    r"(?:[ T]*(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})(?:\.\d+)?秒?)?)?$"
+    r"(?:[ T]*(\d{1,2})[:时](\d{1,2})(?:分|[:分](\d{1,2})(?:\.\d+)?秒?)?)?$"
 )
 _DAY_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _EXCEL_SERIAL = re.compile(r"[34]\d{4}(?:\.\d+)?")  # Excel's day numbers of 1982–2036 (44712 = 2022-05-31)
@@ -157,7 +157,8 @@ def _parse_date(s: str) -> date:
 
 
 def parse_datetime(text: str) -> datetime:
-    """"2022-05-31 14:43:40", "2022/5/31 14:43", "2022-05-31T14:43:40"; a bare date is midnight."""
+    """"2022-05-31 14:43:40", "2022/5/31 14:43", "2022-05-31T14:43:40", "2022年5月31日 14时43分"; a bare date is
+    midnight."""
     s = norm(text)
     m = _DAY.match(s)
     if not m:

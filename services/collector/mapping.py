@@ -27,8 +27,11 @@ from shared.ratings.types import RatingIn
 
 LEVELS = {"非常满意": 5, "满意": 4, "基本满意": 3, "不满意": 2, "非常不满意": 1}
 _LEVEL_KEYS = {**LEVELS, **{str(i): i for i in range(1, 6)}, **{f"{i}.0": i for i in range(1, 6)}}
-_NAMED = {"是": True, "y": True, "yes": True, "1": True, "实名": True, "true": True,
-          "否": False, "n": False, "no": False, "0": False, "匿名": False, "false": False, "": False}
+_NAMED = {"是": True, "y": True, "yes": True, "1": True, "实名": True, "实名评价": True, "true": True,
+          "否": False, "n": False, "no": False, "0": False, "匿名": False, "匿名评价": False, "非实名": False,
+          "false": False, "": False}
+# A level as some platforms print it: 非常满意（5分）, 5分, 5星 — the 好差评 standard's five levels either way.
+_LEVEL_PRINTED = re.compile(r"(非常满意|基本满意|非常不满意|不满意|满意)?[(（]?([1-5])(?:分|星级|星)?[)）]?")
 _CODES = re.compile(r"\d{12}(?:\n\d{12})*", re.ASCII)
 
 
@@ -388,7 +391,7 @@ def _rating(i: int, cells: list[str], org: str, conf: RatingsConfig, idx: dict[s
     # Messages say what was expected and never quote the cell (it may hold personal data put there by hand).
     errs: list[tuple[str, str]] = []
     rid, channel, item = (_required(cells[idx[n]], n, errs) for n in (conf.id, conf.channel, conf.item))
-    level = _LEVEL_KEYS.get(clean.compact(cells[idx[conf.level]]), 0)
+    level = _level(cells[idx[conf.level]])
     if not level:
         errs.append(("not a rating level; use 非常满意, 满意, 基本满意, 不满意, 非常不满意 or 1–5", conf.level))
     rated_at = None
@@ -412,6 +415,17 @@ def _rating(i: int, cells: list[str], org: str, conf: RatingsConfig, idx: dict[s
     # Free text a person typed may hold a contact ("经办人 … 137…"): never stored.
     item, channel, department = clean.masked(item), clean.masked(channel), department and clean.masked(department)
     return RatingIn(rid, org, item, channel, level, rated_at, bool(named), department, item_code)
+
+
+def _level(cell: str) -> int:
+    """1–5, or 0 for a cell that is not a level (also 满意（5分）: its label and its points disagree)."""
+    text = clean.compact(cell)
+    if (level := _LEVEL_KEYS.get(text)) is not None:
+        return level
+    m = _LEVEL_PRINTED.fullmatch(text)
+    if m is None or (m[1] is not None and LEVELS[m[1]] != int(m[2])):
+        return 0
+    return int(m[2])
 
 
 def _required(text: str, name: str, errs: list[tuple[str, str]]) -> str:

@@ -422,6 +422,25 @@ class TestExportsNotSeenBefore:
         parsed = yichuang(rows)
         assert parsed.errors == [] and len(parsed.figures) == 3
 
+    @pytest.mark.parametrize(("cells", "read"), [
+        ({"评价等级": "非常满意（5分）"}, (5, True)), ({"评价等级": "4星"}, (4, True)),
+        ({"评价等级": "2分"}, (2, True)),
+        ({"评价时间": "2022年5月31日 10时05分"}, (4, True)), ({"是否实名": "匿名评价"}, (4, False)),
+        ({"是否实名": "非实名"}, (4, False)), ({"是否实名": "实名评价"}, (4, True)),
+        ({"评价等级": "满意（5分）"}, None), ({"评价等级": "6分"}, None), ({"评价等级": "好评"}, None),
+    ])
+    def test_ratings_levels_times_and_naming_as_platforms_print_them(self, cells: dict, read: tuple | None) -> None:
+        row = haochaping_row(1, "150204004000", "满意")
+        for column, text in cells.items():
+            row[HAOCHAPING_COLUMNS.index(column)] = text
+        parsed = parse_export(shipped("haochaping"), haochaping_csv([row]), today=TODAY)
+        if read is None:  # its label and points disagree, a sixth level, or two levels for five: not guessed
+            assert parsed.ratings == [] and [e.field for e in parsed.errors] == ["评价等级"]
+            return
+        [rating] = parsed.ratings
+        assert (rating.level, rating.named) == read and parsed.errors == []
+        assert rating.rated_at.date() == date(2022, 5, 31)
+
     def test_a_ratings_export_without_its_optional_columns(self) -> None:
         dropped = [HAOCHAPING_COLUMNS.index(c) for c in ("事项编码", "实施部门", "是否实名")]
         keep = [i for i in range(len(HAOCHAPING_COLUMNS)) if i not in dropped]
