@@ -17,8 +17,8 @@ from typing import NamedTuple
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DAY = re.compile(
-    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-    r"(?:[ T]*(\d{1,2})[:时](\d{1,2})(?:分|[:分](\d{1,2})(?:\.\d+)?秒?)?)?$"
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
+    r"(?:[ T]*(\d{1,2})[:时](\d{1,2})(?:分|[:分](\d{1,2})(?:\.\d+)?秒?)?)?(?:\+08:?00)?$"  # Beijing time
 )
 _DAY_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _EXCEL_SERIAL = re.compile(r"[34]\d{4}(?:\.\d+)?")  # Excel's day numbers of 1982–2036 (44712 = 2022-05-31)

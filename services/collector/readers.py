@@ -27,7 +27,8 @@ from shared.core.errors import InvalidInput, Problem
 _MAX_STACK = 3            # header rows stacked under one another (wangban: 事项情况 over 事项总数)
 _MAX_HEADER_SEARCH = 100  # a header further down than this is not a header (and garbage fails fast)
 HEAD_ROWS = _MAX_HEADER_SEARCH + _MAX_STACK  # rows a reader of a stream keeps to find the header in
-_JSON_KEYS = ("data", "rows", "records", "list", "items")
+_JSON_KEYS = ("data", "result", "rows", "records", "list", "items")
+_JSON_COLUMNS, _JSON_ROWS = ("columns", "fields", "header"), ("rows", "data", "values")
 _DATA_CELL = re.compile(r"[\d.,%:/+\-]+")
 
 
@@ -191,6 +192,21 @@ def check_xlsx(stream: BinaryIO, limits: ExportLimits) -> None:
                            "about 15×); refused unopened")
 
 
+def _what_it_is(stream: BinaryIO) -> str:
+    """A hint when an XLSX source sent something else: a platform that switched its export to CSV or JSON."""
+    stream.seek(0)
+    head = stream.read(4096)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):  # the old binary .xls
+        return "; it is an old .xls workbook: save it as .xlsx"
+    if head.startswith(b"PK") or b"\x00" in head:  # a zip, or binary: nothing to say about it
+        return ""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \r\n")  # its ASCII is all this looks at
+    kind = "JSON" if text[:1] in ("{", "[") else "CSV" if "," in text or "\t" in text else None
+    if kind is None:
+        return ""
+    return f"; it reads as {kind} text: set format: {kind.lower()} in sources.yaml if the platform now sends that"
+
+
 def _check_json_size(stream: BinaryIO, limits: ExportLimits) -> None:
     """Refuse a JSON export too large to read whole (it takes ~4× its size in memory) before reading it."""
     at = stream.tell()
@@ -216,7 +232,8 @@ def _xlsx_rows(stream: BinaryIO, limits: ExportLimits, names: frozenset[str] = f
     except InvalidInput:
         raise
     except Exception:  # calamine raises several types for broken zips and sheets; their text is the library's
-        raise _unreadable("XLSX", "not a readable workbook (broken, truncated or encrypted, or not XLSX)") from None
+        raise _unreadable("XLSX", "not a readable workbook (broken, truncated or encrypted, or not XLSX)"
+                          + _what_it_is(stream)) from None
     # Positions are absolute (row numbers, merged ranges). iter_rows starts at the sheet's first row but at its
     # first used column, so the empty columns on the left are put back.
     spans = _merged_by_row(merged)
@@ -290,12 +307,14 @@ def read_json(text: str) -> Table:
     except RecursionError:
         raise _unreadable("JSON", "nested thousands of levels deep; a table of records is two") from None
     # The records, also one envelope down: {"code": 0, "data": {"total": 10, "list": [...]}} (a platform API's).
-    for _ in range(2):
+    for _ in range(3):
         if isinstance(doc, dict):
+            if (columnar := _columnar(doc)) is not None:
+                return columnar
             doc = next((doc[k] for k in _JSON_KEYS if isinstance(doc.get(k), (list, dict))), None)
     if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
-        raise _unreadable("JSON", "expected a list of objects, or {\"data\": [...]} / rows / records / list / items, "
-                                  "maybe inside {\"data\": {...}}")
+        raise _unreadable("JSON", "expected a list of objects, or {\"data\": [...]} / result / rows / records / list / "
+                                  "items, maybe inside {\"data\": {...}}, or {\"columns\": [...], \"rows\": [[...]]}")
     keys: dict[str, None] = {}
     for record in doc:
         keys.update(dict.fromkeys(record))
@@ -303,6 +322,17 @@ def read_json(text: str) -> Table:
     rows = [(0, header)]
     rows += [(i + 1, [cell_text(r.get(k)) for k in header]) for i, r in enumerate(doc)]
     return Table(rows)
+
+
+def _columnar(doc: dict[str, Any]) -> Table | None:
+    """{"columns": ["区划代码", …], "rows": [["150204004000", …], …]} (also fields / header, data / values)."""
+    header = next((doc[k] for k in _JSON_COLUMNS if isinstance(doc.get(k), list)), None)
+    body = next((doc[k] for k in _JSON_ROWS if isinstance(doc.get(k), list)), None)
+    if header is None or body is None or not all(isinstance(c, str) for c in header):
+        return None
+    if not all(isinstance(r, list) for r in body):
+        return None
+    return Table([(0, list(header))] + [(i + 1, [cell_text(c) for c in r]) for i, r in enumerate(body)])
 
 
 class _RepeatedKey(Exception):

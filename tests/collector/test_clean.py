@@ -86,12 +86,13 @@ class TestParsePercent:
 class TestDates:
     @pytest.mark.parametrize(
         "text", ["2022-05-31", "2022/5/31", "2022年5月31日", "20220531", "2022-05-31 14:43:40", "２０２２-０５-３１",
-                 "2022.05.31", " 2022-5-31 "],
+                 "2022.05.31", " 2022-5-31 ", "2022年5月31号", "2022-05-31T00:00:00+08:00"],
     )
     def test_day(self, text: str) -> None:
         assert clean.parse_date(text) == date(2022, 5, 31)
 
-    @pytest.mark.parametrize("text", ["2022-02-30", "31/05/2022", "", "昨天", "2022-13-01"])
+    @pytest.mark.parametrize("text", ["2022-02-30", "31/05/2022", "", "昨天", "2022-13-01",
+                                      "2022-05-31T00:00:00Z"])  # only Beijing time is taken as written
     def test_bad_day(self, text: str) -> None:
         with pytest.raises(ValueError, match="date"):
             clean.parse_date(text)
@@ -113,6 +114,9 @@ class TestDates:
             ("2022-05-31T14:43:40", datetime(2022, 5, 31, 14, 43, 40)),
             ("2022-05-31 14:43:40.250", datetime(2022, 5, 31, 14, 43, 40)),
             ("2022-05-31", datetime(2022, 5, 31)),
+            ("2022年5月31日 14时43分", datetime(2022, 5, 31, 14, 43)),
+            ("2022年5月31日 14时43分40秒", datetime(2022, 5, 31, 14, 43, 40)),
+            ("2022-05-31T14:43:40+08:00", datetime(2022, 5, 31, 14, 43, 40)),
         ],
     )
     def test_datetime(self, text: str, expected: datetime) -> None:

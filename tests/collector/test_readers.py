@@ -90,9 +90,15 @@ class TestXlsx:
         with pytest.raises(InvalidInput, match="cannot read the export as XLSX"):
             read_xlsx(content[: int(len(content) * cut)])
 
-    def test_not_a_spreadsheet(self) -> None:
-        with pytest.raises(InvalidInput, match="cannot read the export as XLSX"):
-            read_table("区划代码,事项总数\n".encode(), "xlsx")
+    @pytest.mark.parametrize(("content", "hint"), [
+        ("区划代码,事项总数\n150204004000,5\n".encode("gb18030"), "it reads as CSV text: set format: csv"),
+        (json.dumps([{"区划代码": "150204004000"}]).encode(), "it reads as JSON text: set format: json"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "an old .xls workbook: save it as .xlsx"),
+    ], ids=["csv", "json", "xls"])
+    def test_not_a_spreadsheet_says_what_it_is(self, content: bytes, hint: str) -> None:
+        with pytest.raises(InvalidInput, match="cannot read the export as XLSX") as caught:
+            read_table(content, "xlsx")
+        assert hint in caught.value.message
 
 
 class TestJson:
@@ -107,9 +113,20 @@ class TestJson:
     def test_wrapped(self, key: str) -> None:
         assert read_json(json.dumps({"total": 1, key: [{"a": 1}]})).rows == [(0, ["a"]), (1, ["1"])]
 
-    def test_wrapped_in_a_platform_api_envelope(self) -> None:
-        doc = {"code": 0, "msg": "success", "data": {"total": 1, "list": [{"a": 1}]}}
+    @pytest.mark.parametrize("doc", [
+        {"code": 0, "msg": "success", "data": {"total": 1, "list": [{"a": 1}]}},
+        {"success": True, "result": {"rows": [{"a": 1}]}},
+        {"code": 200, "data": {"result": {"records": [{"a": 1}]}}},
+    ])
+    def test_wrapped_in_a_platform_api_envelope(self, doc: dict) -> None:
         assert read_json(json.dumps(doc)).rows == [(0, ["a"]), (1, ["1"])]
+
+    @pytest.mark.parametrize("doc", [
+        {"columns": ["a", "b"], "rows": [[1, "x"], [2.5, None]]},
+        {"code": 0, "data": {"fields": ["a", "b"], "values": [[1, "x"], [2.5, None]]}},
+    ])
+    def test_columns_and_rows(self, doc: dict) -> None:
+        assert read_json(json.dumps(doc)).rows == [(0, ["a", "b"]), (1, ["1", "x"]), (2, ["2.5", ""])]
 
     @pytest.mark.parametrize("doc", ['{"a": 1}', "[1, 2]", '"x"', "{broken"])
     def test_not_records(self, doc: str) -> None:
