@@ -15,6 +15,8 @@ from itertools import repeat
 from operator import mul, sub, truediv
 from typing import NamedTuple
 
+# A count printed with its unit: 1281个, 503 件, 12次 — the unit is the column's, the number is the count.
+_COUNT_UNIT = re.compile(r"(?<=\d)\s*(?:个|件|项|次|人|家|户|条|笔)$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DAY = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
@@ -88,7 +90,7 @@ _UNIT_SUFFIX = re.compile(r"[(（][^()（）]{1,4}[)）]$")
 
 
 def parse_number(text: str) -> float | None:
-    """A count or amount: "1281", "１２８１", "1,281", "1，281" → 1281.0; empty → None.
+    """A count or amount: "1281", "１２８１", "1,281", "1，281", "1281个" → 1281.0; empty → None.
 
     Raises ValueError with a reason a person can act on; a percentage is refused here on purpose,
     because counts are what the collector stores.
@@ -106,7 +108,7 @@ def parse_number(text: str) -> float | None:
 
 
 def _parse_messy_number(text: str) -> float | None:
-    s = norm(text)
+    s = _COUNT_UNIT.sub("", norm(text))
     if not s:
         return None
     if s.endswith("%"):

@@ -41,6 +41,9 @@ class TestParseNumber:
             ("0", 0.0),
             ("-3", -3.0),
             ("3.25", 3.25),
+            ("1281个", 1281.0),  # a count printed with its unit
+            ("503 件", 503.0),
+            ("1,281项", 1281.0),
         ],
     )
     def test_accepts(self, text: str, expected: float) -> None:
@@ -60,6 +63,8 @@ class TestParseNumber:
             ("inf", "'inf' is not a number"),
             ("1_000", "'1_000' is not a number"),
             ("—", "'—' is not a number"),
+            ("个", "'个' is not a number"),  # a unit alone is no count
+            ("12个个", "'12个个' is not a number"),
         ],
     )
     def test_refuses_with_a_reason(self, text: str, reason: str) -> None:
