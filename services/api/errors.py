@@ -27,7 +27,8 @@ log = logging.getLogger("scorecard.api")
 
 # An input quoted back ('…') is cut to its start: a 5,000-character code sent in a query is not worth 10 kB of
 # answer, and the start is enough to find it.
-_LONG_QUOTE = re.compile(r"'([^']{81,})'")
+# An opening quote after a space or bracket and a closing one before one: "unit's" and 'after' stay as they are.
+_LONG_QUOTE = re.compile(r"(?<![\w'])'([^']{81,})'(?!\w)")
 
 
 def _short(text: str) -> str:
@@ -54,9 +55,23 @@ def error_response(
     )
 
 
+_TYPE_TAGS = frozenset({"int", "float", "str", "bool", "decimal", "none"})
+
+
+def _union_tag(position: int, part: Any) -> bool:
+    """Pydantic names the member of a union that failed in the location (points.constrained-int); a person
+    needs the field. After the source and its first name (a header's own name may hold "-")."""
+    return position >= 2 and isinstance(part, str) and ("-" in part or "[" in part or part in _TYPE_TAGS)
+
+
+def _wrong_type(message: str) -> bool:
+    return message.startswith("Input should be a valid")
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
     # ("body", "observations", 3, "date") → "observations[3].date"
     out = ""
+    loc = tuple(part for n, part in enumerate(loc) if not _union_tag(n, part))
     for part in loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "body"  # the body as a whole (not JSON at all, or empty)
@@ -70,11 +85,18 @@ async def _scorecard(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = []
+    details: list[dict[str, Any]] = []
     for e in exc.errors():
         loc = tuple(e.get("loc", ()))
         row = loc[2] if len(loc) > 2 and loc[0] == "body" and isinstance(loc[2], int) else None
-        details.append({"row": row, "field": _field_path(loc), "message": e.get("msg", "invalid")})
+        detail = {"row": row, "field": _field_path(loc), "message": e.get("msg", "invalid")}
+        same = next((d for d in details if (d["row"], d["field"]) == (row, detail["field"])), None)
+        if same is None:
+            details.append(detail)
+        elif not _wrong_type(detail["message"]) and detail["message"] not in same["message"]:
+            # Each member of a union said why (points: not an int, and not a float ≥ 0): the rule, not the type.
+            same["message"] = detail["message"] if _wrong_type(same["message"]) else \
+                f"{same['message']}; or: {detail['message']}"
     fields = ", ".join(d["field"] for d in details[:5]) + (" …" if len(details) > 5 else "")
     return error_response(422, "invalid_input", f"the request is not valid: check {fields}", details)
 

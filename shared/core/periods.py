@@ -88,13 +88,22 @@ def containing(d: date, granularity: Granularity) -> Period:
     return Period(start, end, granularity)
 
 
-def series(start: date, end: date, granularity: Granularity) -> list[Period]:
-    """Consecutive periods covering start..end (the first and last may extend beyond them)."""
+class TooManyPeriods(ValueError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} periods requested")
+        self.limit = limit
+
+
+def series(start: date, end: date, granularity: Granularity, *, limit: int | None = None) -> list[Period]:
+    """Consecutive periods covering start..end (the first and last may extend beyond them). With `limit`, more
+    than that many raise TooManyPeriods as soon as they are met (9999 years of days are never listed)."""
     if end < start:
         raise ValueError(f"'to' ({end}) is before 'from' ({start})")
     out: list[Period] = []
     p = containing(start, granularity)
     while p.start <= end:
+        if limit is not None and len(out) == limit:
+            raise TooManyPeriods(limit)
         out.append(p)
         if p.end == date.max:  # 9999-12-31 has no next day
             break

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access import audit
 from shared.core import clock
+from shared.core.errors import InvalidInput, Problem
 from shared.indicators import store as indicator_store
 from shared.indicators.models import Indicator
 from shared.org_units import store as org_store
@@ -62,6 +63,10 @@ async def list_targets(
 async def put_target(session: AsyncSession, row: TargetRow, *, actor: str) -> tuple[str, TargetRow]:
     """Insert or replace one target; audited with before/after. Returns ('inserted'|'updated'|'unchanged', row)."""
     ind = await indicator_store.get_by_code(session, row.indicator)
+    if row.number is not None and ind.measure == "ratio" and ind.factor == 100 and row.number > 100:
+        message = (f"{row.number:g} is above 100 %, which '{row.indicator}' ({ind.name}: a share of its "
+                   "denominator) can never reach; give the target in percent, 0–100")
+        raise InvalidInput(message, [Problem(message, field="number")])
     unit = await org_store.get_by_code(session, row.org)
     existing = (
         await session.execute(

@@ -139,6 +139,35 @@ class TestLongInputsInErrors:
         assert "'QS-99'" in r.json()["error"]["message"], r.text
 
 
+class TestFoundByABlindProbe:
+    async def test_a_day_series_over_thousands_of_years_is_refused_without_listing_it(self, client) -> None:
+        started = time.monotonic()
+        r = await client.get("/v1/values", params={"indicator": "QS-07", "org": QINGSHAN, "from": "0001-01-01",
+                                                   "to": "9999-12-31", "granularity": "day"})
+        assert "more than 400 periods" in refused(r, 422, "granularity")["message"]
+        assert time.monotonic() - started < 1.5  # it listed 3,652,059 days first: 8 s with the server blocked
+
+    @pytest.mark.parametrize(("params", "field"), [
+        ({"indicator": "", "period": "2022"}, "indicator"),
+        ({"indicator": " , ", "period": "2022"}, "indicator"),
+        ({"indicator": "QS-07", "period": "2022Q2", "from": "2022-01-01", "to": "2022-02-01"}, "period"),
+    ], ids=["no code", "only commas", "period and from-to"])
+    async def test_a_question_without_an_indicator_or_at_odds_with_itself(self, client, params, field) -> None:
+        refused(await client.get("/v1/values", params={"org": QINGSHAN, **params}), 422, field)
+
+    async def test_a_union_field_is_named_as_the_body_names_it(self, client, admin) -> None:
+        [scheme] = [x["id"] for x in (await client.get("/v1/schemes")).json() if x["code"] == "BT2022"]
+        row = {"item": 19, "org": QINGSHAN, "period": "2022H1", "method": "monitoring", "points": -0.1}
+        r = await client.post(f"/v1/schemes/{scheme}/assessments", json={"assessments": [row]}, headers=admin)
+        [detail] = refused(r, 422, "assessments[0].points")["details"]
+        assert detail["message"] == "Input should be greater than or equal to 0", detail
+
+    async def test_a_message_quoting_a_name_and_an_input_keeps_both(self, client) -> None:
+        r = await client.get("/v1/ratings/overdue", params={"after": "zzz"})
+        message = refused(r, 422, "after")["message"]
+        assert message.startswith("'after' must be") and "'zzz'" in message and "characters)" not in message
+
+
 class TestIdempotencyKeyLength:
     async def test_a_key_of_the_allowed_200_characters_is_stored_and_replays(self, client, admin) -> None:
         headers = {**admin, "Idempotency-Key": "k" * 200}
@@ -166,6 +195,7 @@ class TestBadTargets:
             ({"year": "2030"}, "targets[0].year"),
             ({"half": True}, "targets[0].half"),
             ({"indicator": "Q" * 40}, "targets[0].indicator"),
+            ({"indicator": "QS-07", "number": 150}, "number"),  # a share of its denominator: never above 100 %
         ],
     )
     async def test_is_a_422_and_reads_still_work(self, client, admin, session, change: dict, field: str) -> None:

@@ -12,7 +12,7 @@ from services.api.schemas.strict import IsoDate
 from services.api.schemas.values import ValueOut, ValuesOut
 from shared.core import clock
 from shared.core.errors import InvalidInput, Problem
-from shared.core.periods import Granularity, Period, parse_period, series
+from shared.core.periods import Granularity, Period, TooManyPeriods, parse_period, series
 from shared.core.settings import ApiSettings
 from shared.org_units import store as org_store
 from shared.values import compute
@@ -23,6 +23,9 @@ MAX_PERIODS = 400
 
 
 def _periods(period: str | None, start: date | None, end: date | None, granularity: Granularity) -> list[Period]:
+    if period is not None and (start is not None or end is not None):
+        msg = "give period= or from= and to=, not both"
+        raise InvalidInput(msg, [Problem(msg, field="period")])
     if period is not None:
         try:
             return [parse_period(clock.today().isoformat() if period == "today" else period)]
@@ -32,13 +35,12 @@ def _periods(period: str | None, start: date | None, end: date | None, granulari
         msg = "give period=2022-05 (or 2022-05-31, 2022Q2, 2022H1, 2022), or from= and to= with granularity="
         raise InvalidInput(msg, [Problem(msg, field="period")])
     try:
-        out = series(start, end, granularity)
+        return series(start, end, granularity, limit=MAX_PERIODS)
+    except TooManyPeriods:
+        msg = f"more than {MAX_PERIODS} periods requested; at most {MAX_PERIODS} — use a coarser granularity"
+        raise InvalidInput(msg, [Problem(msg, field="granularity")]) from None
     except ValueError as exc:
         raise InvalidInput(str(exc), [Problem(str(exc), field="to")]) from None
-    if len(out) > MAX_PERIODS:
-        msg = f"{len(out)} periods requested; at most {MAX_PERIODS} — use a coarser granularity"
-        raise InvalidInput(msg, [Problem(msg, field="granularity")])
-    return out
 
 
 def _within_limits(api: ApiSettings, codes: list[str], units: int, periods: int) -> None:
@@ -67,6 +69,9 @@ async def get_values(
     children: bool = Query(False, description="values of the unit's direct children instead of the unit"),
 ) -> Response:
     codes = [c.strip() for item in indicator for c in item.split(",") if c.strip()]
+    if not codes:
+        msg = "no indicator code given: indicator=QS-07 (GET /v1/indicators lists them)"
+        raise InvalidInput(msg, [Problem(msg, field="indicator")])
     periods = _periods(period, start, end, granularity)
     # The same question at the same data revision (read first: a write counts it up) has the same answer.
     key = ("values", await data_revision(db), tuple(codes), org, tuple(p.label for p in periods), children)
