@@ -85,18 +85,19 @@ async def _scorecard(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details: list[dict[str, Any]] = []
+    by_field: dict[tuple[int | None, str], dict[str, Any]] = {}  # in order: one detail per row and field
     for e in exc.errors():
         loc = tuple(e.get("loc", ()))
         row = loc[2] if len(loc) > 2 and loc[0] == "body" and isinstance(loc[2], int) else None
         detail = {"row": row, "field": _field_path(loc), "message": e.get("msg", "invalid")}
-        same = next((d for d in details if (d["row"], d["field"]) == (row, detail["field"])), None)
+        same = by_field.get((row, detail["field"]))
         if same is None:
-            details.append(detail)
+            by_field[row, detail["field"]] = detail
         elif not _wrong_type(detail["message"]) and detail["message"] not in same["message"]:
             # Each member of a union said why (points: not an int, and not a float ≥ 0): the rule, not the type.
             same["message"] = detail["message"] if _wrong_type(same["message"]) else \
                 f"{same['message']}; or: {detail['message']}"
+    details = list(by_field.values())
     fields = ", ".join(d["field"] for d in details[:5]) + (" …" if len(details) > 5 else "")
     return error_response(422, "invalid_input", f"the request is not valid: check {fields}", details)
 

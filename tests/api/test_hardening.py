@@ -141,11 +141,10 @@ class TestLongInputsInErrors:
 
 class TestFoundByABlindProbe:
     async def test_a_day_series_over_thousands_of_years_is_refused_without_listing_it(self, client) -> None:
-        started = time.monotonic()
+        # It listed 3,652,059 days first: 8 s with the server blocked (the stop: test_periods.py::TestSeries).
         r = await client.get("/v1/values", params={"indicator": "QS-07", "org": QINGSHAN, "from": "0001-01-01",
                                                    "to": "9999-12-31", "granularity": "day"})
         assert "more than 400 periods" in refused(r, 422, "granularity")["message"]
-        assert time.monotonic() - started < 1.5  # it listed 3,652,059 days first: 8 s with the server blocked
 
     @pytest.mark.parametrize(("params", "field"), [
         ({"indicator": "", "period": "2022"}, "indicator"),

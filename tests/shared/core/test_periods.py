@@ -2,7 +2,8 @@ from datetime import date
 
 import pytest
 
-from shared.core.periods import containing, parse_period, series
+from shared.core import periods
+from shared.core.periods import TooManyPeriods, containing, parse_period, series
 
 
 class TestParsePeriod:
@@ -31,6 +32,15 @@ class TestParsePeriod:
 
 
 class TestSeries:
+    def test_a_limit_stops_at_the_first_period_past_it(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        made = []
+        real = periods.containing
+        monkeypatch.setattr(periods, "containing", lambda day, g: made.append(day) or real(day, g))
+        with pytest.raises(TooManyPeriods, match="more than 400 periods"):
+            series(date(1, 1, 1), date(9999, 12, 31), "day", limit=400)
+        assert len(made) == 401  # not the 3,652,059 days of the range
+        assert len(series(date(2022, 1, 1), date(2022, 12, 31), "day", limit=365)) == 365
+
     def test_months_cover_the_range(self) -> None:
         assert [p.label for p in series(date(2022, 11, 15), date(2023, 2, 1), "month")] == [
             "2022-11",
