@@ -23,7 +23,7 @@ from shared.core.db import (
 )
 from shared.core.errors import Forbidden, InvalidInput, Problem
 from shared.indicators.models import Indicator
-from shared.observations import copy_format, preaggregate, validate
+from shared.observations import copy_format, preaggregate, subtotals, validate
 from shared.observations.models import ObservationHistory, ObservationWrite
 from shared.observations.types import Figure
 from shared.org_units import store as org_store
@@ -78,7 +78,7 @@ async def catalogue_maps(
 ) -> tuple[dict[str, validate.IndicatorInfo], dict[str, validate.UnitInfo]]:
     """Every indicator, and the units named in `unit_codes` (all units when None). An indicator's bound is the
     smaller of `max_figure` and its own `max_figure` (the catalogue's, where set); `whole_numbers` its counting."""
-    named = select(OrgUnit.code, OrgUnit.id, OrgUnit.valid_from, OrgUnit.valid_to)
+    named = select(OrgUnit.code, OrgUnit.id, OrgUnit.valid_from, OrgUnit.valid_to, OrgUnit.parent_id)
     if unit_codes is not None:
         named = named.where(OrgUnit.code.in_(list(unit_codes)))
     indicators = {
@@ -89,8 +89,8 @@ async def catalogue_maps(
         )
     }
     units = {
-        code: validate.UnitInfo(i, vf, vt)
-        for code, i, vf, vt in await session.execute(named)
+        code: validate.UnitInfo(i, vf, vt, parent)
+        for code, i, vf, vt, parent in await session.execute(named)
     }
     return indicators, units
 
@@ -105,6 +105,7 @@ async def write_observations(
     partial: bool = False,
     within: int | None = None,
     max_figure: float = validate.MAX_FIGURE,
+    refuse_subtotals: bool = False,
 ) -> WriteResult:
     """Validate every figure and write them in the caller's transaction (监测数据, PRODUCT.md §2.1).
 
@@ -114,7 +115,8 @@ async def write_observations(
     figure is counted as unchanged and writes nothing. `within`: an org unit id the figures must all belong
     under (an integration key's subtree); a row outside raises Forbidden and nothing is written.
     `max_figure`: the largest figure accepted (SCORECARD_OBSERVATIONS__MAX_FIGURE); a figure, or the value it
-    gives, above it (or not finite) is a bad row.
+    gives, above it (or not finite) is a bad row. `refuse_subtotals` (a push): a row whose figures are the sum of
+    the units under it in the same body is a bad row (shared/observations/subtotals.py).
     """
     named = {item.org for item in items}
     # A few units are looked up by code; for many, reading the whole (small) table beats a long IN list.
@@ -122,6 +124,8 @@ async def write_observations(
                                      unit_codes=named if len(named) <= 200 else None, max_figure=max_figure)
     outside = [] if within is None else await writer.outside(within, items)
     chunk = writer.prepare(items)
+    if refuse_subtotals:
+        chunk.problems.extend(_subtotal_problems(items, writer.units))
     if outside:  # every bad row listed, those outside the subtree and the others alike
         raise Forbidden(
             f"{len(outside)} rows are for units this key may not write; nothing was written",
@@ -131,6 +135,17 @@ async def write_observations(
     result = await writer.finish()
     result.rejected = sorted(rejected, key=lambda p: -1 if p.row is None else p.row)
     return result
+
+
+def _subtotal_problems(items: Sequence[Figure], units: dict[str, validate.UnitInfo]) -> list[Problem]:
+    code_of = {info.id: code for code, info in units.items()}
+    parent_of = {code: code_of[info.parent_id] for code, info in units.items() if info.parent_id in code_of}
+    found = subtotals.subtotal_rows(items, range(len(items)), parent_of)
+    return [
+        Problem(f"the figures of '{items[row].org}' equal the sum of the {n} units under it in this body: a "
+                "subtotal, which the roll-up would count twice; push each unit's own figures only", row, "org")
+        for row, n in sorted(found.items())
+    ]
 
 
 class FigureWriter:

@@ -37,6 +37,7 @@ class UnitInfo:
     id: int
     valid_from: date
     valid_to: date | None
+    parent_id: int | None = None
 
 
 class CheckedFigure(NamedTuple):

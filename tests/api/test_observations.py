@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.main import create_app
@@ -57,6 +57,18 @@ class TestPush:
         r = await push(client, qingshan_key, obs("QS-06", QINGSHAN, "2022-05-31", value=12.5),
                        obs("QS-07", FUQIANG, "2022-05-31", 1010, 1281, value=78.8))
         assert r.status_code == 200 and r.json()["inserted"] == 2, r.text
+
+    async def test_a_district_row_adding_up_its_streets_is_refused(self, client, qingshan_key, session) -> None:
+        # Stored, 青山区 would count 富强路 and 幸福路 twice (3 + 4 = 7 of 10 + 10 = 20).
+        rows = [obs("QS-07", FUQIANG, "2022-05-31", 3, 10), obs("QS-07", XINGFU, "2022-05-31", 4, 10),
+                obs("QS-07", QINGSHAN, "2022-05-31", 7, 20)]
+        r = await push(client, qingshan_key, *rows)
+        assert r.status_code == 422, r.text
+        [detail] = r.json()["error"]["details"]
+        assert (detail["row"], detail["field"]) == (2, "org") and "a subtotal" in detail["message"]
+        assert (await session.execute(select(func.count()).select_from(Observation))).scalar_one() == 0
+        own = [*rows[:2], obs("QS-07", QINGSHAN, "2022-05-31", 6, 20)]  # the district hall's own figures
+        assert (await push(client, qingshan_key, *own)).json()["inserted"] == 3
 
     async def test_resending_the_same_figures_is_unchanged(self, client, qingshan_key) -> None:
         row = obs("QS-07", FUQIANG, "2022-05-31", 1010, 1281)

@@ -66,7 +66,7 @@ async def push_observations(
     within = key.org_id if key.role == "integration" else None
     written = await observation_store.write_observations(
         session, items, source=f"push:{key.name}", actor=actor(key), within=within,
-        max_figure=settings.observations.max_figure,
+        max_figure=settings.observations.max_figure, refuse_subtotals=True,
     )
     result = PushResult(inserted=written.inserted, updated=written.updated, unchanged=written.unchanged)
     await idempotency.remember(session, resend, key, result.model_dump())
