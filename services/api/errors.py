@@ -26,8 +26,7 @@ log = logging.getLogger("scorecard.api")
 
 
 # An input quoted back ('…') is cut to its start: a 5,000-character code sent in a query is not worth 10 kB of
-# answer, and the start is enough to find it.
-# An opening quote after a space or bracket and a closing one before one: "unit's" and 'after' stay as they are.
+# answer, and the start is enough to find it. Quotes count at word boundaries only, so "unit's" is no quote.
 _LONG_QUOTE = re.compile(r"(?<![\w'])'([^']{81,})'(?!\w)")
 
 

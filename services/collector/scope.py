@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.collector.mapping import ParsedExport
 from services.collector.sources import SourceConfig, SourceMisconfigured
 from shared.core.errors import NotFound, Problem
+from shared.observations import subtotals as subtotal_rules
 from shared.org_units import store as org_store
 
 T = TypeVar("T")
@@ -43,10 +44,9 @@ async def load(session: AsyncSession, source: SourceConfig) -> Scope:
         message = f"scope {source.scope} of source '{source.id}' is not a known unit; correct scope: in sources.yaml"
         raise SourceMisconfigured(message, [Problem(message, field="scope")]) from None
     units = await org_store.list_units(session, subtree=source.scope)
-    codes = {u.id: u.code for u in units}
-    parent_of = {u.code: codes[u.parent_id] for u in units if u.parent_id in codes}
-    return Scope(root.code, root.name, frozenset(codes.values()), frozenset(await org_store.units_by_code(session)),
-                 parent_of)
+    parent_of = subtotal_rules.parent_codes((u.code, u.id, u.parent_id) for u in units)
+    return Scope(root.code, root.name, frozenset(u.code for u in units),
+                 frozenset(await org_store.units_by_code(session)), parent_of)
 
 
 def keep_figures(scope: Scope, chunk: ParsedExport, column: str) -> ParsedExport:

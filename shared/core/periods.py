@@ -91,7 +91,6 @@ def containing(d: date, granularity: Granularity) -> Period:
 class TooManyPeriods(ValueError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"more than {limit} periods requested")
-        self.limit = limit
 
 
 def series(start: date, end: date, granularity: Granularity, *, limit: int | None = None) -> list[Period]:

@@ -138,8 +138,7 @@ async def write_observations(
 
 
 def _subtotal_problems(items: Sequence[Figure], units: dict[str, validate.UnitInfo]) -> list[Problem]:
-    code_of = {info.id: code for code, info in units.items()}
-    parent_of = {code: code_of[info.parent_id] for code, info in units.items() if info.parent_id in code_of}
+    parent_of = subtotals.parent_codes((code, info.id, info.parent_id) for code, info in units.items())
     found = subtotals.subtotal_rows(items, range(len(items)), parent_of)
     return [
         Problem(f"the figures of '{items[row].org}' equal the sum of the {n} units under it in this body: a "

@@ -12,10 +12,17 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 from shared.observations.types import Figure
+
+
+def parent_codes(units: Iterable[tuple[str, int, int | None]]) -> dict[str, str]:
+    """{code: its parent's code} of (code, id, parent id) units, for the parents among them."""
+    listed = list(units)
+    code_of = {unit_id: code for code, unit_id, _ in listed}
+    return {code: code_of[parent] for code, _, parent in listed if parent in code_of}
 
 
 def subtotal_rows(figures: Sequence[Figure], rows: Sequence[int], parent_of: Mapping[str, str]) -> dict[int, int]:
