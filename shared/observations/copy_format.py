@@ -27,8 +27,13 @@ def staged_rows(rows: Iterable[CheckedFigure]) -> bytearray:
     """The rows (indicator_id, org_id, obs_date, numerator, denominator, value, row) as one COPY FROM STDIN
     (FORMAT BINARY) payload, signature and trailer included."""
     out = bytearray(SIGNATURE)
+    full = _ROW[False, False, False].pack
     for indicator_id, org_id, day, numerator, denominator, value, row in rows:
-        fields: list[int | float] = [_FIELDS, 4, indicator_id, 4, org_id, 4, day.toordinal() - _POSTGRES_EPOCH]
+        days = day.toordinal() - _POSTGRES_EPOCH
+        if numerator is not None and denominator is not None and value is not None:  # the usual ratio: no list
+            out += full(_FIELDS, 4, indicator_id, 4, org_id, 4, days, 8, numerator, 8, denominator, 8, value, 4, row)
+            continue
+        fields: list[int | float] = [_FIELDS, 4, indicator_id, 4, org_id, 4, days]
         for number in (numerator, denominator, value):
             fields += (-1,) if number is None else (8, number)
         fields += (4, row)

@@ -290,6 +290,10 @@ async def refresh(session: AsyncSession) -> None:
     """Bring the pre-aggregates of every (indicator, unit, month) noted since `start` up to date: re-aggregate
     the months marked `rebuild` from the raw figures, then the region rows over all noted months (and those a
     push's merge noted in `_REGIONS` itself)."""
+    # A push whose merge kept every month in step noted nothing: one look instead of seven empty statements.
+    noted = await session.execute(text(f"SELECT EXISTS (SELECT 1 FROM {TOUCHED}) OR EXISTS (SELECT 1 FROM {_REGIONS})"))
+    if not noted.scalar_one():
+        return
     await analyze_temp_table(session, TOUCHED)
     await session.execute(
         text(

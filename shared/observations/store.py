@@ -252,11 +252,11 @@ class FigureWriter:
             items, indicators=self.indicators, units=self.units, today=self.today, rows=numbers
         )
         indicator_ids = frozenset(r.indicator_id for r in good)
-        if not self.chunked:
-            return Prepared(good, problems, len(items), len(good), indicator_ids)
-        # A bulk write's months to re-aggregate and its COPY data, made here: off the database's critical path.
-        months = frozenset((r.indicator_id, r.org_id, r.obs_date.replace(day=1)) for r in good)
-        if not self._pg:
+        # A bulk write's months to re-aggregate, and (PostgreSQL) the COPY data, made here: off the database's
+        # critical path in a collector, one block of bytes for a push.
+        months = (frozenset((r.indicator_id, r.org_id, r.obs_date.replace(day=1)) for r in good) if self.chunked
+                  else frozenset())
+        if not self._pg or problems and not self.partial:  # SQLite stages the rows; a refused chunk is not staged
             return Prepared(good, problems, len(items), len(good), indicator_ids, months)
         return Prepared([], problems, len(items), len(good), indicator_ids, months, copy_format.staged_rows(good))
 
@@ -276,7 +276,7 @@ class FigureWriter:
             self.rejected_rows += len({p.row for p in rejected})
             return rejected
         await self._lock(set(chunk.indicator_ids))
-        await _stage(self.session, chunk.rows, chunk.copy_data)
+        await _stage(self.session, chunk.rows, chunk.copy_data, empty=self._writes > 1)  # `open` emptied it
         if self._withdrew:
             rejected += await self._reject_withdrawn()
         inserted, updated, unchanged, repeats = await _merge(
@@ -433,12 +433,14 @@ async def _lock_indicators(session: AsyncSession, indicator_ids: Sequence[int]) 
 
 
 async def _stage(
-    session: AsyncSession, rows: Sequence[validate.CheckedFigure], copy_data: bytearray | None = None
+    session: AsyncSession, rows: Sequence[validate.CheckedFigure], copy_data: bytearray | None = None, *,
+    empty: bool = True,
 ) -> None:
     """Into the scratch table, not analyzed: both merge statements look each key up by itself (LATERAL), so
     their plans need no statistics of the staged rows. `copy_data`: the rows already as COPY data
-    (copy_format.staged_rows), sent as one block."""
-    await empty_temp_table(session, STAGE)
+    (copy_format.staged_rows), sent as one block. `empty`: the table may hold an earlier chunk's rows."""
+    if empty:
+        await empty_temp_table(session, STAGE)
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
         raw = (await conn.get_raw_connection()).driver_connection
