@@ -11,6 +11,7 @@ pytest temp dir (printed with -s)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -311,6 +312,153 @@ class TestOtherPages:
             assert "default-src 'self'" in csp and "script-src 'self';" in csp and "http" not in csp, path
             assert "<script>" not in r.text  # no inline script: every script is a file of this server
         assert httpx.get(live_url + "/ui").status_code == 308
+
+
+class TestWhatABlindProbeFound:
+    """A user's walk through the pages by a helper that had not seen the code (stop 20): each defect it met."""
+
+    async def test_a_slow_reply_for_a_page_left_does_not_replace_the_page_asked_for(
+        self, live_url: str, recorded: Recorded, dashboard_json: dict[str, Any]
+    ) -> None:
+        page = recorded.page
+        names = {u["code"]: u["name"] for u in dashboard_json["units"]}
+
+        async def slow(route: Any) -> None:
+            await asyncio.sleep(1.5)
+            await route.continue_()
+
+        await page.route(f"**/v1/dashboard?org={FUQIANG}*", slow)
+        await page.goto(f"{live_url}/ui/#/dashboard?org={FUQIANG}")
+        await page.wait_for_timeout(200)
+        await page.evaluate(f"() => {{ location.hash = '#/dashboard?org={XINGFU}'; }}")
+        await page.wait_for_selector(f"#app h1:has-text('{names[XINGFU]}')", timeout=15_000)
+        await page.wait_for_timeout(2_000)  # the slow reply has come meanwhile
+        assert names[XINGFU] in await page.inner_text("#app h1")
+        assert await page.get_attribute("#app", "data-ready") == "dashboard"
+        assert not recorded.errors, recorded.errors
+
+    async def test_the_top_bar_stays_on_the_unit_and_year_looked_at(self, live_url: str, recorded: Recorded) -> None:
+        await ready(recorded, f"{live_url}/ui/#/dashboard?org={XINGFU}&year=2022", "dashboard")
+        page = recorded.page
+        assert await page.get_attribute("header nav a[data-nav='indicator']", "href") == (
+            f"#/indicator?org={XINGFU}&year=2022")
+        assert await page.get_attribute("header nav a[data-nav='dashboard']", "href") == (
+            f"#/dashboard?org={XINGFU}&year=2022")
+        await page.click("header nav a[data-nav='indicator']")
+        await page.wait_for_selector('#app[data-ready="indicator"]', timeout=15_000)
+        assert "幸福路街道" in await page.inner_text("#app h1")
+
+    async def test_the_year_list_runs_from_the_first_plan_year_to_this_year(
+        self, live_url: str, recorded: Recorded
+    ) -> None:
+        page = recorded.page
+        this_year = int(await page.evaluate(
+            "() => new Intl.DateTimeFormat('en', {timeZone: 'Asia/Shanghai', year: 'numeric'}).format(new Date())"))
+        # Opened on a year, the page knows only the browser's clock; opened without one, the server's (2022 here).
+        for url, last in ((f"{live_url}/ui/#/dashboard?year=2021", this_year), (f"{live_url}/ui/", 2022)):
+            await ready(recorded, url, "dashboard")
+            years = await page.eval_on_selector_all("select[aria-label='年度'] option", "os => os.map(o => o.value)")
+            assert years == [str(y) for y in range(last, 2019, -1)], (url, years)
+
+    async def test_the_error_page_can_retry_and_its_way_back_works_from_the_default_address(
+        self, live_url: str, recorded: Recorded
+    ) -> None:
+        page = recorded.page
+        down = {"on": True}
+
+        async def maybe_down(route: Any) -> None:
+            if down["on"]:
+                await route.fulfill(status=503, json={"error": {"code": "database_unavailable",
+                                                                "message": "the database is unavailable"}})
+            else:
+                await route.continue_()
+
+        await page.route("**/v1/dashboard?*", maybe_down)
+        await page.goto(f"{live_url}/ui/#/dashboard")
+        await page.wait_for_selector('#app[data-ready="dashboard"] .error', timeout=15_000)
+        down["on"] = False
+        await page.click("#app a[href='#/dashboard']")  # the address already is #/dashboard
+        await page.wait_for_selector("#app table.matrix", timeout=15_000)
+        down["on"] = True
+        await page.evaluate("() => { location.hash = '#/dashboard?year=2022'; }")
+        await page.wait_for_selector("#app .error", timeout=15_000)
+        down["on"] = False
+        await page.click("#app button.retry")
+        await page.wait_for_selector("#app table.matrix", timeout=15_000)
+
+    async def test_the_indicator_page_shows_the_jurisdictions_own_target_where_its_units_have_none(
+        self, live_url: str, recorded: Recorded, dashboard_json: dict[str, Any]
+    ) -> None:
+        with_units = {c["indicator"] for u in dashboard_json["units"] for c in u["indicators"] if c["target"]}
+        own = [c for c in dashboard_json["jurisdiction"]["indicators"]
+               if c["target"] and c["target"]["number"] is not None and c["indicator"] not in with_units]
+        assert own, "the fixture has an indicator targeted at 青山区 only"
+        code, number = own[0]["indicator"], own[0]["target"]["number"]
+        await ready(recorded, f"{live_url}/ui/#/indicator?code={code}", "indicator")
+        page = recorded.page
+        assert "无目标" not in await page.inner_text("#app h2")
+        option = await page.evaluate(
+            f"() => echarts.getInstanceByDom(document.querySelector('.chart[data-indicator=\"{code}\"]')).getOption()"
+        )
+        assert option["series"][-1]["name"] == "目标" and number in option["series"][-1]["data"]
+
+    async def test_on_a_phone_the_page_fits_and_the_table_scrolls_in_its_box(
+        self, live_url: str, browser: Any, screenshots: Path
+    ) -> None:
+        context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
+                                            timezone_id="Asia/Shanghai", is_mobile=True)
+        page = await context.new_page()
+        console: list[str] = []
+        page.on("console", lambda m: console.append(m.text) if m.type in ("error", "warning") else None)
+        try:
+            await page.goto(f"{live_url}/ui/")
+            await page.wait_for_selector('#app[data-ready="dashboard"] table.matrix', timeout=15_000)
+            width = await page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 391, width  # no sideways scroll of the whole page
+            box = await page.evaluate("() => { const s = document.querySelector('table.matrix').parentElement;"
+                                      " return [s.scrollWidth, s.clientWidth]; }")
+            assert box[0] > box[1], box  # the matrix scrolls inside its box, its columns as wide as on a desk
+            widths = await page.evaluate("() => [document.querySelector('table.matrix').getBoundingClientRect().width,"
+                                         " document.querySelectorAll('table.matrix th.ind').length]")
+            assert widths[0] >= 118 + 78 + 72 * widths[1], widths
+            rows = await page.eval_on_selector_all("table.warnings tbody tr", "rs => rs.map(r => r.offsetHeight)")
+            assert rows and max(rows) < 160, rows  # a warning's 说明 is not squeezed into a column of single characters
+            assert await page.locator("select[aria-label='年度']").is_visible()
+            await page.screenshot(path=str(screenshots / "phone.png"))
+            await page.locator("div.warnings").scroll_into_view_if_needed()
+            await page.screenshot(path=str(screenshots / "phone-warnings.png"))
+            assert not console, console  # a style refused by the CSP would be reported here
+        finally:
+            await context.close()
+
+    async def test_numbers_carry_their_unit_and_a_missing_indicator_is_a_dash(
+        self, live_url: str, recorded: Recorded, dashboard_json: dict[str, Any]
+    ) -> None:
+        trimmed = json.loads(json.dumps(dashboard_json))
+        first = trimmed["units"][0]
+        dropped = first["indicators"].pop()["indicator"]  # a unit the indicator's plan does not cover
+        await recorded.page.route(f"**/v1/dashboard?org={QINGSHAN}", lambda route: route.fulfill(json=trimmed))
+        await ready(recorded, f"{live_url}/ui/#/dashboard?org={QINGSHAN}", "dashboard")
+        page = recorded.page
+        cell = page.locator(f'table.matrix tr[data-org="{first["code"]}"] td.cell.na')
+        assert await cell.count() == 1 and (await cell.inner_text()).strip() == "—"
+        assert "没有此指标" in (await cell.get_attribute("title") or "")
+        counted = [(c["indicator"], c["unit"]) for c in trimmed["jurisdiction"]["indicators"]
+                   if c["value"] is not None and c["unit"] not in (None, "%")]
+        assert counted, "the fixture has a value that is not a percentage"
+        for code, unit in counted:
+            text = await page.inner_text(f'table.matrix tr.own td[data-indicator="{code}"]')
+            assert text.strip().endswith(unit), (code, text)
+        cards = await page.eval_on_selector_all(".cards .card .big", "bs => bs.slice(1, 6).map(b => +b.textContent)")
+        assert sum(cards) == len(trimmed["jurisdiction"]["indicators"]), cards  # the cards add up
+        assert dropped
+
+    async def test_the_chart_library_licence_opens_as_text(self, live_url: str) -> None:
+        page = httpx.get(f"{live_url}/ui/").text
+        for link in re.findall(r'href="(/static/echarts/[^"]+)"', page):
+            r = httpx.get(live_url + link)
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain"), (link, r.headers)
+        assert len(re.findall(r'href="/static/echarts/', page)) == 2
 
 
 @pytest.fixture(scope="module")

@@ -83,6 +83,11 @@
     return new Date(iso).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
   }
 
+  // The page being shown: a reply that arrives after the user moved on (a slow city dashboard, then a street) is
+  // dropped, never drawn over the page asked for last.
+  let currentView = {};
+  class Stale extends Error {}
+
   class HttpError extends Error {
     constructor(status, body) {
       super((body && body.error && body.error.message) || "HTTP " + status);
@@ -112,8 +117,10 @@
     const headers = { Accept: "application/json" };
     const key = sessionStorage.getItem("scorecard-key");
     if (key) headers.Authorization = "Bearer " + key;
+    const view = currentView;
     const r = await fetch(path, { headers, credentials: "same-origin" });
     const body = await r.json().catch(() => null);
+    if (view !== currentView) throw new Stale();
     if (!r.ok) throw new HttpError(r.status, body);
     return body;
   }
@@ -148,9 +155,13 @@
       input, el("button", { type: "submit", text: "确定" })));
       return;
     }
+    // The way back re-routes itself when the address already is the default dashboard (a link to the hash in the
+    // address bar would do nothing).
+    const again = (e) => { if (location.hash === "#/dashboard" || location.hash === "") { e.preventDefault(); route(); } };
     app.replaceChildren(el("p", { class: "error", text: "加载失败：" + errorText(err) }),
       el("p", { class: "note detail", text: "服务器信息：" + err.message }),
-      el("p", {}, el("a", { href: "#/dashboard", text: "返回默认辖区的看板" })));
+      el("p", { class: "actions" }, el("button", { type: "button", class: "retry", onclick: () => route(), text: "重试" }),
+        " ", el("a", { href: "#/dashboard", onclick: again, text: "返回默认辖区的看板" })));
   }
 
   function header(title, sub, ...controls) {
@@ -220,24 +231,28 @@
         el("td", { class: "score", title: u.score ? u.score.scheme_name + " " + u.score.period : "" }, scoreText(u.score)),
         cols.map((col) => {
           const c = cells.get(col.indicator);
-          if (!c) return el("td", { class: "cell st-none", text: "" });
-          const tip = [u.name + " · " + c.name, "本年累计：" + withUnit(c.value, c.unit), "目标：" + targetText(c.target, c.unit),
+          if (!c) return el("td", { class: "cell na", title: u.name + "没有此指标（不在其规划内）", text: "—" });
+          const tip = [u.name + " · " + c.name, "本年数值：" + withUnit(c.value, c.unit), "目标：" + targetText(c.target, c.unit),
             "完成度：" + pct(c.achievement), "状态：" + (STATUS[c.status] || "无目标"),
             "报送单位：" + c.units_reporting + " / " + c.units_expected].join("\n");
           return el("td", {
             class: "cell " + statusClass(c.status), title: tip,
             "data-indicator": c.indicator, "data-status": c.status || "none",
-          }, withUnit(c.value, c.unit === "%" ? "%" : null));
+          }, withUnit(c.value, c.unit));
         }));
     });
-    return el("div", { class: "scroll" }, el("table", { class: "matrix" }, el("thead", {}, head), el("tbody", {}, rows)));
+    // Its columns keep their width on a narrow screen: the table scrolls inside its box, not the whole page
+    // (set through CSSOM: the page's CSP refuses style attributes).
+    const table = el("table", { class: "matrix" }, el("thead", {}, head), el("tbody", {}, rows));
+    table.style.minWidth = 118 + 78 + 72 * cols.length + "px";
+    return el("div", { class: "scroll" }, table);
   }
 
   function legend(note) {
     return el("div", { class: "legend" }, "颜色：",
       Object.entries(STATUS).map(([k, v]) => el("span", { class: "sw st-" + k, text: v })),
       el("span", { class: "sw st-none", text: "无目标" }),
-      el("span", { text: note || "（单元格为本年累计值；悬停查看目标、完成度与报送情况）" }));
+      el("span", { text: note || "（单元格为本年数值：流量指标为累计，存量指标为最新值；悬停查看目标、完成度与报送情况）" }));
   }
 
   function trendCards(d) {
@@ -302,7 +317,8 @@
 
   function summary(d) {
     const counts = { met: 0, near: 0, behind: 0, no_data: 0 };
-    for (const c of d.jurisdiction.indicators) if (c.status in counts) counts[c.status] += 1;
+    let untargeted = 0;  // a value but no target (status null): counted apart, so the cards add up to the indicators
+    for (const c of d.jurisdiction.indicators) if (c.status in counts) counts[c.status] += 1; else untargeted += 1;
     const byKind = {};
     for (const w of d.warnings) byKind[w.kind] = (byKind[w.kind] || 0) + warningCount([w]);
     const s = d.jurisdiction.score;
@@ -313,9 +329,23 @@
       Object.entries(counts).map(([k, n]) => el("div", { class: "card" },
         el("div", { class: "label", text: "指标" + STATUS[k] }), el("div", { class: "big " + "", text: String(n) }),
         el("div", { class: "small" }, el("span", { class: "sw badge st-" + k, text: STATUS[k] })))),
+      el("div", { class: "card", "data-card": "untargeted" }, el("div", { class: "label", text: "指标无目标" }),
+        el("div", { class: "big", text: String(untargeted) }),
+        el("div", { class: "small" }, el("span", { class: "sw badge st-none", text: "无目标" }))),
       el("div", { class: "card" }, el("div", { class: "label", text: "预警" }),
         el("div", { class: "big", text: String(warningCount(d.warnings)) }),
         el("div", { class: "small", text: Object.entries(byKind).map(([k, n]) => (WARNING[k] || k) + " " + n).join("，") || "无" })));
+  }
+
+  // Every year from the first a plan covers (青山区's baseline 2021, hence 2020 as the floor) to this year — the
+  // server's, or the browser's in 北京时间 when the page was opened on a given year — and the year shown.
+  const FIRST_YEAR = 2020;
+  function yearChoices(shown) {
+    const browserYear = Number(new Intl.DateTimeFormat("en", { timeZone: "Asia/Shanghai", year: "numeric" }).format(new Date()));
+    const last = Math.max(serverYear || browserYear, shown);
+    const years = [];
+    for (let y = last; y >= Math.min(FIRST_YEAR, shown); y -= 1) years.push(y);
+    return years;
   }
 
   async function pageDashboard(p) {
@@ -323,9 +353,7 @@
     const year = p.get("year") || "";
     const d = await dashboard(org, year);
     if (!year) serverYear = d.year;
-    const thisYear = serverYear || d.year;
-    const years = [thisYear, thisYear - 1, thisYear - 2];
-    if (!years.includes(d.year)) years.push(d.year);
+    const years = yearChoices(d.year);
     const back = org !== DEFAULT_ORG ? el("a", { href: "#/dashboard", text: "返回默认辖区" }) : null;
     const [cards, pending] = trendCards(d);
     app.replaceChildren(
@@ -363,10 +391,14 @@
     }
     const label = (period) => (g === "day" ? period.slice(5) : Number(period.slice(5)) + "月");
     const targetOf = (v) => (v && v.target && typeof v.target.number === "number" ? v.target.number : null);
+    // The line is the units' target where they have one, else the jurisdiction's own (青山区's ≥1,270 个 when its
+    // streets have none).
+    const ownByPeriod = new Map(own.values.map((v) => [v.period, v]));
     const childTarget = periods.map((period) => {
       for (const u of byOrg.values()) { const t = targetOf(u.values.get(period)); if (t !== null) return t; }
-      return null;
+      return targetOf(ownByPeriod.get(period));
     });
+    const shownTarget = (children.values.find((v) => v.target) || own.values.find((v) => v.target) || {}).target || null;
     const series = [...byOrg.values()].map((u) => valueSeries(u.name, periods.map((pp) => (u.values.get(pp) || {}).value ?? null),
       { symbolSize: 5, lineStyle: { width: 1.5 } }));
     series.push(valueSeries(d.org.name + "（本级）", own.values.map((v) => v.value),
@@ -377,9 +409,9 @@
       el("thead", {}, el("tr", {}, el("th", { text: "单位" }), periods.map((pp) => el("th", { class: "num", text: label(pp) })))),
       el("tbody", {},
         [...byOrg.entries()].map(([c, u]) => el("tr", { "data-org": c }, el("td", {}, el("a", { href: "#/indicator?" + query({ code, org: c, year: d.year, g }) }, u.name)),
-          periods.map((pp) => { const v = u.values.get(pp); return el("td", { class: "num " + statusClass(v && v.status), title: v ? "目标：" + targetText(v.target, unit) + "，完成度：" + pct(v.achievement) : "", text: withUnit(v && v.value, unit === "%" ? "%" : null) }); }))),
+          periods.map((pp) => { const v = u.values.get(pp); return el("td", { class: "num " + statusClass(v && v.status), title: v ? "目标：" + targetText(v.target, unit) + "，完成度：" + pct(v.achievement) : "", text: withUnit(v && v.value, unit) }); }))),
         el("tr", { class: "own" }, el("td", { text: d.org.name + "（本级）" }),
-          own.values.map((v) => el("td", { class: "num " + statusClass(v.status), text: withUnit(v.value, unit === "%" ? "%" : null) }))))));
+          own.values.map((v) => el("td", { class: "num " + statusClass(v.status), text: withUnit(v.value, unit) }))))));
     app.replaceChildren(
       header(name + " · " + d.org.name + "下级单位", (g === "day" ? "近30天（" : d.year + " 年各月（") + from + " 至 " + d.as_of + "）",
         select("指标", code, cols.map((c) => [c.indicator, c.name]), (v) => go("indicator", { code: v, org, year: d.year, g })),
@@ -388,7 +420,7 @@
           el("button", { type: "button", class: g === "day" ? "on" : "", text: "按日", onclick: () => go("indicator", { code, org, year: d.year, g: "day" }) })),
         el("a", { href: "#/dashboard?" + query({ org, year: d.year }), text: "返回看板" })),
       el("div", { class: "chart-card" }, box),
-      el("h2", { text: "数值（颜色为状态，目标 " + (info ? targetText(children.values.find((v) => v.target) ? children.values.find((v) => v.target).target : null, unit) : "—") + "）" }),
+      el("h2", { text: "数值（颜色为状态，目标 " + (info ? targetText(shownTarget, unit) : "—") + "）" }),
       legend("（悬停查看目标与完成度）"), table);
     chart(box, lineOption(periods.map(label), series, unit, { legend: true }));
   }
@@ -515,6 +547,17 @@
   }
 
   // ---- router ------------------------------------------------------------------------------------------------------
+  // 看板 and 指标 in the top bar stay on the unit and year being looked at (from a city's dashboard, 指标 is the
+  // city's indicators, not the default jurisdiction's).
+  function keepUnitInNav(params) {
+    const here = { org: params.get("org"), year: params.get("year") };
+    for (const a of document.querySelectorAll("header nav a[data-nav='dashboard'], header nav a[data-nav='indicator'], header a.brand")) {
+      const page = a.dataset.nav || "dashboard";
+      const q = query(a.classList.contains("brand") ? { year: here.year } : here);
+      a.setAttribute("href", "#/" + page + (q ? "?" + q : ""));
+    }
+  }
+
   const PAGES = { dashboard: pageDashboard, indicator: pageIndicator, ranking: pageRanking, sources: pageSources };
 
   async function route() {
@@ -522,19 +565,24 @@
     const [name, qs] = hash.split("?");
     const page = PAGES[name] ? name : "dashboard";
     for (const a of document.querySelectorAll("header nav a")) a.classList.toggle("active", a.dataset.nav === page);
+    const params = new URLSearchParams(qs || "");
+    keepUnitInNav(params);
     clearCharts();
     dashboards.clear();
     window.scrollTo(0, 0);
+    const view = currentView = {};
     app.setAttribute("aria-busy", "true");
     app.dataset.page = page;
+    delete app.dataset.ready;
     try {
-      await PAGES[page](new URLSearchParams(qs || ""));
+      await PAGES[page](params);
     } catch (err) {
+      if (err instanceof Stale) return;  // a later route() draws its own page
       showError(err);
-    } finally {
-      app.removeAttribute("aria-busy");
-      app.dataset.ready = page;
     }
+    if (view !== currentView) return;
+    app.removeAttribute("aria-busy");
+    app.dataset.ready = page;
   }
   window.addEventListener("hashchange", route);
   route();
