@@ -136,6 +136,8 @@ class ItemScore:
     counted: list[Entry] = field(default_factory=list)  # the entries the points come from
     adjustment: Entry | None = None
     adjusted: list[Entry] = field(default_factory=list)  # the originals an adjustment replaced
+    # Lead units' points verified after the 专班's entry: the 专班's stands until it enters again (shown, not lost)
+    not_counted: list[Entry] = field(default_factory=list)
 
 
 @dataclass
@@ -190,17 +192,21 @@ def item_score(item: ItemView, entries: Sequence[Entry]) -> ItemScore:
             counted=[office],
             adjustment=office if adjusting else None,
             adjusted=replaced if adjusting else [],
+            not_counted=[e for e in verified if e.id > office.id],
         )
     per_lead = [e for lead in item.leads if (e := _latest(v for v in verified if v.lead == lead)) is not None]
     if not per_lead:
         return ItemScore(item.number, item.max_points, Fraction(0), assessed=False)
     mean = sum((e.points or Fraction(0) for e in per_lead), Fraction(0)) / len(per_lead)
+    # A lead unit never scores its own work (the 专班 does): assessing 市公安局 on an item it co-leads, the other
+    # lead units' points are all there can be, so the item is not waiting for it.
+    able = [lead for lead in item.leads if lead != per_lead[0].org]
     return ItemScore(
         item.number,
         item.max_points,
         min(mean, item.max_points),
         assessed=True,
-        partly_assessed=len(per_lead) < len(item.leads),
+        partly_assessed=len(per_lead) < len(able),
         counted=per_lead,
     )
 
@@ -279,7 +285,12 @@ def half_year(
     inputs: dict[str, MethodInput] = {}
     for m in view.methods:
         of_method = [e for e in mine if e.method == m.code]
-        inputs[m.code] = of_method if m.kind == MethodKind.OVERALL else item_totals(view, org, of_method)
+        if m.kind == MethodKind.OVERALL:
+            inputs[m.code] = of_method
+        elif any(e.item is not None and e.status == AssessmentStatus.VERIFIED for e in of_method):
+            inputs[m.code] = item_totals(view, org, of_method)
+        # else: an item method without verified points has no input, as in rollup.method_inputs: it counts 0
+        # and says so (scored_half_year), whichever path scores the unit
     return scored_half_year(view, org, period, inputs, normalise=normalise)
 
 

@@ -50,6 +50,7 @@ def _item(x: compute.ItemScore) -> dict[str, Any]:
         "partly_assessed": x.partly_assessed,
         "entries": [entry_document(e) for e in x.counted],
         "adjusted": [entry_document(e) for e in x.adjusted],
+        "not_counted": [entry_document(e) for e in x.not_counted],  # after the 专班's entry, which stands
     }
 
 

@@ -158,6 +158,51 @@ class TestHalfYearByHand:
         )
         assert d["by_method"][2]["overall"]["source"] == "2022年上半年民意调查报告"
 
+    async def test_the_explained_score_says_what_the_ranking_says(self, scoring: Scoring) -> None:
+        # 昆都仑区 has no 实地调研 at all: incomplete with that reason, whether explained or ranked (the explained
+        # path once built an empty item total for the method and called the unit complete).
+        await enter_half_year(scoring)
+        ranked = (await scoring.client.get(
+            "/v1/rankings", params={"scheme": scoring.scheme, "period": H1, "kind": "county"})).json()["rows"]
+        for r in ranked:
+            for explain in ("false", "true"):
+                params = {"scheme": scoring.scheme, "period": H1, "org": r["org"], "explain": explain}
+                got = (await scoring.client.get("/v1/scores", params=params)).json()
+                assert (got["status"], got["reasons"], got["total"]) == (r["status"], r["reasons"], r["total"]), (
+                    r["org"], explain)
+        kundulun = next(r for r in ranked if r["org"] == KUNDULUN)
+        assert "实地调研 (field_survey) has no verified points: counted as 0" in kundulun["reasons"]
+
+    async def test_points_verified_after_the_offices_adjustment_are_shown_not_counted(self, scoring: Scoring) -> None:
+        # 昆都仑区's item 3: 市政府办公室's 1, adjusted by the 专班 to 0.8; then its other lead unit (市公安局) scores
+        await enter_half_year(scoring)
+        await scoring.enter("office", row(KUNDULUN, 3, 0.8, reason="核减：台账不全"))
+        [later] = await scoring.submit_verified("gongan", row(KUNDULUN, 3, 0.5))
+        params = {"scheme": scoring.scheme, "period": H1, "org": KUNDULUN, "explain": "true"}
+        k = (await scoring.client.get("/v1/scores", params=params)).json()
+        item3 = next(i for i in k["by_method"][0]["items"] if i["item"] == 3)
+        assert item3["points"] == 0.8  # the 专班's adjustment stands ...
+        assert [(e["id"], e["points"]) for e in item3["not_counted"]] == [(later, "1/2")]  # ... and this is shown
+        ranked = (await scoring.client.get("/v1/rankings", params={"scheme": scoring.scheme, "period": H1,
+                                                                    "kind": "county"})).json()["rows"]
+        assert next(r for r in ranked if r["org"] == KUNDULUN)["total"] == k["total"]  # one rule on both paths
+
+    async def test_a_co_lead_unit_assessed_on_its_item_waits_for_nobody(self, scoring: Scoring) -> None:
+        # Item 3 is led by 市政府办公室 and 市公安局; 市公安局's own work on it is scored by the others (its own row
+        # is a 403), so 市政府办公室's verified points make it whole — not "awaiting every lead unit" for ever.
+        await scoring.enter("gongan", row(GONGAN, 3, 1), status=403)
+        await scoring.submit_verified("zhengfuban", row(GONGAN, 3, 0.8))
+        ranked = (await scoring.client.get("/v1/rankings", params={"scheme": scoring.scheme, "period": H1,
+                                                                    "kind": "department"})).json()["rows"]
+        gongan = next(r for r in ranked if r["org"] == GONGAN)
+        for explain in ("false", "true"):
+            params = {"scheme": scoring.scheme, "period": H1, "org": GONGAN, "explain": explain}
+            got = (await scoring.client.get("/v1/scores", params=params)).json()
+            assert not [r for r in got["reasons"] if "not yet scored by every lead unit" in r], got["reasons"]
+            assert got["reasons"] == gongan["reasons"]
+        item3 = next(i for i in got["by_method"][0]["items"] if i["item"] == 3)
+        assert (item3["points"], item3["partly_assessed"]) == (0.8, False)
+
     async def test_annual_score_with_a_missing_half_is_missing(self, scoring: Scoring) -> None:
         await enter_half_year(scoring)
         params = {"scheme": scoring.scheme, "period": "2022", "org": DONGHE}
