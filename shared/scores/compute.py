@@ -334,8 +334,21 @@ def annual(first: UnitScore, second: UnitScore, year: str) -> UnitScore:
     assert first.total is not None and second.total is not None
     incomplete = any(h.status == ScoreStatus.INCOMPLETE for h in halves)
     status = ScoreStatus.INCOMPLETE if incomplete else ScoreStatus.COMPLETE
-    reasons = [r for h in halves for r in h.reasons]
-    return UnitScore(first.org, year, status, (first.total + second.total) / 2, reasons=reasons, halves=halves)
+    reasons = [f"{h.period}: {r}" for h in halves for r in h.reasons]  # which half each is of
+    return UnitScore(first.org, year, status, (first.total + second.total) / 2, by_method=_mean_methods(first, second),
+                     reasons=reasons, halves=halves)
+
+
+def _mean_methods(first: UnitScore, second: UnitScore) -> list[MethodScore]:
+    """The year's method and section scores: each the mean of its halves', as the total is (a weighted sum of them,
+    so the year's columns explain its total as a half-year's do)."""
+    out = []
+    for a, b in zip(first.by_method, second.by_method, strict=True):
+        sections = [SectionScore(x.number, x.title, x.max_points, (x.applicable_max + y.applicable_max) / 2,
+                                 (x.points + y.points) / 2, (x.score + y.score) / 2)
+                    for x, y in zip(a.by_section, b.by_section, strict=True)]
+        out.append(MethodScore(a.method, a.weight, (a.score + b.score) / 2, by_section=sections))
+    return out
 
 
 def shown(x: Fraction | None, places: int = 2) -> Decimal | None:

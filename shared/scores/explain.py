@@ -124,6 +124,7 @@ def ranking_document(
                     m.method: {s.number: number(s.score) for s in m.by_section} for m in score.by_method if m.by_section
                 },
                 "reasons": score.reasons,
+                "halves": {h.period: number(h.total) for h in score.halves},  # a year's: 上半年 and 下半年
             }
         )
     return {

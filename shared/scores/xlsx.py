@@ -10,6 +10,7 @@ from openpyxl import Workbook
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _STATUS = {"complete": "完整", "incomplete": "不完整", "missing": "缺失"}
+_HALF = {"H1": "上半年", "H2": "下半年"}
 
 
 def safe_text(value: str) -> str:
@@ -20,7 +21,9 @@ def safe_text(value: str) -> str:
 def ranking_xlsx(document: dict[str, Any], title: str) -> bytes:
     methods = document["methods"]
     item_methods = [m for m in methods if any(m["method"] in r["by_section"] for r in document["rows"])]
-    headers = ["排名", "单位代码", "单位名称", "总分", *(m["name"] for m in methods)]
+    # A year's 通报: each half-year's total beside the year's (a document published before has no halves).
+    halves = sorted({h for r in document["rows"] for h in r.get("halves", {})})
+    headers = ["排名", "单位代码", "单位名称", "总分", *(_HALF[h[-2:]] for h in halves), *(m["name"] for m in methods)]
     headers += [f"{m['name']}·{s['section']}、{s['title']}" for m in item_methods for s in document["sections"]]
     headers += ["状态", "说明"]
     book = Workbook()
@@ -31,6 +34,7 @@ def ranking_xlsx(document: dict[str, Any], title: str) -> bytes:
     sheet.append(headers)
     for row in document["rows"]:
         cells: list[Any] = [row["rank"], row["org"], safe_text(row["org_name"]), row["total"]]
+        cells += [row.get("halves", {}).get(h) for h in halves]
         cells += [row["by_method"].get(m["method"]) for m in methods]
         cells += [
             row["by_section"].get(m["method"], {}).get(s["section"]) for m in item_methods for s in document["sections"]

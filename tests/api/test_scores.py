@@ -203,6 +203,38 @@ class TestHalfYearByHand:
         item3 = next(i for i in got["by_method"][0]["items"] if i["item"] == 3)
         assert (item3["points"], item3["partly_assessed"]) == (0.8, False)
 
+    async def test_the_years_notice_explains_its_total_by_its_halves_and_methods(self, scoring: Scoring) -> None:
+        await enter_half_year(scoring)
+        h2 = {"period": "2022H2"}
+        await scoring.submit_verified("shenpi", row(DONGHE, 19, 0.25, **h2), row(DONGHE, 19, 0.5, "field_survey", **h2))
+        await scoring.enter("office", overall(DONGHE, "public_opinion", 70, **h2),
+                            overall(DONGHE, "third_party", 80, **h2))
+        await scoring.submit_verified("shenpi", row(KUNDULUN, 19, 0.5, **h2))  # no 实地调研 in either half
+        await scoring.enter("office", overall(KUNDULUN, "public_opinion", 70, **h2),
+                            overall(KUNDULUN, "third_party", 80, **h2))
+        params = {"scheme": scoring.scheme, "period": "2022", "kind": "county"}
+        year = (await scoring.client.get("/v1/rankings", params=params)).json()
+        d = next(r for r in year["rows"] if r["org"] == DONGHE)
+        second = Fraction(6, 10) * Fraction(1, 4) + Fraction(2, 10) * Fraction(1, 2) + 7 + 8  # 15.25
+        assert d["halves"] == {"2022H1": 18.10, "2022H2": float(second)}
+        assert (DONGHE_TOTAL + second) / 2 == Fraction(16675, 1000) and d["total"] == 16.68  # half up
+        # each column the mean of its halves', so Σ weight × column gives the total, as in a half-year's notice
+        assert d["by_method"] == {"monitoring": 1.0, "field_survey": 0.38, "public_opinion": 75, "third_party": 85}
+        assert d["by_section"]["monitoring"]["一"] == 1.0
+        k = next(r for r in year["rows"] if r["org"] == KUNDULUN)
+        assert "2022H1: 实地调研 (field_survey) has no verified points: counted as 0" in k["reasons"]  # which half
+        assert "2022H2: 实地调研 (field_survey) has no verified points: counted as 0" in k["reasons"]
+        sheet = openpyxl.load_workbook(io.BytesIO((await scoring.client.get(
+            "/v1/rankings", params={**params, "format": "xlsx"})).content)).active
+        assert sheet is not None
+        headers = [c.value for c in sheet[2]]
+        assert headers[3:6] == ["总分", "上半年", "下半年"]
+        xlsx_row = next(r for r in sheet.iter_rows(min_row=3, values_only=True) if r[1] == DONGHE)
+        assert xlsx_row[3:6] == (16.68, 18.1, 15.25) and xlsx_row[6] == 1.0
+        explained = await scoring.client.get("/v1/scores", params={"scheme": scoring.scheme, "period": "2022",
+                                                                     "org": DONGHE, "explain": "true"})
+        assert explained.status_code == 200 and len(explained.json()["by_method"]) == 4
+
     async def test_annual_score_with_a_missing_half_is_missing(self, scoring: Scoring) -> None:
         await enter_half_year(scoring)
         params = {"scheme": scoring.scheme, "period": "2022", "org": DONGHE}

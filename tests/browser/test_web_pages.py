@@ -453,6 +453,14 @@ class TestWhatABlindProbeFound:
         assert sum(cards) == len(trimmed["jurisdiction"]["indicators"]), cards  # the cards add up
         assert dropped
 
+    async def test_a_years_reasons_are_told_in_chinese_with_their_half(self, live_url: str, recorded: Recorded) -> None:
+        real = httpx.get(f"{live_url}/v1/rankings", params={"scheme": 1, "period": "2022", "kind": "county"}).json()
+        real["rows"][0]["reasons"] = ["2022H1: 实地调研 (field_survey) has no verified points: counted as 0"]
+        await recorded.page.route("**/v1/rankings?*", lambda route: route.fulfill(json=real))
+        await ready(recorded, f"{live_url}/ui/#/ranking?scheme=1&period=2022&kind=county", "ranking")
+        note = await recorded.page.inner_text(f'table.ranking tr[data-org="{real["rows"][0]["org"]}"] td.note')
+        assert note == "2022 年上半年：实地调研尚无已核实的分值，按 0 分计"
+
     async def test_the_chart_library_licence_opens_as_text(self, live_url: str) -> None:
         page = httpx.get(f"{live_url}/ui/").text
         for link in re.findall(r'href="(/static/echarts/[^"]+)"', page):

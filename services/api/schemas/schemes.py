@@ -222,6 +222,8 @@ class RankingRowOut(BaseModel):
     by_method: dict[str, float | None]
     by_section: dict[str, dict[str, float | None]]
     reasons: list[str]
+    halves: dict[str, float | None] = Field(
+        default_factory=dict, description="a year's row: the total of each half-year (年度 = (上半年 + 下半年) ÷ 2)")
 
 
 class RankingOut(BaseModel):

@@ -433,7 +433,10 @@
     [/^(\S+) \(\w+\): items (.+) not yet scored by every lead unit$/, (m) => m[1] + "第 " + m[2] + " 项尚未由全部牵头单位评分"],
     [/^(\S+) is missing$/, (m) => m[1] + " 缺失"],
   ];
+  const HALF = { H1: "上半年", H2: "下半年" };
   function reason(text) {
+    const half = /^(\d{4})(H[12]): (.*)$/.exec(text);  // a year's reason names the half it is of
+    if (half) return half[1] + " 年" + HALF[half[2]] + "：" + reason(half[3]);
     for (const [pattern, say] of REASONS) {
       const m = pattern.exec(text);
       if (m) return say(m);
