@@ -67,6 +67,9 @@ def _wrong_type(message: str) -> bool:
     return message.startswith("Input should be a valid")
 
 
+_NUMBER = "Input should be a valid number"  # what pydantic says of a float: an int field's member says "integer"
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
     # ("body", "observations", 3, "date") → "observations[3].date"
     out = ""
@@ -89,9 +92,17 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
         loc = tuple(e.get("loc", ()))
         row = loc[2] if len(loc) > 2 and loc[0] == "body" and isinstance(loc[2], int) else None
         detail = {"row": row, "field": _field_path(loc), "message": e.get("msg", "invalid")}
+        if e.get("type") == "json_invalid" and detail["message"] == "JSON decode error":
+            # FastAPI's own (pydantic's says "Invalid JSON: … at line 1 column 18"): its position is in the location
+            where = f" at character {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+            reason = (e.get("ctx") or {}).get("error", "not JSON")
+            detail.update(field="body", message=f"the body is not valid JSON: {reason}{where}")
         same = by_field.get((row, detail["field"]))
         if same is None:
             by_field[row, detail["field"]] = detail
+        elif _wrong_type(detail["message"]) and _wrong_type(same["message"]):
+            if detail["message"].startswith(_NUMBER):  # an integer or a number: a number is what to send
+                same["message"] = detail["message"]
         elif not _wrong_type(detail["message"]) and detail["message"] not in same["message"]:
             # Each member of a union said why (points: not an int, and not a float ≥ 0): the rule, not the type.
             same["message"] = detail["message"] if _wrong_type(same["message"]) else \

@@ -244,6 +244,22 @@ class TestHalfYearByHand:
         assert [h["total"] for h in a["halves"]] == [18.10, None]
 
 
+class TestErrorWording:
+    async def test_points_as_text_are_asked_for_as_a_number(self, scoring: Scoring) -> None:
+        for bad in ("0.5", True):
+            body = await scoring.enter("shenpi", row(DONGHE, 19, bad), status=422)  # type: ignore[arg-type]
+            [detail] = body["error"]["details"]
+            assert (detail["field"], detail["message"]) == ("assessments[0].points", "Input should be a valid number")
+
+    async def test_a_body_that_is_not_json_says_where(self, scoring: Scoring) -> None:
+        r = await scoring.client.post(f"/v1/schemes/{scoring.scheme}/assessments", content=b'{"assessments": [',
+                                      headers={**scoring.keys["shenpi"], "Content-Type": "application/json"})
+        assert r.status_code == 422, r.text
+        [detail] = r.json()["error"]["details"]
+        assert detail["field"] == "body" and detail["message"].startswith("the body is not valid JSON: ")
+        assert "at character" in detail["message"], detail
+
+
 class TestEntryRules:
     async def count(self, database: Database) -> int:
         async with database.sessions() as session:
