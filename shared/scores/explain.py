@@ -10,7 +10,7 @@ from typing import Any
 
 from shared.schemes.store import SchemeTree
 from shared.schemes.types import RankingKind
-from shared.scores import compute
+from shared.scores import compute, wording
 
 
 def number(x: Fraction | None, places: int = 2) -> float | None:
@@ -124,6 +124,7 @@ def ranking_document(
                     m.method: {s.number: number(s.score) for s in m.by_section} for m in score.by_method if m.by_section
                 },
                 "reasons": score.reasons,
+                "reasons_zh": [wording.chinese(r) for r in score.reasons],  # for the 通报's readers
                 "halves": {h.period: number(h.total) for h in score.halves},  # a year's: 上半年 and 下半年
             }
         )

@@ -8,6 +8,8 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from shared.scores import wording
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _STATUS = {"complete": "完整", "incomplete": "不完整", "missing": "缺失"}
 _HALF = {"H1": "上半年", "H2": "下半年"}
@@ -39,7 +41,8 @@ def ranking_xlsx(document: dict[str, Any], title: str) -> bytes:
         cells += [
             row["by_section"].get(m["method"], {}).get(s["section"]) for m in item_methods for s in document["sections"]
         ]
-        cells += [_STATUS.get(row["status"], row["status"]), safe_text("；".join(row["reasons"]))]
+        reasons = [wording.chinese(r) for r in row["reasons"]]  # a document published before had only English
+        cells += [_STATUS.get(row["status"], row["status"]), safe_text("；".join(reasons))]
         sheet.append(cells)
     if document.get("rounding"):  # documents published before the note have none
         sheet.append([])

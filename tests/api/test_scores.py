@@ -231,6 +231,9 @@ class TestHalfYearByHand:
         assert headers[3:6] == ["总分", "上半年", "下半年"]
         xlsx_row = next(r for r in sheet.iter_rows(min_row=3, values_only=True) if r[1] == DONGHE)
         assert xlsx_row[3:6] == (16.68, 18.1, 15.25) and xlsx_row[6] == 1.0
+        said = next(r for r in sheet.iter_rows(min_row=3, values_only=True) if r[1] == KUNDULUN)[-1]  # its 说明
+        assert "2022 年下半年：实地调研尚无已核实的分值，按 0 分计" in said and "counted" not in said
+        assert "2022 年下半年：实地调研尚无已核实的分值，按 0 分计" in k["reasons_zh"]
         explained = await scoring.client.get("/v1/scores", params={"scheme": scoring.scheme, "period": "2022",
                                                                      "org": DONGHE, "explain": "true"})
         assert explained.status_code == 200 and len(explained.json()["by_method"]) == 4

@@ -27,6 +27,7 @@ from shared.access import store as access_store
 from shared.core import clock
 from shared.core.db import make_engine, make_sessionmaker
 from shared.ingest.models import RUN_FAILURES, RUN_STATUSES
+from shared.scores import wording
 from tests.browser.conftest import Recorded, shot
 from tests.browser.live_server import BROWSER_DB, TODAY, LiveServer, server_settings
 from tests.builders import FUQIANG, QINGSHAN, XINGFU
@@ -456,6 +457,7 @@ class TestWhatABlindProbeFound:
     async def test_a_years_reasons_are_told_in_chinese_with_their_half(self, live_url: str, recorded: Recorded) -> None:
         real = httpx.get(f"{live_url}/v1/rankings", params={"scheme": 1, "period": "2022", "kind": "county"}).json()
         real["rows"][0]["reasons"] = ["2022H1: 实地调研 (field_survey) has no verified points: counted as 0"]
+        real["rows"][0]["reasons_zh"] = [wording.chinese(r) for r in real["rows"][0]["reasons"]]
         await recorded.page.route("**/v1/rankings?*", lambda route: route.fulfill(json=real))
         await ready(recorded, f"{live_url}/ui/#/ranking?scheme=1&period=2022&kind=county", "ranking")
         note = await recorded.page.inner_text(f'table.ranking tr[data-org="{real["rows"][0]["org"]}"] td.note')

@@ -222,6 +222,7 @@ class RankingRowOut(BaseModel):
     by_method: dict[str, float | None]
     by_section: dict[str, dict[str, float | None]]
     reasons: list[str]
+    reasons_zh: list[str] = Field(default_factory=list, description="the reasons in Chinese, for the 通报's readers")
     halves: dict[str, float | None] = Field(
         default_factory=dict, description="a year's row: the total of each half-year (年度 = (上半年 + 下半年) ÷ 2)")
 

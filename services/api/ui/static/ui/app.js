@@ -426,24 +426,6 @@
   }
 
   // ---- 通报排名 ----------------------------------------------------------------------------------------------------
-  // The scores' reasons (English in the API) in Chinese; one not listed here is shown as it is.
-  const REASONS = [
-    [/^no verified assessment for (\S+)$/, (m) => m[1] + " 尚无已核实的评估"],
-    [/^(\S+) \(\w+\) has no verified (?:points|score): counted as 0$/, (m) => m[1] + "尚无已核实的分值，按 0 分计"],
-    [/^(\S+) \(\w+\): items (.+) not yet scored by every lead unit$/, (m) => m[1] + "第 " + m[2] + " 项尚未由全部牵头单位评分"],
-    [/^(\S+) is missing$/, (m) => m[1] + " 缺失"],
-  ];
-  const HALF = { H1: "上半年", H2: "下半年" };
-  function reason(text) {
-    const half = /^(\d{4})(H[12]): (.*)$/.exec(text);  // a year's reason names the half it is of
-    if (half) return half[1] + " 年" + HALF[half[2]] + "：" + reason(half[3]);
-    for (const [pattern, say] of REASONS) {
-      const m = pattern.exec(text);
-      if (m) return say(m);
-    }
-    return text;
-  }
-
   async function pageRanking(p) {
     const schemes = await getJSON("/v1/schemes");
     if (!schemes.length) { app.replaceChildren(header("通报排名"), el("p", { class: "note", text: "尚无考评办法。" })); return; }
@@ -471,7 +453,8 @@
           el("td", { class: "num", text: num(row.total, 2) }),
           methods.map((m) => el("td", { class: "num", text: num(row.by_method[m.method], 2) })),
           el("td", { text: SCORE[row.status] || row.status }),
-          el("td", { class: "note", text: row.reasons.map(reason).join("；") })))))),
+          // The API's Chinese wording of the reasons (shared/scores/wording.py); its English where it has none.
+          el("td", { class: "note", text: (row.reasons_zh && row.reasons_zh.length ? row.reasons_zh : row.reasons).join("；") })))))),
       r.rounding ? el("p", { class: "note rounding", text: "注：" + r.rounding }) : "");
   }
 
