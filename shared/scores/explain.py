@@ -8,6 +8,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+from shared.core import clock
 from shared.schemes.store import SchemeTree
 from shared.schemes.types import RankingKind
 from shared.scores import compute, wording
@@ -30,7 +31,7 @@ def entry_document(e: compute.Entry) -> dict[str, Any]:
         "score": exact(e.score),
         "status": e.status,
         "entered_by": e.entered_by,
-        "entered_at": e.entered_at.isoformat(),
+        "entered_at": clock.in_shanghai(e.entered_at).isoformat(),  # 北京时间, as published_at
         "verified_by": e.verified_by,
         "note": e.note,
         "source": e.source,

@@ -147,6 +147,7 @@ class TestHalfYearByHand:
         item19 = next(i for i in q["by_method"][0]["items"] if i["item"] == 19)
         assert item19["points"] == 0.5
         assert item19["entries"][0]["reason"] == "复核台账后调整"
+        assert item19["entries"][0]["entered_at"].endswith("+08:00")  # 北京时间, as a publication's published_at
         assert [e["points"] for e in item19["adjusted"]] == ["1/4"]
         d = (await scoring.client.get("/v1/scores", params={**params, "org": DONGHE})).json()
         item20 = next(i for i in d["by_method"][0]["items"] if i["item"] == 20)
