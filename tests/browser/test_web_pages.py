@@ -349,6 +349,14 @@ class TestWhatABlindProbeFound:
         await page.wait_for_selector('#app[data-ready="indicator"]', timeout=15_000)
         assert "幸福路街道" in await page.inner_text("#app h1")
 
+    async def test_a_link_with_the_unit_as_a_query_opens_its_dashboard(
+        self, live_url: str, recorded: Recorded, dashboard_json: dict[str, Any]
+    ) -> None:
+        name = next(u["name"] for u in dashboard_json["units"] if u["code"] == XINGFU)
+        await ready(recorded, f"{live_url}/ui/?org={XINGFU}&year=2022", "dashboard")
+        assert name in await recorded.page.inner_text("#app h1")
+        assert recorded.page.url == f"{live_url}/ui/#/dashboard?org={XINGFU}&year=2022"  # the address one shares
+
     async def test_the_year_list_runs_from_the_first_plan_year_to_this_year(
         self, live_url: str, recorded: Recorded
     ) -> None:
@@ -421,7 +429,7 @@ class TestWhatABlindProbeFound:
             assert box[0] > box[1], box  # the matrix scrolls inside its box, its columns as wide as on a desk
             widths = await page.evaluate("() => [document.querySelector('table.matrix').getBoundingClientRect().width,"
                                          " document.querySelectorAll('table.matrix th.ind').length]")
-            assert widths[0] >= 118 + 78 + 72 * widths[1], widths
+            assert widths[0] >= 118 + 96 + 72 * widths[1], widths
             rows = await page.eval_on_selector_all("table.warnings tbody tr", "rs => rs.map(r => r.offsetHeight)")
             assert rows and max(rows) < 160, rows  # a warning's 说明 is not squeezed into a column of single characters
             assert await page.locator("select[aria-label='年度']").is_visible()

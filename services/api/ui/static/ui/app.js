@@ -244,7 +244,7 @@
     // Its columns keep their width on a narrow screen: the table scrolls inside its box, not the whole page
     // (set through CSSOM: the page's CSP refuses style attributes).
     const table = el("table", { class: "matrix" }, el("thead", {}, head), el("tbody", {}, rows));
-    table.style.minWidth = 118 + 78 + 72 * cols.length + "px";
+    table.style.minWidth = 118 + 96 + 72 * cols.length + "px";
     return el("div", { class: "scroll" }, table);
   }
 
@@ -571,5 +571,10 @@
     app.dataset.ready = page;
   }
   window.addEventListener("hashchange", route);
+  // /ui/?org=…&year=… (a link written as a query, not a hash route) opens that dashboard rather than the default.
+  const asked = new URLSearchParams(location.search);
+  if (!location.hash && asked.get("org")) {
+    history.replaceState(null, "", location.pathname + "#/dashboard?" + query({ org: asked.get("org"), year: asked.get("year") }));
+  }
   route();
 })();
