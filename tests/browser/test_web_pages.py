@@ -471,6 +471,18 @@ class TestWhatABlindProbeFound:
         note = await recorded.page.inner_text(f'table.ranking tr[data-org="{real["rows"][0]["org"]}"] td.note')
         assert note == "2022 年上半年：实地调研尚无已核实的分值，按 0 分计"
 
+    async def test_a_city_over_a_districts_plan_shows_no_targets_of_the_district_as_its_own(
+        self, live_url: str, recorded: Recorded, dashboard_json: dict[str, Any]
+    ) -> None:
+        # 包头市 over 青山区's plan: the city has no indicator of its own; its units do.
+        city = json.loads(json.dumps(dashboard_json))
+        city["jurisdiction"]["indicators"] = []
+        await recorded.page.route(f"**/v1/dashboard?org={QINGSHAN}", lambda route: route.fulfill(json=city))
+        await ready(recorded, f"{live_url}/ui/#/dashboard?org={QINGSHAN}", "dashboard")
+        targets = await recorded.page.locator("table.matrix th.ind .tgt").all_inner_texts()
+        assert targets and set(targets) == {"目标见各单位"}, targets
+        assert "本级没有规划指标" in await recorded.page.inner_text("#app")
+
     async def test_the_chart_library_licence_opens_as_text(self, live_url: str) -> None:
         page = httpx.get(f"{live_url}/ui/").text
         for link in re.findall(r'href="(/static/echarts/[^"]+)"', page):
