@@ -462,14 +462,21 @@ class TestWhatABlindProbeFound:
         assert sum(cards) == len(trimmed["jurisdiction"]["indicators"]), cards  # the cards add up
         assert dropped
 
-    async def test_a_years_reasons_are_told_in_chinese_with_their_half(self, live_url: str, recorded: Recorded) -> None:
+    async def test_a_years_row_shows_its_halves_and_its_reasons_in_chinese(
+        self, live_url: str, recorded: Recorded
+    ) -> None:
         real = httpx.get(f"{live_url}/v1/rankings", params={"scheme": 1, "period": "2022", "kind": "county"}).json()
         real["rows"][0]["reasons"] = ["2022H1: 实地调研 (field_survey) has no verified points: counted as 0"]
         real["rows"][0]["reasons_zh"] = [wording.chinese(r) for r in real["rows"][0]["reasons"]]
+        real["rows"][0].update(total=16.68, halves={"2022H1": 18.1, "2022H2": 15.25})
         await recorded.page.route("**/v1/rankings?*", lambda route: route.fulfill(json=real))
         await ready(recorded, f"{live_url}/ui/#/ranking?scheme=1&period=2022&kind=county", "ranking")
         note = await recorded.page.inner_text(f'table.ranking tr[data-org="{real["rows"][0]["org"]}"] td.note')
         assert note == "2022 年上半年：实地调研尚无已核实的分值，按 0 分计"
+        heads = await recorded.page.locator("table.ranking th.half").all_inner_texts()
+        row = recorded.page.locator(f'table.ranking tr[data-org="{real["rows"][0]["org"]}"]')
+        cells = await row.locator("td.half").all_inner_texts()
+        assert (heads, cells) == (["上半年", "下半年"], ["18.1", "15.25"])  # the halves a year's total is the mean of
 
     async def test_a_city_over_a_districts_plan_shows_no_targets_of_the_district_as_its_own(
         self, live_url: str, recorded: Recorded, dashboard_json: dict[str, Any]

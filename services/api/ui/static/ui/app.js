@@ -443,6 +443,9 @@
     const methods = r.methods || [];
     const set = (change) => go("ranking", Object.assign({}, params, change));
     const rows = [...r.rows].sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9));
+    // A year's rows carry each half-year's total (年度 = (上半年 + 下半年) ÷ 2): shown beside the total.
+    const halves = [...new Set(rows.flatMap((row) => Object.keys(row.halves || {})))].sort();
+    const halfName = (h) => (h.endsWith("H1") ? "上半年" : "下半年");
     app.replaceChildren(
       header("通报排名 · " + scheme.name, scheme.jurisdiction_name + " · " + KIND[kind],
         select("办法", scheme.id, schemes.map((s) => [s.id, s.name]), (v) => set({ scheme: v })),
@@ -452,11 +455,13 @@
       el("h2", { text: "排名（" + rows.length + " 个单位）" }),
       el("div", { class: "scroll" }, el("table", { class: "ranking" },
         el("thead", {}, el("tr", {}, el("th", { class: "num", text: "名次" }), el("th", { text: "单位" }), el("th", { class: "num", text: "总分" }),
+          halves.map((h) => el("th", { class: "num half", text: halfName(h) })),
           methods.map((m) => el("th", { class: "num", text: m.name + "（" + num(m.weight * 100, 0) + "%）" })),
           el("th", { text: "状态" }), el("th", { text: "说明" }))),
         el("tbody", {}, rows.map((row) => el("tr", { "data-org": row.org },
           el("td", { class: "num", text: row.rank ?? "—" }), el("td", { text: row.org_name }),
           el("td", { class: "num", text: num(row.total, 2) }),
+          halves.map((h) => el("td", { class: "num half", text: num((row.halves || {})[h], 2) })),
           methods.map((m) => el("td", { class: "num", text: num(row.by_method[m.method], 2) })),
           el("td", { text: SCORE[row.status] || row.status }),
           // The API's Chinese wording of the reasons (shared/scores/wording.py); its English where it has none.
