@@ -246,8 +246,10 @@ class TestOtherPages:
         assert await page.locator("table.runs tbody tr").count() == 1
         remark = page.locator("table.runs tbody tr td span.note")  # in Chinese, from the run's own counts
         run = httpx.get(f"{live_url}/v1/ingest-runs").json()[0]
-        expected = (f"接收 {run['rows_accepted']} 行、拒收 {run['rows_rejected']} 行；"
+        skipped = f"、跳过 {run['rows_skipped']} 行（空行、说明、合计或重复行）" if run["rows_skipped"] else ""
+        expected = (f"接收 {run['rows_accepted']} 行、拒收 {run['rows_rejected']} 行{skipped}；"
                     f"数据新增 {run['inserted']}、更正 {run['updated']}、未变 {run['unchanged']}")
+        assert run["rows_skipped"]  # the fixture's export has its 合计 row: the remark says it was skipped
         assert await remark.inner_text() == expected
         assert await remark.get_attribute("title") == run["message"]  # the collector's words, as the tooltip
         done = datetime.fromisoformat(run["finished_at"])  # in Shanghai time, shown as such
