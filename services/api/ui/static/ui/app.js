@@ -490,7 +490,7 @@
   };
   function runNote(run) {
     if (run.status === "succeeded") {
-      // Rows read = accepted + rejected + skipped (空行、说明行、合计行、完全重复的行): said, so that the counts add up.
+      // The rows skipped (blank, notes, 合计, exact repeats) are said too: without them the counts look short.
       const skipped = run.rows_skipped ? "、跳过 " + run.rows_skipped + " 行（空行、说明、合计或重复行）" : "";
       return "接收 " + run.rows_accepted + " 行、拒收 " + run.rows_rejected + " 行" + skipped + "；数据新增 " + run.inserted
         + "、更正 " + run.updated + "、未变 " + run.unchanged;
