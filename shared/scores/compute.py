@@ -54,6 +54,7 @@ class Entry:
     adjusts: int | None = None
     automatic: bool = False
     basis: Any = None
+    return_reason: str | None = None  # why the 专班 returned it (status returned)
 
 
 @dataclass(frozen=True)

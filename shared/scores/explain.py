@@ -41,6 +41,12 @@ def entry_document(e: compute.Entry) -> dict[str, Any]:
     }
 
 
+def listed_entry(e: compute.Entry) -> dict[str, Any]:
+    """An entry as GET /v1/schemes/{id}/assessments lists it: what it is for, then as the explanation shows it."""
+    return {"org": e.org, "period": e.period, "method": e.method, "item": e.item, **entry_document(e),
+            "adjusts": e.adjusts, "return_reason": e.return_reason}  # fmt: skip
+
+
 def _item(x: compute.ItemScore) -> dict[str, Any]:
     return {
         "item": x.item,

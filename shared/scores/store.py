@@ -11,7 +11,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.access import audit, policy
@@ -314,6 +314,32 @@ async def review(session: AsyncSession, row: Assessment, *, verify: bool, reason
     return row
 
 
+def _entries_select(tree: SchemeTree) -> Select[Any]:
+    # Columns, not ORM objects: a ranking reads thousands of entries, and this is its only read of them.
+    lead = select(OrgUnit.id, OrgUnit.code).subquery()
+    a = Assessment
+    return (
+        select(a.id, OrgUnit.code, a.period, SchemeMethod.code, SchemeItem.number, a.points, a.score, lead.c.code,
+               a.status, a.entered_by, a.entered_at, a.verified_by, a.note, a.source, a.reason, a.adjusts_id,
+               a.automatic, a.basis, a.return_reason)  # fmt: skip
+        .join(OrgUnit, OrgUnit.id == a.org_id)
+        .join(SchemeMethod, SchemeMethod.id == a.method_id)
+        .outerjoin(SchemeItem, SchemeItem.id == a.item_id)
+        .outerjoin(lead, lead.c.id == a.lead_org_id)
+        .where(a.scheme_id == tree.scheme.id)
+        .order_by(a.id)
+    )
+
+
+def _entry(r: Sequence[Any]) -> compute.Entry:
+    return compute.Entry(
+        id=r[0], org=r[1], period=r[2], method=r[3], item=r[4],
+        points=None if r[5] is None else Fraction(r[5]), score=None if r[6] is None else Fraction(r[6]),
+        lead=r[7], status=r[8], entered_by=r[9], entered_at=r[10], verified_by=r[11], note=r[12], source=r[13],
+        reason=r[14], adjusts=r[15], automatic=r[16], basis=r[17], return_reason=r[18],
+    )  # fmt: skip
+
+
 async def entries(
     session: AsyncSession,
     tree: SchemeTree,
@@ -325,46 +351,39 @@ async def entries(
 ) -> list[compute.Entry]:
     """The scheme's entries for these half-years, as the computation reads them (one statement): all of them,
     or those of some units, of some items, or of the overall methods only."""
-    # Columns, not ORM objects: a ranking reads thousands of entries, and this is its only read of them.
-    lead = select(OrgUnit.id, OrgUnit.code).subquery()
-    a = Assessment
-    stmt = (
-        select(a.id, OrgUnit.code, a.period, SchemeMethod.code, SchemeItem.number, a.points, a.score, lead.c.code,
-               a.status, a.entered_by, a.entered_at, a.verified_by, a.note, a.source, a.reason, a.adjusts_id,
-               a.automatic, a.basis)  # fmt: skip
-        .join(OrgUnit, OrgUnit.id == a.org_id)
-        .join(SchemeMethod, SchemeMethod.id == a.method_id)
-        .outerjoin(SchemeItem, SchemeItem.id == a.item_id)
-        .outerjoin(lead, lead.c.id == a.lead_org_id)
-        .where(a.scheme_id == tree.scheme.id, a.period.in_(periods))
-        .order_by(a.id)
-    )
+    stmt = _entries_select(tree).where(Assessment.period.in_(periods))
     if org_ids is not None:
-        stmt = stmt.where(a.org_id.in_(org_ids))
+        stmt = stmt.where(Assessment.org_id.in_(org_ids))
     if item_ids is not None:
-        stmt = stmt.where(a.item_id.in_(item_ids))
+        stmt = stmt.where(Assessment.item_id.in_(item_ids))
     if overall:
-        stmt = stmt.where(a.item_id.is_(None))
-    return [
-        compute.Entry(
-            id=r[0],
-            org=r[1],
-            period=r[2],
-            method=r[3],
-            item=r[4],
-            points=None if r[5] is None else Fraction(r[5]),
-            score=None if r[6] is None else Fraction(r[6]),
-            lead=r[7],
-            status=r[8],
-            entered_by=r[9],
-            entered_at=r[10],
-            verified_by=r[11],
-            note=r[12],
-            source=r[13],
-            reason=r[14],
-            adjusts=r[15],
-            automatic=r[16],
-            basis=r[17],
-        )
-        for r in await session.execute(stmt)
-    ]
+        stmt = stmt.where(Assessment.item_id.is_(None))
+    return [_entry(r) for r in await session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """Which entries a listing shows (GET /v1/schemes/{id}/assessments): each given field narrows it."""
+
+    status: str | None = None
+    org: str | None = None  # the unit assessed
+    lead: str | None = None  # the lead unit that entered them
+    period: str | None = None
+
+
+async def list_entries(
+    session: AsyncSession, tree: SchemeTree, which: EntryFilter, *, limit: int, offset: int
+) -> tuple[int, list[compute.Entry]]:
+    """The scheme's entries that match, oldest first, one page of them, and how many match in all: what a
+    lead unit checks (its points pending, a return and its reason) and the 专班's queue (status submitted)."""
+    stmt = _entries_select(tree)
+    for code, column in ((which.org, Assessment.org_id), (which.lead, Assessment.lead_org_id)):
+        if code is not None:
+            stmt = stmt.where(column == select(OrgUnit.id).where(OrgUnit.code == code).scalar_subquery())
+    if which.status is not None:
+        stmt = stmt.where(Assessment.status == which.status)
+    if which.period is not None:
+        stmt = stmt.where(Assessment.period == which.period)
+    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    page = await session.execute(stmt.limit(limit).offset(offset))
+    return int(total or 0), [_entry(r) for r in page]

@@ -94,6 +94,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/v1/schemes"): Row(READ),
     ("GET", "/v1/schemes/{scheme_id}"): Row(READ, "/v1/schemes/{scheme}"),
     ("GET", "/v1/schemes/{scheme_id}/publications"): Row(READ, "/v1/schemes/{scheme}/publications"),
+    ("GET", "/v1/schemes/{scheme_id}/assessments"): Row(READ, "/v1/schemes/{scheme}/assessments"),
     ("GET", "/v1/org-units"): Row(READ),
     ("GET", "/v1/org-units/{code}"): Row(READ, f"/v1/org-units/{QINGSHAN}"),
     ("GET", "/v1/indicators"): Row(READ),

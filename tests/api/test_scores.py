@@ -248,6 +248,36 @@ class TestHalfYearByHand:
         assert [h["total"] for h in a["halves"]] == [18.10, None]
 
 
+class TestListingEntries:
+    async def test_a_lead_unit_reads_back_its_points_and_the_office_its_queue(self, scoring: Scoring) -> None:
+        await enter_half_year(scoring)
+        url = f"/v1/schemes/{scoring.scheme}/assessments"
+        got = (await scoring.client.get(url, params={"lead": WEIJIAN, "org": DONGHE})).json()
+        assert [(e["status"], e["points"], e["return_reason"]) for e in got["assessments"]] == [
+            ("returned", "3/10", "证据不足，请补充平台截图"),  # what 卫健委 was told, and why
+            ("verified", "1/2", None),
+        ]
+        assert got["total"] == 2 and got["assessments"][1]["note"] == "补充了平台截图"
+        [pending] = (await scoring.enter("shenpi", row(KUNDULUN, 19, 0.25, "field_survey")))["ids"]
+        queue = (await scoring.client.get(url, params={"status": "submitted"})).json()
+        assert [(e["id"], e["org"], e["method"], e["item"], e["lead_unit"]) for e in queue["assessments"]] == [
+            (pending, KUNDULUN, "field_survey", 19, SHENPI)]
+        everything = (await scoring.client.get(url, params={"period": H1})).json()
+        page = (await scoring.client.get(url, params={"period": H1, "limit": 2, "offset": 2})).json()
+        assert page["total"] == everything["total"] > 4
+        assert [e["id"] for e in page["assessments"]] == [e["id"] for e in everything["assessments"][2:4]]
+
+    async def test_bad_filters_are_refused(self, scoring: Scoring) -> None:
+        url = f"/v1/schemes/{scoring.scheme}/assessments"
+        for params, status, field in (({"org": "150299999999"}, 404, None), ({"period": "2022"}, 422, "period"),
+                                      ({"status": "approved"}, 422, "status"), ({"limit": 0}, 422, "limit")):
+            r = await scoring.client.get(url, params=params)
+            assert r.status_code == status, (params, r.text)
+            if field:
+                assert r.json()["error"]["details"][0]["field"] == field
+        assert (await scoring.client.get("/v1/schemes/999/assessments")).status_code == 404
+
+
 class TestErrorWording:
     async def test_points_as_text_are_asked_for_as_a_number(self, scoring: Scoring) -> None:
         for bad in ("0.5", True):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.api import idempotency
@@ -17,12 +17,14 @@ from shared.access.models import ApiKey
 from shared.access.policy import Action
 from shared.core import clock
 from shared.core.errors import Forbidden, InvalidInput, Problem
+from shared.org_units import store as org_store
 from shared.org_units.models import OrgUnit
 from shared.publications import store as publication_store
 from shared.publications.models import Publication
 from shared.schemes import store as scheme_store
 from shared.schemes.models import Scheme
-from shared.scores import assess, automatic
+from shared.schemes.types import AssessmentStatus
+from shared.scores import assess, automatic, explain
 from shared.scores import store as score_store
 from shared.scores.compute import shown
 
@@ -203,6 +205,31 @@ async def post_assessments(
     result = s.AssessmentsWritten(ids=written.ids, submitted=written.submitted, verified=written.verified)
     await idempotency.remember(session, resend, key, result.model_dump())
     return result
+
+
+_HALF_YEAR = r"^\d{4}H[12]$"
+
+
+@router.get("/schemes/{scheme_id}/assessments", response_model=s.AssessmentList, dependencies=[Depends(get_reader)])
+async def list_assessments(
+    scheme_id: SchemeId,
+    session: ReadSessionDep,
+    status: Annotated[AssessmentStatus | None, Query(description="submitted: the 专班's queue to verify")] = None,
+    org: Annotated[str | None, Query(max_length=24, description="the unit assessed")] = None,
+    lead: Annotated[str | None, Query(max_length=24, description="the lead unit that entered them")] = None,
+    period: Annotated[str | None, Query(pattern=_HALF_YEAR, description="a half-year: 2022H1 or 2022H2")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> s.AssessmentList:
+    """The scheme's entries, oldest first: a lead unit's points and whether they are verified or returned (with
+    the reason), the 专班's queue (`status=submitted`). Points are read as a score's explanation shows them."""
+    tree = await scheme_store.get_tree(session, scheme_id)
+    for code in (org, lead):
+        if code is not None:
+            await org_store.get_by_code(session, code)  # 404 naming an unknown unit, not an empty list
+    which = score_store.EntryFilter(status=status, org=org, lead=lead, period=period)
+    total, page = await score_store.list_entries(session, tree, which, limit=limit, offset=offset)
+    return s.AssessmentList(total=total, assessments=[s.AssessmentListed(**explain.listed_entry(e)) for e in page])
 
 
 async def _review(

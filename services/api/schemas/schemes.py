@@ -238,3 +238,26 @@ class RankingOut(BaseModel):
     sections: list[dict[str, Any]]
     rows: list[RankingRowOut]
     rounding: str | None = Field(None, description="how the shown totals and columns are rounded (the 通报's 注)")
+
+
+class AssessmentListed(BaseModel):
+    """One entry: the unit and half-year it is for, its method and item, who gave it, and its review."""
+
+    model_config = ConfigDict(extra="allow")  # the explanation's entry fields (note, source, basis, …)
+
+    id: int
+    org: str
+    period: str
+    method: str
+    item: int | None
+    lead_unit: str | None = Field(description="the lead unit that entered it; null: the 数字政府专班")
+    points: str | None = Field(description="exact, as a fraction (1/4)")
+    score: str | None
+    status: str = Field(description="submitted | verified | returned | superseded")
+    return_reason: str | None = Field(description="why the 专班 returned it")
+    adjusts: int | None = Field(description="the verified entry a 专班 adjustment corrects")
+
+
+class AssessmentList(BaseModel):
+    total: int = Field(description="entries matching, on every page")
+    assessments: list[AssessmentListed]
