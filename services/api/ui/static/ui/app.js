@@ -219,11 +219,11 @@
     const cols = indicatorColumns(d);
     // A header shows the jurisdiction's own target; a column only its units have (包头市 over 青山区's plan) says
     // where theirs are, rather than show the first unit's as if it held for every row.
-    const own = new Set(d.jurisdiction.indicators.map((c) => c.indicator));
+    const ownIndicators = new Set(d.jurisdiction.indicators.map((c) => c.indicator));
     const head = el("tr", {}, el("th", { class: "unit", text: "单位" }), el("th", { class: "score", text: "得分（名次）" }),
       cols.map((c) => el("th", { class: "ind", title: c.name + "（" + c.indicator + "）" },
         el("a", { href: "#/indicator?" + query({ code: c.indicator, org, year }) }, c.name),
-        el("span", { class: "tgt", text: own.has(c.indicator) ? targetText(c.target, c.unit) : "目标见各单位" }))));
+        el("span", { class: "tgt", text: ownIndicators.has(c.indicator) ? targetText(c.target, c.unit) : "目标见各单位" }))));
     const rows = [d.jurisdiction, ...d.units].map((u, i) => {
       const own = i === 0;
       const cells = new Map(u.indicators.map((c) => [c.indicator, c]));
