@@ -122,7 +122,8 @@ async def build(
 
     await _scores(session, rows, year, scoring.normalise_to_applicable)
     warnings = behind
-    warnings += await warnings_of.not_reporting(session, root, children, indicators, year_period, as_of)
+    covered = {unit_id: {i.id for i in group} for unit_id, group in keys.items()}
+    warnings += await warnings_of.not_reporting(session, root, children, indicators, year_period, as_of, covered)
     stale, valid_until = await warnings_of.stale_sources(session, root, rows, settings, scope_ids, chains, now)
     warnings += stale
     warnings += await warnings_of.ratings_overdue(session, root, children, today)

@@ -4,7 +4,7 @@ item_overdue. The facts come from rollup.py's statements; build.py puts them in 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -82,9 +82,11 @@ async def not_reporting(
     indicators: Sequence[Indicator],
     year: Period,
     as_of: date,
+    covered: Mapping[int, set[int]],
 ) -> list[dict[str, Any]]:
     """Per dashboard row and indicator: the units the catalogue expects (indicator_report_levels) that sent
-    nothing for the indicator's latest day (or month) with figures in the jurisdiction."""
+    nothing for the indicator's latest day (or month) with figures in the jurisdiction. `covered`: each row's
+    indicators (those of the plans covering it): 东河区 is not told it missed a figure of 青山区's plan."""
     found = await rollup.reporters(
         session, root_id=root.id, indicator_ids=[i.id for i in indicators], start=year.start, end=as_of
     )
@@ -106,7 +108,9 @@ async def not_reporting(
     )
     by_row: dict[tuple[int, int], list[rollup.Reporter]] = {}
     for r in missing:
-        by_row.setdefault((placed[r.unit_id][0], r.indicator_id), []).append(r)
+        row_id = placed[r.unit_id][0]
+        if r.indicator_id in covered.get(row_id, ()):
+            by_row.setdefault((row_id, r.indicator_id), []).append(r)
     units = {u.id: u for u in [root, *children]}
     out = []
     for (row_id, ind_id), reps in sorted(by_row.items(), key=lambda kv: (units.get(kv[0][0], root).code, kv[0][1])):

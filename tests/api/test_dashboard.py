@@ -168,6 +168,18 @@ class TestDashboard:
         assert items and all(w["unit"] == QINGSHAN and w["since"] <= "2022-07-05" for w in items)
         assert all(w["subject"]["type"] == "item" for w in items) and all(w["message"] for w in body["warnings"])
 
+    async def test_a_city_warns_only_of_figures_of_the_plans_covering_each_row(self, api, fixture_data) -> None:
+        # 包头市 over 青山区's plan: 青山区 reports QS-08 itself, so counties report it somewhere — but 东河区 and
+        # the other counties are not under the plan (no QS column in their rows): no 未报送 for them.
+        r = await api.get("/v1/dashboard", params={"org": "150200000000", "year": 2022})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        columns = {u["code"]: {c["indicator"] for c in u["indicators"]} for u in body["units"]}
+        absent = warnings(body, "not_reporting")
+        assert absent, "青山区's own streets still missed 全程网办率 on 5 July"
+        assert all(w["subject"]["code"] in columns.get(w["unit"], ()) for w in absent), [
+            (w["unit"], w["subject"]["code"]) for w in absent]
+
     async def test_overdue_ratings_beyond_the_listed_are_counted_in_one_warning(
         self, api, fixture_data, database, dash_settings, monkeypatch
     ) -> None:
