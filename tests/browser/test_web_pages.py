@@ -492,6 +492,23 @@ class TestWhatABlindProbeFound:
         assert targets and set(targets) == {"目标见各单位"}, targets
         assert "本级没有规划指标" in await recorded.page.inner_text("#app")
 
+    async def test_a_cells_target_and_completion_reach_a_keyboard_and_a_tap(
+        self, live_url: str, recorded: Recorded, screenshots: Path
+    ) -> None:
+        await ready(recorded, f"{live_url}/ui/", "dashboard")
+        page = recorded.page
+        cell = page.locator(f'table.matrix tr[data-org="{FUQIANG}"] td[data-indicator="QS-07"]')
+        await cell.focus()  # reachable by Tab: the cell takes focus
+        detail = page.locator("p.cell-detail")
+        said = await detail.inner_text()
+        assert "富强路街道" in said and "目标：≥95%" in said and "完成度" in said and "报送单位" in said, said
+        assert "目标：≥95%" in (await cell.get_attribute("aria-label") or "")
+        other = page.locator(f'table.matrix tr[data-org="{XINGFU}"] td[data-indicator="QS-07"]')
+        await other.click()  # a tap on a touch screen
+        assert "幸福路街道" in await detail.inner_text()
+        await shot(recorded, screenshots, "cell-detail")
+        assert_clean(recorded, live_url)
+
     async def test_the_chart_library_licence_opens_as_text(self, live_url: str) -> None:
         page = httpx.get(f"{live_url}/ui/").text
         for link in re.findall(r'href="(/static/echarts/[^"]+)"', page):

@@ -217,6 +217,8 @@
 
   function matrix(d, org, year) {
     const cols = indicatorColumns(d);
+    const detail = el("p", { class: "note cell-detail", "aria-live": "polite", text: "点选或用 Tab 键选中单元格，在此查看目标、完成度与报送情况。" });
+    const tell = (tip) => { detail.textContent = tip.replace(/\n/g, "；"); };
     // A header shows the jurisdiction's own target; a column only its units have (包头市 over 青山区's plan) says
     // where theirs are, rather than show the first unit's as if it held for every row.
     const ownIndicators = new Set(d.jurisdiction.indicators.map((c) => c.indicator));
@@ -238,9 +240,12 @@
           const tip = [u.name + " · " + c.name, "本年数值：" + withUnit(c.value, c.unit), "目标：" + targetText(c.target, c.unit),
             "完成度：" + pct(c.achievement), "状态：" + (STATUS[c.status] || "无目标"),
             "报送单位：" + c.units_reporting + " / " + c.units_expected].join("\n");
+          // Focusable, and told in the line under the table on focus or tap: a tooltip alone reaches neither a
+          // keyboard nor a touch screen.
           return el("td", {
-            class: "cell " + statusClass(c.status), title: tip,
+            class: "cell " + statusClass(c.status), title: tip, tabindex: 0, "aria-label": tip.replace(/\n/g, "；"),
             "data-indicator": c.indicator, "data-status": c.status || "none",
+            onfocus: () => tell(tip), onclick: () => tell(tip),
           }, withUnit(c.value, c.unit));
         }));
     });
@@ -248,14 +253,14 @@
     // (set through CSSOM: the page's CSP refuses style attributes).
     const table = el("table", { class: "matrix" }, el("thead", {}, head), el("tbody", {}, rows));
     table.style.minWidth = 118 + 96 + 72 * cols.length + "px";
-    return el("div", { class: "scroll" }, table);
+    return [detail, el("div", { class: "scroll" }, table)];  // above: in view wherever the table scrolls to
   }
 
   function legend(note) {
     return el("div", { class: "legend" }, "颜色：",
       Object.entries(STATUS).map(([k, v]) => el("span", { class: "sw st-" + k, text: v })),
       el("span", { class: "sw st-none", text: "无目标" }),
-      el("span", { text: note || "（单元格为本年数值：流量指标为累计，存量指标为最新值；悬停查看目标、完成度与报送情况）" }));
+      el("span", { text: note || "（单元格为本年数值：流量指标为累计，存量指标为最新值；悬停、点选或用 Tab 键选中查看目标、完成度与报送情况）" }));
   }
 
   function trendCards(d) {
@@ -366,7 +371,7 @@
       header(d.org.name + " · " + d.year + " 年数字政府建设看板", "数据截至 " + d.as_of,
         back, select("年度", d.year, years.map((y) => [y, y + " 年"]), (y) => go("dashboard", { org, year: y }))),
       summary(d),
-      el("h2", { text: "各单位关键指标（" + d.units.length + " 个下级单位）" }), legend(), matrix(d, org, d.year),
+      el("h2", { text: "各单位关键指标（" + d.units.length + " 个下级单位）" }), legend(), ...matrix(d, org, d.year),
       el("h2", { text: "趋势（本级，虚线为目标）" }), cards,
       el("h2", { text: "预警（" + warningCount(d.warnings) + "）" }), warningTable(d));
     (pending || []).forEach((f) => f());
