@@ -89,6 +89,7 @@ async def build(
     keys = await rollup.key_indicators(session, ids)
     indicators = sorted({i.id: i for group in keys.values() for i in group}.values(), key=lambda i: i.code)
     rows = {u.id: Row(u, keys[u.id]) for u in units}
+    covered = {unit_id: {i.id for i in group} for unit_id, group in keys.items()}  # each row's own indicators
     scopes = list(settings.sources.values())
     scope_ids = await rollup.units_by_code(session, sorted({s.scope for s in scopes}))
     chains = await org_store.ancestor_chains(session, ids + list(scope_ids.values()))
@@ -98,7 +99,7 @@ async def build(
     expected = await rollup.expected_units(session, indicator_ids=[i.id for i in indicators], root_ids=ids)
     behind: list[dict[str, Any]] = []
     for ind in indicators:
-        roots = [u.id for u in units if any(i.id == ind.id for i in keys[u.id])]
+        roots = [u.id for u in units if ind.id in covered[u.id]]
         bases = await rollup.series(
             session,
             indicator_id=ind.id,
@@ -122,7 +123,6 @@ async def build(
 
     await _scores(session, rows, year, scoring.normalise_to_applicable)
     warnings = behind
-    covered = {unit_id: {i.id for i in group} for unit_id, group in keys.items()}
     warnings += await warnings_of.not_reporting(session, root, children, indicators, year_period, as_of, covered)
     stale, valid_until = await warnings_of.stale_sources(session, root, rows, settings, scope_ids, chains, now)
     warnings += stale

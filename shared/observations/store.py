@@ -256,7 +256,7 @@ class FigureWriter:
         # critical path in a collector, one block of bytes for a push.
         months = (frozenset((r.indicator_id, r.org_id, r.obs_date.replace(day=1)) for r in good) if self.chunked
                   else frozenset())
-        if not self._pg or problems and not self.partial:  # SQLite stages the rows; a refused chunk is not staged
+        if not self._pg or (problems and not self.partial):  # SQLite stages the rows; a refused chunk is not staged
             return Prepared(good, problems, len(items), len(good), indicator_ids, months)
         return Prepared([], problems, len(items), len(good), indicator_ids, months, copy_format.staged_rows(good))
 

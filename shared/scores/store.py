@@ -366,8 +366,8 @@ class EntryFilter:
     """Which entries a listing shows (GET /v1/schemes/{id}/assessments): each given field narrows it."""
 
     status: str | None = None
-    org: str | None = None  # the unit assessed
-    lead: str | None = None  # the lead unit that entered them
+    org_id: int | None = None  # the unit assessed
+    lead_id: int | None = None  # the lead unit that entered them
     period: str | None = None
 
 
@@ -377,9 +377,10 @@ async def list_entries(
     """The scheme's entries that match, oldest first, one page of them, and how many match in all: what a
     lead unit checks (its points pending, a return and its reason) and the 专班's queue (status submitted)."""
     stmt = _entries_select(tree)
-    for code, column in ((which.org, Assessment.org_id), (which.lead, Assessment.lead_org_id)):
-        if code is not None:
-            stmt = stmt.where(column == select(OrgUnit.id).where(OrgUnit.code == code).scalar_subquery())
+    if which.org_id is not None:
+        stmt = stmt.where(Assessment.org_id == which.org_id)
+    if which.lead_id is not None:
+        stmt = stmt.where(Assessment.lead_org_id == which.lead_id)
     if which.status is not None:
         stmt = stmt.where(Assessment.status == which.status)
     if which.period is not None:

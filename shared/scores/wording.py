@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-_HALF = {"H1": "上半年", "H2": "下半年"}
+HALF = {"H1": "上半年", "H2": "下半年"}  # the XLSX heads its halves' columns with these too
 
 
 def period_zh(period: str) -> str:
     """2022H1 → 2022 年上半年; 2022 → 2022 年."""
-    return f"{period[:4]} 年{_HALF.get(period[4:], '')}" if re.fullmatch(r"\d{4}(H[12])?", period) else period
+    return f"{period[:4]} 年{HALF.get(period[4:], '')}" if re.fullmatch(r"\d{4}(H[12])?", period) else period
 
 
 _REASONS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [

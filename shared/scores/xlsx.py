@@ -12,7 +12,6 @@ from shared.scores import wording
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _STATUS = {"complete": "完整", "incomplete": "不完整", "missing": "缺失"}
-_HALF = {"H1": "上半年", "H2": "下半年"}
 
 
 def safe_text(value: str) -> str:
@@ -25,7 +24,8 @@ def ranking_xlsx(document: dict[str, Any], title: str) -> bytes:
     item_methods = [m for m in methods if any(m["method"] in r["by_section"] for r in document["rows"])]
     # A year's 通报: each half-year's total beside the year's (a document published before has no halves).
     halves = sorted({h for r in document["rows"] for h in r.get("halves", {})})
-    headers = ["排名", "单位代码", "单位名称", "总分", *(_HALF[h[-2:]] for h in halves), *(m["name"] for m in methods)]
+    headers = ["排名", "单位代码", "单位名称", "总分", *(wording.HALF[h[-2:]] for h in halves)]
+    headers += [m["name"] for m in methods]
     headers += [f"{m['name']}·{s['section']}、{s['title']}" for m in item_methods for s in document["sections"]]
     headers += ["状态", "说明"]
     book = Workbook()

@@ -224,10 +224,10 @@ async def list_assessments(
     """The scheme's entries, oldest first: a lead unit's points and whether they are verified or returned (with
     the reason), the 专班's queue (`status=submitted`). Points are read as a score's explanation shows them."""
     tree = await scheme_store.get_tree(session, scheme_id)
-    for code in (org, lead):
-        if code is not None:
-            await org_store.get_by_code(session, code)  # 404 naming an unknown unit, not an empty list
-    which = score_store.EntryFilter(status=status, org=org, lead=lead, period=period)
+    # An unknown unit is a 404 naming it, not an empty list.
+    org_id = None if org is None else (await org_store.get_by_code(session, org)).id
+    lead_id = None if lead is None else (await org_store.get_by_code(session, lead)).id
+    which = score_store.EntryFilter(status=status, org_id=org_id, lead_id=lead_id, period=period)
     total, page = await score_store.list_entries(session, tree, which, limit=limit, offset=offset)
     return s.AssessmentList(total=total, assessments=[s.AssessmentListed(**explain.listed_entry(e)) for e in page])
 
